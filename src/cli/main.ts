@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { registerCommands } from "./commands/index.ts";
+import { runCli } from "./run.ts";
+
+const program = new Command("claude-bottle")
+  .description(
+    "Run Claude Code autonomously inside a Docker bottle whose only ways out are audited sidecars.",
+  )
+  .version("0.1.0")
+  .showHelpAfterError();
+registerCommands(program);
+await runCli(program, process.argv);
