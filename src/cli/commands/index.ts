@@ -1,6 +1,15 @@
 import type { Command } from "commander";
+import { registerInfoCommand } from "./info.ts";
+import { registerInitCommand } from "./init.ts";
+import { registerListCommand } from "./list.ts";
+import { registerSchemaCommand } from "./schema.ts";
+import { registerStartCommand } from "./start.ts";
 
 /** Every subcommand registers itself here; one line per command module. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerStartCommand(program);
+  registerInfoCommand(program);
+  registerListCommand(program);
+  registerInitCommand(program);
+  registerSchemaCommand(program);
 }

@@ -1,0 +1,34 @@
+import type { Command } from "commander";
+import type { ManifestCatalog } from "../../manifest/loader.ts";
+import { type CliContext, openCatalog, processContext } from "../context.ts";
+
+export function registerListCommand(program: Command): void {
+  program
+    .command("list")
+    .description("List the agents and bottles found, and where")
+    .action(() => list(processContext()));
+}
+
+export function list(context: CliContext): void {
+  const catalog = openCatalog(context);
+  const lines = [
+    "Agents:",
+    ...catalog.agentNames().map((name) => describe(catalog, "agent", name)),
+    "Bottles:",
+    ...catalog.bottleNames().map((name) => describe(catalog, "bottle", name)),
+  ];
+  context.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/** One row; a manifest that does not load is listed with its error instead of hiding the rest. */
+function describe(catalog: ManifestCatalog, kind: "agent" | "bottle", name: string): string {
+  const ref = catalog.refOf(kind, name)!;
+  try {
+    const manifest = kind === "agent" ? catalog.agent(name) : catalog.bottle(name);
+    const extra = manifest.kind === "agent" ? ` → bottle ${manifest.data.bottle}` : "";
+    const description = manifest.data.description ? `  ${manifest.data.description}` : "";
+    return `  ${name.padEnd(20)} ${ref.origin.padEnd(8)} ${ref.file}${extra}${description}`;
+  } catch (error) {
+    return `  ${name.padEnd(20)} ${ref.origin.padEnd(8)} BROKEN: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}

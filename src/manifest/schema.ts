@@ -1,0 +1,250 @@
+import ipaddr from "ipaddr.js";
+import { z } from "zod";
+import { parseSshGitUrl } from "../lib/git-url.ts";
+
+/** A file name is the manifest's key. */
+export const MANIFEST_NAME = /^[a-z][a-z0-9-]*$/;
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const HOST_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const HOST = new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*$`);
+/** Allowlist entry: exact host or `*.domain` (subdomains only), optional `:port`. */
+const HOST_PATTERN = new RegExp(`^(?:\\*\\.)?${HOST_LABEL}(?:\\.${HOST_LABEL})*(?::\\d{1,5})?$`);
+
+/** Names the bottle sets itself; a manifest that set them would silently break the bottle. */
+export const RESERVED_ENV = new Set([
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+  "ANTHROPIC_BASE_URL",
+  "NODE_EXTRA_CA_CERTS",
+  "SSL_CERT_FILE",
+  "REQUESTS_CA_BUNDLE",
+  "GIT_SSL_CAINFO",
+]);
+
+const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String).describe(
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: documents the manifest's own ${VAR} syntax
+  "A literal, `${HOST_VAR}` (copied from the host environment at launch), or `?prompt text` (asked at launch).",
+);
+
+const envMap = z
+  .record(
+    z
+      .string()
+      .regex(ENV_NAME, "an environment variable name is letters, digits and `_`, not starting with a digit")
+      .refine(
+        (name) => !RESERVED_ENV.has(name),
+        "this variable is set by the bottle itself and cannot be overridden",
+      ),
+    envValue,
+  )
+  .describe("Environment variables of the agent container.");
+
+const hostName = z.string().toLowerCase().regex(HOST, "expected a host name such as `github.com`");
+
+const ipAddress = z.string().refine((value) => ipaddr.isValid(value), "expected an IPv4 or IPv6 address");
+
+export const gitRemoteSchema = z
+  .strictObject({
+    Name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a remote Name is letters, digits, `.`, `_` and `-`")
+      .describe("The remote's name; the agent fetches and pushes git://git-gate/<Name>.git."),
+    Upstream: z
+      .string()
+      .refine(
+        (url) => parseSshGitUrl(url) !== undefined,
+        "expected an SSH URL: `git@host:owner/repo.git` or `ssh://git@host:port/owner/repo.git` (HTTPS remotes go through cred_proxy)",
+      )
+      .describe(
+        "SSH URL of the upstream repository: `git@host:owner/repo.git` or `ssh://git@host:port/owner/repo.git`.",
+      ),
+    IdentityFile: z
+      .string()
+      .min(1)
+      .describe("Private key on the host that git-gate uses to push upstream; it never enters the agent."),
+    KnownHostKey: z
+      .string()
+      .regex(
+        /^(?:\S+ )?(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: .*)?$/,
+        "expected an SSH public host key such as `ssh-ed25519 AAAA...` (a known_hosts line also works)",
+      )
+      .describe("The upstream's SSH host key, pinned: no key, no forwarding (no trust on first use)."),
+    ExtraHosts: z
+      .record(hostName, ipAddress)
+      .optional()
+      .describe("Host name → IP entries added to git-gate's resolution."),
+  })
+  .describe("A git remote reached through git-gate.");
+
+export const CRED_PROXY_ROLES = ["anthropic-base-url", "npm-registry", "git-insteadof", "tea-login"] as const;
+
+export const credProxyRouteSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .regex(
+        /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/,
+        "a route path looks like `/github` (no trailing slash)",
+      )
+      .describe("Path prefix on http://cred-proxy:9099 that selects this route."),
+    upstream: z
+      .url({
+        protocol: /^https$/,
+        hostname: z.regexes.domain,
+        error: "expected an https:// URL such as `https://api.github.com`",
+      })
+      .describe("HTTPS URL the route forwards to (through the egress proxy)."),
+    auth_scheme: z
+      .enum(["Bearer", "token", "x-api-key"])
+      .describe("How the token is sent: `Authorization: Bearer`, `Authorization: token`, or `x-api-key`."),
+    token_ref: z
+      .string()
+      .regex(ENV_NAME, "token_ref names a host environment variable")
+      .describe(
+        "Host environment variable holding the token; its value reaches only the cred-proxy container.",
+      ),
+    role: z
+      .union([z.enum(CRED_PROXY_ROLES), z.array(z.enum(CRED_PROXY_ROLES))])
+      .optional()
+      .transform((role) => (role === undefined ? [] : Array.isArray(role) ? role : [role]))
+      .describe("What the agent is configured to use this route for."),
+  })
+  .describe("A cred-proxy route.");
+
+const cidr = z.string().refine((value) => {
+  try {
+    const [, prefix] = ipaddr.parseCIDR(value);
+    return prefix > 0;
+  } catch {
+    return false;
+  }
+}, "expected a CIDR such as `10.1.2.0/24` (a /0 would switch SSRF protection off)");
+
+export const egressSchema = z
+  .strictObject({
+    allowlist: z
+      .array(
+        z
+          .string()
+          .toLowerCase()
+          .regex(HOST_PATTERN, "expected `host`, `*.domain` or either with `:port`")
+          .refine(
+            (entry) => !/^\*\.[^.]+(?::\d+)?$/.test(entry),
+            "a wildcard must name a domain below a top-level domain (`*.example.com`, not `*.com`)",
+          ),
+      )
+      .default([])
+      .describe("Hosts the bottle may reach: `host`, `*.domain` (subdomains only) or either with `:port`."),
+    ip_allowlist: z
+      .array(cidr)
+      .default([])
+      .describe("CIDRs the egress proxy may reach although they are private (e.g. an internal registry)."),
+    hosts: z
+      .record(hostName, z.union([ipAddress, z.literal("host-gateway")]))
+      .default({})
+      .describe("Name → IP (or `host-gateway`) entries added to the egress proxy's resolution."),
+  })
+  .describe("What the bottle may reach through the egress proxy.");
+
+export const bottleSchema = z
+  .strictObject({
+    description: z.string().optional().describe("One line shown by `claude-bottle list`."),
+    env: envMap.default({}),
+    git: z.array(gitRemoteSchema).default([]).describe("Git remotes reached through git-gate."),
+    cred_proxy: z
+      .strictObject({ routes: z.array(credProxyRouteSchema).default([]) })
+      .default({ routes: [] })
+      .describe("Routes of the credential proxy: the agent uses APIs, the proxy holds the tokens."),
+    egress: egressSchema.default({ allowlist: [], ip_allowlist: [], hosts: {} }),
+    supervise: z
+      .boolean()
+      .default(false)
+      .describe("Start the supervise sidecar: the agent may ask a human for more access."),
+  })
+  .superRefine((bottle, ctx) => {
+    const names = new Map<string, number>();
+    bottle.git.forEach((remote, index) => {
+      const earlier = names.get(remote.Name);
+      if (earlier !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["git", index, "Name"],
+          message: `duplicate git Name (also at git[${earlier}]); each remote needs its own Name`,
+        });
+      }
+      names.set(remote.Name, index);
+    });
+    const paths = new Map<string, number>();
+    const single = new Map<string, number>();
+    bottle.cred_proxy.routes.forEach((route, index) => {
+      const earlier = paths.get(route.path);
+      if (earlier !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["cred_proxy", "routes", index, "path"],
+          message: `duplicate route path (also at routes[${earlier}])`,
+        });
+      }
+      paths.set(route.path, index);
+      for (const role of route.role) {
+        if (role !== "anthropic-base-url" && role !== "npm-registry") continue;
+        const first = single.get(role);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["cred_proxy", "routes", index, "role"],
+            message: `at most one route may have role ${role} (also at routes[${first}])`,
+          });
+        }
+        single.set(role, index);
+      }
+    });
+  })
+  .describe("A bottle: the sandbox an agent runs in. Lives only in ~/.claude-bottle/bottles/.");
+
+export const agentSchema = z
+  .strictObject({
+    description: z.string().optional().describe("One line shown by `claude-bottle list`."),
+    bottle: z
+      .string()
+      .regex(MANIFEST_NAME, "a bottle name is lowercase letters, digits and `-`")
+      .default("default")
+      .describe("The bottle this agent runs in."),
+    skills: z
+      .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a skill name is a directory name"))
+      .default([])
+      .describe("Claude Code skills copied into the agent, by directory name."),
+    env: envMap.default({}),
+  })
+  .describe("An agent: a prompt (the Markdown body), its skills and the bottle it runs in.");
+
+export type BottleManifestData = z.output<typeof bottleSchema>;
+export type AgentManifestData = z.output<typeof agentSchema>;
+export type GitRemoteData = z.output<typeof gitRemoteSchema>;
+export type CredProxyRouteData = z.output<typeof credProxyRouteSchema>;
+export type CredProxyRole = (typeof CRED_PROXY_ROLES)[number];
+
+/** Keys that existed once and were replaced; using them fails with a pointer to the replacement. */
+export const REMOVED_KEYS: Record<string, string> = {
+  ssh: "`ssh` was removed: declare git remotes under `git:` (pushed through git-gate, keys stay on the host)",
+  tokens:
+    "`tokens` was removed: declare `cred_proxy.routes` with a `token_ref` (the agent never holds the token)",
+};
+
+/** JSON Schema of both manifest kinds, for editors. */
+export function manifestJsonSchema(): Record<string, unknown> {
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $id: "https://claude-bottle.dev/schema/manifests.json",
+    title: "claude-bottle manifests (YAML frontmatter)",
+    $defs: {
+      bottle: z.toJSONSchema(bottleSchema, { io: "input" }),
+      agent: z.toJSONSchema(agentSchema, { io: "input" }),
+    },
+  };
+}

@@ -1,0 +1,207 @@
+import { isAbsolute, join } from "node:path";
+import { parseSshGitUrl } from "../lib/git-url.ts";
+import { classifyEnvValue } from "../manifest/env-value.ts";
+import { ManifestError, type SourcePosition } from "../manifest/errors.ts";
+import type { AgentManifest, BottleManifest, ManifestOrigin } from "../manifest/loader.ts";
+import type { CredProxyRole } from "../manifest/schema.ts";
+import { Secret } from "./secret.ts";
+
+/** Hosts Claude Code itself needs; always on a bottle's allowlist. */
+export const CLAUDE_CODE_HOSTS = ["api.anthropic.com", "claude.ai", "console.anthropic.com"] as const;
+/** Tunnelled without interception: LLM request bodies legitimately trip DLP. */
+export const PASSTHROUGH_HOSTS = ["api.anthropic.com"] as const;
+
+export const CRED_PROXY_URL = "http://cred-proxy:9099";
+export const GIT_GATE_HOST = "git-gate";
+
+export type PlannedEnv =
+  | { name: string; kind: "literal"; value: string }
+  | { name: string; kind: "host"; variable: string; value: Secret }
+  | { name: string; kind: "prompt"; question: string };
+
+export interface PlannedGitRemote {
+  name: string;
+  upstream: string;
+  /** What the agent's ~/.gitconfig rewrites the upstream URL to. */
+  gateUrl: string;
+  user: string;
+  host: string;
+  port: number;
+  path: string;
+  identityFile: string;
+  knownHostKey: string;
+  extraHosts: Record<string, string>;
+}
+
+export interface PlannedRoute {
+  path: string;
+  upstream: string;
+  authScheme: "Bearer" | "token" | "x-api-key";
+  tokenRef: string;
+  /** The cred-proxy environment variable holding the token; routes sharing a token_ref share it. */
+  slot: string;
+  roles: CredProxyRole[];
+}
+
+export interface TokenSlot {
+  slot: string;
+  tokenRef: string;
+  /** Host of every route using this token: the only places egress lets it go. */
+  hosts: string[];
+  value: Secret;
+}
+
+export interface BottlePlan {
+  agent: {
+    name: string;
+    file: string;
+    origin: ManifestOrigin;
+    prompt: string;
+    skills: { name: string; source: string }[];
+  };
+  bottle: { name: string; file: string; origin: ManifestOrigin };
+  env: PlannedEnv[];
+  egress: {
+    allowlist: string[];
+    passthrough: string[];
+    tlsInterception: boolean;
+    /** The bottle's internal network CIDR is added at launch, when Docker has assigned it. */
+    ipAllowlist: string[];
+    hosts: Record<string, string>;
+  };
+  gitRemotes: PlannedGitRemote[];
+  credProxy: { routes: PlannedRoute[]; slots: TokenSlot[] };
+  supervise: { enabled: boolean };
+}
+
+export interface PlanInput {
+  agent: AgentManifest;
+  bottle: BottleManifest;
+  /** The host environment: `${VAR}` values and token_refs are read from it. */
+  env: NodeJS.ProcessEnv;
+  /** Skill name → directory on the host holding it (resolved by the caller). */
+  skills: Record<string, string>;
+  /** The host's home directory, for `~/` in IdentityFile. */
+  homeDir: string;
+}
+
+/** Builds the whole plan of a bottle from its manifests and the host environment. Pure. */
+export function buildPlan(input: PlanInput): BottlePlan {
+  const { agent, bottle } = input;
+  const routes = planRoutes(input);
+  const gitRemotes = bottle.data.git.map((remote, index): PlannedGitRemote => {
+    const url = parseSshGitUrl(remote.Upstream)!;
+    return {
+      name: remote.Name,
+      upstream: remote.Upstream,
+      gateUrl: `git://${GIT_GATE_HOST}/${remote.Name}.git`,
+      ...url,
+      identityFile: expandHome(remote.IdentityFile, input.homeDir, () =>
+        bottle.locate(["git", index, "IdentityFile"]),
+      ),
+      knownHostKey: remote.KnownHostKey,
+      extraHosts: remote.ExtraHosts ?? {},
+    };
+  });
+  return {
+    agent: {
+      name: agent.name,
+      file: agent.file,
+      origin: agent.origin,
+      prompt: agent.prompt,
+      skills: agent.data.skills.map((name) => ({ name, source: input.skills[name]! })),
+    },
+    bottle: { name: bottle.name, file: bottle.file, origin: bottle.origin },
+    env: planEnv(input),
+    egress: {
+      allowlist: unique([
+        ...CLAUDE_CODE_HOSTS,
+        ...bottle.data.egress.allowlist,
+        ...routes.routes.map((route) => hostOf(route.upstream)),
+      ]),
+      passthrough: [...PASSTHROUGH_HOSTS],
+      tlsInterception: true,
+      ipAllowlist: [...bottle.data.egress.ip_allowlist],
+      hosts: { ...bottle.data.egress.hosts },
+    },
+    gitRemotes,
+    credProxy: routes,
+    supervise: { enabled: bottle.data.supervise },
+  };
+}
+
+/** Bottle env first, the agent's own env overrides it. */
+function planEnv({ agent, bottle, env }: PlanInput): PlannedEnv[] {
+  const merged = new Map<string, { value: string; owner: AgentManifest | BottleManifest }>();
+  for (const [name, value] of Object.entries(bottle.data.env)) merged.set(name, { value, owner: bottle });
+  for (const [name, value] of Object.entries(agent.data.env)) merged.set(name, { value, owner: agent });
+  return [...merged.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, { value, owner }]): PlannedEnv => {
+      const source = classifyEnvValue(value);
+      if (source.kind === "literal") return { name, kind: "literal", value: source.value };
+      if (source.kind === "prompt") return { name, kind: "prompt", question: source.question };
+      const hostValue = env[source.variable];
+      if (hostValue === undefined) {
+        throw new ManifestError(
+          owner.locate(["env", name]),
+          `\`env.${name}\` reads host variable ${source.variable}, which is not set; export it before starting, or remove the entry`,
+        );
+      }
+      return { name, kind: "host", variable: source.variable, value: new Secret(hostValue) };
+    });
+}
+
+function planRoutes({ bottle, env }: PlanInput): BottlePlan["credProxy"] {
+  const slots = new Map<string, TokenSlot>();
+  const routes = bottle.data.cred_proxy.routes.map((route, index): PlannedRoute => {
+    let slot = slots.get(route.token_ref);
+    if (!slot) {
+      const value = env[route.token_ref];
+      if (!value) {
+        const hint = route.role.includes("anthropic-base-url")
+          ? " (for Claude: run `claude setup-token` and export CLAUDE_CODE_OAUTH_TOKEN, or export ANTHROPIC_API_KEY)"
+          : "";
+        throw new ManifestError(
+          bottle.locate(["cred_proxy", "routes", index, "token_ref"]),
+          `token_ref ${route.token_ref} is not set in the host environment; export it before starting${hint}`,
+        );
+      }
+      slot = {
+        slot: `CRED_PROXY_TOKEN_${slots.size}`,
+        tokenRef: route.token_ref,
+        hosts: [],
+        value: new Secret(value),
+      };
+      slots.set(route.token_ref, slot);
+    }
+    const host = hostOf(route.upstream);
+    if (!slot.hosts.includes(host)) slot.hosts.push(host);
+    return {
+      path: route.path,
+      upstream: route.upstream.replace(/\/+$/, ""),
+      authScheme: route.auth_scheme,
+      tokenRef: route.token_ref,
+      slot: slot.slot,
+      roles: route.role,
+    };
+  });
+  return { routes, slots: [...slots.values()] };
+}
+
+/** `host` or `host:port` of an https URL, in the allowlist's syntax. */
+export function hostOf(url: string): string {
+  const parsed = new URL(url);
+  return parsed.port ? `${parsed.hostname}:${parsed.port}` : parsed.hostname;
+}
+
+function expandHome(path: string, homeDir: string, where: () => SourcePosition): string {
+  const expanded = path === "~" ? homeDir : path.startsWith("~/") ? join(homeDir, path.slice(2)) : path;
+  if (!isAbsolute(expanded))
+    throw new ManifestError(where(), "IdentityFile must be an absolute path or start with `~/`");
+  return expanded;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
