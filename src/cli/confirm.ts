@@ -1,4 +1,3 @@
-import confirm from "@inquirer/confirm";
 import type { CliContext } from "./context.ts";
 import { UserError } from "./user-error.ts";
 
@@ -9,6 +8,7 @@ export async function confirmPlan(context: CliContext): Promise<void> {
       "no terminal to confirm the plan on; review it with --dry-run, then pass --yes to start without asking",
     );
   }
+  const { default: confirm } = await import("@inquirer/confirm");
   const accepted = await confirm(
     { message: "Start this bottle?", default: false },
     { output: context.stderr },

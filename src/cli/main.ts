@@ -8,6 +8,7 @@ const program = new Command("claude-bottle")
     "Run Claude Code autonomously inside a Docker bottle whose only ways out are audited sidecars.",
   )
   .version("0.1.0")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride();
 registerCommands(program);
 await runCli(program, process.argv);

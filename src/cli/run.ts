@@ -3,11 +3,10 @@ import { CommanderError } from "commander";
 import { isUserError } from "./user-error.ts";
 
 /**
- * Runs the CLI and maps failures to exit codes: 2 for anything the user can fix (bad input,
+ * Runs the CLI (built with `exitOverride()`, inherited by every subcommand) and maps failures to exit codes: 2 for anything the user can fix (bad input,
  * bad manifest), 1 for a failure of the system. A user error prints one message, never a stack.
  */
 export async function runCli(program: Command, argv: string[]): Promise<void> {
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -26,7 +26,9 @@ export function validateFrontmatter<S extends z.ZodType>(source: FrontmatterFile
   }
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  const [issue] = result.error.issues;
+  // An unknown key usually explains the other issues (a misspelt key is also a missing one).
+  const issue =
+    result.error.issues.find((candidate) => candidate.code === "unrecognized_keys") ?? result.error.issues[0];
   if (!issue) throw at(source, [], "invalid manifest", "key");
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0] ?? "";
@@ -39,6 +41,10 @@ export function validateFrontmatter<S extends z.ZodType>(source: FrontmatterFile
       `unknown key \`${describePath([...issue.path, key])}\`; ${suggestion}`,
       "key",
     );
+  }
+  if (issue.code === "invalid_key") {
+    const reason = issue.issues[0]?.message ?? issue.message;
+    throw at(source, issue.path, `\`${describePath(issue.path)}\`: ${reason}`, "key");
   }
   const where = issue.path.length > 0 ? `\`${describePath(issue.path)}\`: ` : "";
   throw at(source, issue.path, `${where}${issue.message}`, "value");
