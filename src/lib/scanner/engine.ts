@@ -1,0 +1,181 @@
+import { type Decoded, decodeBase64Text, decodeJsonEscapes, decodePercent } from "./decoders.ts";
+import { findKnownTokens } from "./known-tokens.ts";
+import { isPlaceholder } from "./placeholders.ts";
+import type { RuleSet } from "./rule-set.ts";
+import type { KnownToken, RawFinding } from "./types.ts";
+
+/** Encodings nest (base64 of a URL with %-escapes…) but only a few levels deep in practice. */
+const MAX_DEPTH = 3;
+const MIN_BASE64_RUN = 24;
+/** Decoded segments around an escape reach this far on each side, within the line. */
+const SEGMENT_REACH = 2048;
+
+const BASE64_CHAR = (() => {
+  const table = new Uint8Array(128);
+  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+    table[c.charCodeAt(0)] = 1;
+  return table;
+})();
+
+/** `\u0041`, `\"`, `\/`; a plain `\n` is left to the rules, or every source line would be decoded. */
+const ESCAPE_TRIGGER = new Set([0x75, 0x22, 0x2f]);
+
+interface Layer {
+  text: string;
+  depth: number;
+  toOriginal: (offset: number) => number;
+}
+
+export interface EngineInput {
+  ruleSet: RuleSet;
+  knownTokens: readonly KnownToken[];
+}
+
+export function scanText(text: string, input: EngineInput): RawFinding[] {
+  const findings: RawFinding[] = [];
+  scanLayer({ text, depth: 0, toOriginal: (offset) => offset }, input, findings);
+  return findings;
+}
+
+function scanLayer(layer: Layer, input: EngineInput, out: RawFinding[]): void {
+  const { text } = layer;
+  const { rules, automaton, rulesByKeyword } = input.ruleSet;
+  const { delta, outputs, keywords } = automaton;
+  const coveredUntil = new Int32Array(rules.length);
+  const base64Runs: number[] = [];
+  const escapeHits: number[] = [];
+  const percentHits: number[] = [];
+  let state = 0;
+  let runStart = 0;
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    // Hot loop: one DFA step, plus bookkeeping for the decoding layers.
+    const symbol = code >= 65 && code <= 90 ? code + 32 : code < 128 ? code : 0;
+    state = delta[(state << 7) + symbol]!;
+    if (code >= 128 || BASE64_CHAR[code] !== 1) {
+      if (i - runStart >= MIN_BASE64_RUN) base64Runs.push(runStart, i);
+      runStart = i + 1;
+      if (code === 37) percentHits.push(i);
+      else if (code === 92 && ESCAPE_TRIGGER.has(text.charCodeAt(i + 1))) escapeHits.push(i);
+    }
+    const matched = outputs[state]!;
+    if (matched.length === 0) continue;
+    for (const keywordIndex of matched) {
+      const start = i + 1 - keywords[keywordIndex]!.length;
+      for (const ruleIndex of rulesByKeyword[keywordIndex]!) {
+        if (start < coveredUntil[ruleIndex]!) continue;
+        const end = runRule(layer, input, ruleIndex, start, out);
+        if (end > 0) coveredUntil[ruleIndex] = end;
+      }
+    }
+  }
+  if (length - runStart >= MIN_BASE64_RUN) base64Runs.push(runStart, length);
+
+  for (const rule of input.ruleSet.unanchored) {
+    rule.pattern.lastIndex = 0;
+    for (const match of text.matchAll(rule.pattern)) {
+      if (match[0].length === 0) continue;
+      out.push({
+        priority: rules.length,
+        ruleId: rule.id,
+        description: rule.description,
+        offset: layer.toOriginal(match.index),
+        end: layer.toOriginal(match.index + match[0].length),
+        secret: match[0],
+      });
+    }
+  }
+  findKnownTokens(text, input.knownTokens, (token, offset) => {
+    out.push({
+      priority: -1,
+      end: layer.toOriginal(offset + token.length),
+      ruleId: `known-token:${token.name}`,
+      description: `known token ${token.name}`,
+      offset: layer.toOriginal(offset),
+      secret: text.slice(offset, offset + token.length),
+    });
+  });
+  if (layer.depth >= MAX_DEPTH) return;
+  scanBase64Runs(layer, base64Runs, input, out);
+  scanEscapedSegments(layer, percentHits, decodePercent, input, out);
+  scanEscapedSegments(layer, escapeHits, decodeJsonEscapes, input, out);
+}
+
+/** Runs one rule anchored at `start`; returns the end of its match (0 when none). */
+function runRule(
+  layer: Layer,
+  input: EngineInput,
+  ruleIndex: number,
+  start: number,
+  out: RawFinding[],
+): number {
+  const rule = input.ruleSet.rules[ruleIndex]!;
+  const { pattern } = rule;
+  pattern.lastIndex = start;
+  const match = pattern.exec(layer.text);
+  if (match === null) return 0;
+  const before = match.groups?.before ?? "";
+  const secret = before + (match.groups?.secret ?? match[0]);
+  const valid =
+    (rule.validate === undefined || rule.validate(secret.slice(before.length), match)) &&
+    (rule.allowPlaceholderLike === true || !isPlaceholder(secret));
+  if (valid) {
+    const secretStart =
+      match.groups?.secret === undefined ? match.index : match.index + match[0].indexOf(match.groups.secret);
+    out.push({
+      priority: ruleIndex,
+      ruleId: rule.id,
+      description: rule.description,
+      offset: layer.toOriginal(secretStart - before.length),
+      end: layer.toOriginal(secretStart + secret.length - before.length),
+      secret,
+    });
+  }
+  return match.index + match[0].length;
+}
+
+function scanBase64Runs(layer: Layer, runs: number[], input: EngineInput, out: RawFinding[]): void {
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = runs[r]!;
+    let end = runs[r + 1]!;
+    while (end < layer.text.length && end - runs[r + 1]! < 2 && layer.text[end] === "=") end++;
+    const decoded = decodeBase64Text(layer.text.slice(start, end));
+    if (decoded === null) continue;
+    const origin = layer.toOriginal(start);
+    scanLayer({ text: decoded, depth: layer.depth + 1, toOriginal: () => origin }, input, out);
+  }
+}
+
+function scanEscapedSegments(
+  layer: Layer,
+  hits: number[],
+  decode: (segment: string) => Decoded,
+  input: EngineInput,
+  out: RawFinding[],
+): void {
+  const { text } = layer;
+  let segmentEnd = -1;
+  for (const hit of hits) {
+    if (hit < segmentEnd) continue;
+    let start = hit;
+    const lowest = Math.max(0, hit - SEGMENT_REACH);
+    while (start > lowest && text.charCodeAt(start - 1) !== 10) start--;
+    segmentEnd = hit;
+    const highest = Math.min(text.length, hit + SEGMENT_REACH);
+    while (segmentEnd < highest && text.charCodeAt(segmentEnd) !== 10) segmentEnd++;
+    const segment = text.slice(start, segmentEnd);
+    const decoded = decode(segment);
+    if (decoded.text === segment) continue;
+    const { map } = decoded;
+    scanLayer(
+      {
+        text: decoded.text,
+        depth: layer.depth + 1,
+        toOriginal: (offset) => layer.toOriginal(start + map[offset]!),
+      },
+      input,
+      out,
+    );
+  }
+}

@@ -1,0 +1,111 @@
+import { availableParallelism } from "node:os";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { scan } from "./scan.ts";
+import type { Finding, ScanOptions } from "./types.ts";
+
+/**
+ * Worker pool for large inputs. A worker re-runs the module that defines it (`import.meta.url`):
+ * from source that is this file; in an esbuild ESM bundle it is the whole bundle. The marker in
+ * workerData makes the worker serve scans here and then park on a top-level await that never
+ * settles, so the code that follows in a bundle (a server's main) never runs in the worker.
+ */
+const WORKER_MARKER = "claude-bottle.scanner-worker";
+
+interface ScanRequest {
+  id: number;
+  text: string;
+  options: ScanOptions;
+}
+
+type ScanReply = { id: number; findings: Finding[] } | { id: number; error: string };
+
+export interface ScanPool {
+  scan(text: string, options?: ScanOptions): Promise<Finding[]>;
+  close(): Promise<void>;
+}
+
+function isWorkerOfThisPool(data: unknown): boolean {
+  return typeof data === "object" && data !== null && WORKER_MARKER in data;
+}
+
+if (!isMainThread && parentPort !== null && isWorkerOfThisPool(workerData)) {
+  const port = parentPort;
+  port.on("message", (request: ScanRequest) => {
+    let reply: ScanReply;
+    try {
+      reply = { id: request.id, findings: scan(request.text, request.options) };
+    } catch (error) {
+      reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };
+    }
+    port.postMessage(reply);
+  });
+  await new Promise<never>(() => {});
+}
+
+interface Pending {
+  resolve: (findings: Finding[]) => void;
+  reject: (error: Error) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  busy: number;
+}
+
+export function createScanPool(options: { size?: number } = {}): ScanPool {
+  const size = Math.max(1, options.size ?? Math.min(4, Math.max(1, availableParallelism() - 1)));
+  const pending = new Map<number, Pending>();
+  const workers: PoolWorker[] = [];
+  let nextId = 1;
+  let closed = false;
+
+  const failAll = (error: Error) => {
+    for (const { reject } of pending.values()) reject(error);
+    pending.clear();
+  };
+
+  const spawn = (): PoolWorker => {
+    const worker = new Worker(new URL(import.meta.url), { workerData: { [WORKER_MARKER]: true } });
+    const entry: PoolWorker = { worker, busy: 0 };
+    worker.on("message", (reply: ScanReply) => {
+      entry.busy--;
+      const waiter = pending.get(reply.id);
+      if (waiter === undefined) return;
+      pending.delete(reply.id);
+      if ("error" in reply) waiter.reject(new Error(reply.error));
+      else waiter.resolve(reply.findings);
+    });
+    // A crashed worker fails every scan in flight: the callers fail closed.
+    worker.on("error", (error) => failAll(error));
+    worker.on("exit", (code) => {
+      const index = workers.indexOf(entry);
+      if (index >= 0) workers.splice(index, 1);
+      if (!closed && entry.busy > 0) failAll(new Error(`scanner worker exited with code ${code}`));
+    });
+    worker.unref();
+    return entry;
+  };
+
+  return {
+    scan(text, scanOptions = {}) {
+      if (closed) return Promise.reject(new Error("scan pool is closed"));
+      if (workers.length < size) workers.push(spawn());
+      const target = workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+      const id = nextId++;
+      target.busy++;
+      const request: ScanRequest = { id, text, options: scanOptions };
+      return new Promise<Finding[]>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        target.worker.ref();
+        target.worker.postMessage(request);
+      }).finally(() => {
+        if (target.busy === 0) target.worker.unref();
+      });
+    },
+    async close() {
+      closed = true;
+      failAll(new Error("scan pool is closed"));
+      await Promise.all(workers.splice(0).map(({ worker }) => worker.terminate()));
+    },
+  };
+}
