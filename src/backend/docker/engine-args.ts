@@ -1,0 +1,118 @@
+/**
+ * Pure argv builders for the docker CLI (no I/O, unit-tested).
+ *
+ * Environment values stay out of the argv, where any local user's `ps` would read them: the
+ * argv says `-e NAME` and the value rides in the docker CLI's own environment, which the CLI
+ * forwards. The exception is the few names the CLI itself obeys (PATH, HOME, proxies, TLS
+ * roots, DOCKER_*): taking those from its environment would reconfigure the CLI, so they go
+ * inline as `-e NAME=VALUE`. They are configuration, not secrets.
+ */
+import type { ContainerSpec, ExecOptions, LabelFilter, Labels } from "./engine.ts";
+
+export interface ArgvWithEnv {
+  args: string[];
+  /** Extra environment for the docker CLI process. */
+  env: Record<string, string>;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const CLI_OWN_ENV =
+  /^(PATH|HOME|TMPDIR|SSL_CERT_FILE|SSL_CERT_DIR|(HTTPS?|ALL|NO)_PROXY|DOCKER_\w*|XDG_\w*|GO\w*)$/i;
+
+export function envArgs(env: Readonly<Record<string, string>> | undefined): ArgvWithEnv {
+  const result: ArgvWithEnv = { args: [], env: {} };
+  for (const [name, value] of Object.entries(env ?? {})) {
+    if (!ENV_NAME.test(name))
+      throw new TypeError(`Invalid environment variable name: ${JSON.stringify(name)}`);
+    if (CLI_OWN_ENV.test(name)) {
+      result.args.push("--env", `${name}=${value}`);
+    } else {
+      result.args.push("--env", name);
+      result.env[name] = value;
+    }
+  }
+  return result;
+}
+
+export function labelArgs(labels: Labels | undefined): string[] {
+  return Object.entries(labels ?? {}).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
+}
+
+export function filterArgs(filter: LabelFilter): string[] {
+  return Object.entries(filter).flatMap(([key, value]) => [
+    "--filter",
+    value === true ? `label=${key}` : `label=${key}=${value}`,
+  ]);
+}
+
+function duration(ms: number): string {
+  return `${Math.round(ms)}ms`;
+}
+
+export function containerCreateArgs(spec: ContainerSpec): ArgvWithEnv {
+  const args = ["create"];
+  const push = (...more: string[]) => args.push(...more);
+  if (spec.name !== undefined) push("--name", spec.name);
+  args.push(...labelArgs(spec.labels));
+  if (spec.network !== undefined) push("--network", spec.network);
+  for (const alias of spec.networkAliases ?? []) push("--network-alias", alias);
+  if (spec.hostname !== undefined) push("--hostname", spec.hostname);
+  if (spec.user !== undefined) push("--user", spec.user);
+  if (spec.workdir !== undefined) push("--workdir", spec.workdir);
+  const env = envArgs(spec.env);
+  args.push(...env.args);
+  if (spec.entrypoint !== undefined) push("--entrypoint", spec.entrypoint);
+  for (const cap of spec.capDrop ?? []) push("--cap-drop", cap);
+  for (const cap of spec.capAdd ?? []) push("--cap-add", cap);
+  for (const opt of spec.securityOpt ?? []) push("--security-opt", opt);
+  if (spec.readOnlyRootfs === true) push("--read-only");
+  for (const [path, options] of Object.entries(spec.tmpfs ?? {})) {
+    push("--tmpfs", options === "" ? path : `${path}:${options}`);
+  }
+  if (spec.pidsLimit !== undefined) push("--pids-limit", String(spec.pidsLimit));
+  if (spec.memoryBytes !== undefined) push("--memory", `${spec.memoryBytes}b`);
+  if (spec.runtime !== undefined) push("--runtime", spec.runtime);
+  for (const [host, address] of Object.entries(spec.extraHosts ?? {}))
+    push("--add-host", `${host}:${address}`);
+  for (const mount of spec.mounts ?? []) {
+    for (const part of [mount.source, mount.target]) {
+      // --mount is a CSV list: a comma or quote in a path would inject options.
+      if (/[,"]/.test(part)) throw new TypeError(`Mount path must not contain , or ": ${part}`);
+    }
+    push(
+      "--mount",
+      `type=bind,source=${mount.source},target=${mount.target}${mount.readOnly === true ? ",readonly" : ""}`,
+    );
+  }
+  const health = spec.healthcheck;
+  if (health !== undefined) {
+    push("--health-cmd", health.shellCommand);
+    if (health.intervalMs !== undefined) push("--health-interval", duration(health.intervalMs));
+    if (health.timeoutMs !== undefined) push("--health-timeout", duration(health.timeoutMs));
+    if (health.startPeriodMs !== undefined) push("--health-start-period", duration(health.startPeriodMs));
+    if (health.retries !== undefined) push("--health-retries", String(health.retries));
+  }
+  if (spec.init === true) push("--init");
+  if (spec.interactive === true) push("--interactive");
+  if (spec.tty === true) push("--tty");
+  push(spec.image, ...(spec.command ?? []));
+  return { args, env: env.env };
+}
+
+export function execArgs(
+  container: string,
+  command: readonly string[],
+  options: ExecOptions,
+  terminal: { stdinIsTty: boolean },
+): ArgvWithEnv {
+  if (command.length === 0) throw new TypeError("exec: the command must not be empty");
+  const args = ["exec"];
+  const inherit = options.stdio === "inherit";
+  if (inherit || options.input !== undefined) args.push("--interactive");
+  if (inherit && terminal.stdinIsTty) args.push("--tty");
+  if (options.user !== undefined) args.push("--user", options.user);
+  if (options.workdir !== undefined) args.push("--workdir", options.workdir);
+  const env = envArgs(options.env);
+  args.push(...env.args, container, ...command);
+  return { args, env: env.env };
+}

@@ -1,0 +1,191 @@
+/** `DockerEngine` over the docker CLI: every call is one argv array, run without a shell. */
+
+import type {
+  BuildOptions,
+  ContainerInfo,
+  ContainerSpec,
+  DockerEngine,
+  EngineInfo,
+  ExecOptions,
+  ExecResult,
+  ImageInfo,
+  InMemoryFile,
+  LabelFilter,
+  NetworkCreateOptions,
+  NetworkInfo,
+} from "./engine.ts";
+import { containerCreateArgs, execArgs, filterArgs, labelArgs } from "./engine-args.ts";
+import { EngineError, NOT_FOUND } from "./engine-error.ts";
+import { parseContainers, parseImages, parseInfo, parseNetworks } from "./engine-parse.ts";
+import { type RunOptions, type RunResult, runDocker } from "./engine-run.ts";
+import { tarFiles } from "./engine-tar.ts";
+
+export interface CliDockerEngineOptions {
+  /** The docker CLI; default "docker" from PATH. DOCKER_HOST and friends apply as usual. */
+  docker?: string;
+  /** How long `info` waits for an engine before giving up; default 10 s. */
+  infoTimeoutMs?: number;
+  /** Whether exec with inherited stdio gets a TTY; default: whether our stdin is one. */
+  stdinIsTty?: () => boolean;
+}
+
+export class CliDockerEngine implements DockerEngine {
+  readonly #docker: string;
+  readonly #infoTimeoutMs: number;
+  readonly #stdinIsTty: () => boolean;
+
+  constructor(options: CliDockerEngineOptions = {}) {
+    this.#docker = options.docker ?? "docker";
+    this.#infoTimeoutMs = options.infoTimeoutMs ?? 10_000;
+    this.#stdinIsTty = options.stdinIsTty ?? (() => process.stdin.isTTY === true);
+  }
+
+  #run(args: readonly string[], options?: RunOptions): Promise<RunResult> {
+    return runDocker(this.#docker, args, options);
+  }
+
+  /** Runs an inspect-like command over several objects; missing ones are left out. */
+  async #inspectMany(args: readonly string[]): Promise<string> {
+    const result = await this.#run(args, { reject: false });
+    if (result.exitCode === 0) return result.stdout;
+    const error = new EngineError({
+      command: result.command,
+      exitCode: result.exitCode,
+      stderr: result.stderr,
+    });
+    const otherErrors = result.stderr
+      .split("\n")
+      .filter((line) => line.trim() !== "" && !NOT_FOUND.test(line));
+    if (otherErrors.length > 0 || !result.stdout.trimStart().startsWith("[")) {
+      if (error.isNotFound && otherErrors.length === 0) return "[]";
+      throw error;
+    }
+    return result.stdout;
+  }
+
+  async info(): Promise<EngineInfo> {
+    const result = await this.#run(["info", "--format", "{{json .}}"], { timeoutMs: this.#infoTimeoutMs });
+    return parseInfo(result.stdout);
+  }
+
+  async imageInspect(ref: string): Promise<ImageInfo | undefined> {
+    return parseImages(await this.#inspectMany(["image", "inspect", ref]))[0];
+  }
+
+  async imageRemove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    await this.#ignoreNotFound(["image", "rm", ...(options.force === true ? ["--force"] : []), ref]);
+  }
+
+  async build(options: BuildOptions): Promise<string> {
+    const args = ["build", "--tag", options.tag];
+    if (options.dockerfile !== undefined) args.push("--file", options.dockerfile);
+    args.push(...labelArgs(options.labels));
+    for (const [name, value] of Object.entries(options.buildArgs ?? {}))
+      args.push("--build-arg", `${name}=${value}`);
+    if (options.noCache === true) args.push("--no-cache");
+    args.push(options.context);
+    const progress = options.progress === undefined ? process.stderr : options.progress;
+    await this.#run(args, progress === null ? {} : { progress });
+    const image = await this.imageInspect(options.tag);
+    if (image === undefined) {
+      throw new EngineError({
+        command: ["docker", ...args],
+        reason: `Build succeeded but ${options.tag} is missing`,
+      });
+    }
+    return image.id;
+  }
+
+  async networkCreate(options: NetworkCreateOptions): Promise<string> {
+    const args = [
+      "network",
+      "create",
+      ...(options.internal ? ["--internal"] : []),
+      ...labelArgs(options.labels),
+    ];
+    const result = await this.#run([...args, options.name]);
+    return result.stdout.trim();
+  }
+
+  async networkInspect(nameOrId: string): Promise<NetworkInfo | undefined> {
+    return parseNetworks(await this.#inspectMany(["network", "inspect", nameOrId]))[0];
+  }
+
+  async networkConnect(
+    network: string,
+    container: string,
+    options: { aliases?: readonly string[] } = {},
+  ): Promise<void> {
+    const aliases = (options.aliases ?? []).flatMap((alias) => ["--alias", alias]);
+    await this.#run(["network", "connect", ...aliases, network, container]);
+  }
+
+  async networkRemove(nameOrId: string): Promise<void> {
+    await this.#ignoreNotFound(["network", "rm", nameOrId]);
+  }
+
+  async networkList(filter: LabelFilter): Promise<NetworkInfo[]> {
+    const ids = await this.#ids(["network", "ls", "--quiet", "--no-trunc", ...filterArgs(filter)]);
+    if (ids.length === 0) return [];
+    return parseNetworks(await this.#inspectMany(["network", "inspect", ...ids]));
+  }
+
+  async containerCreate(spec: ContainerSpec): Promise<string> {
+    const { args, env } = containerCreateArgs(spec);
+    const result = await this.#run(args, { env });
+    return result.stdout.trim();
+  }
+
+  async containerCopyIn(container: string, destDir: string, files: readonly InMemoryFile[]): Promise<void> {
+    // -a keeps the uid/gid written in the tar headers instead of mapping to root.
+    await this.#run(["cp", "--archive", "-", `${container}:${destDir}`], { input: tarFiles(files) });
+  }
+
+  async containerStart(container: string): Promise<void> {
+    await this.#run(["start", container]);
+  }
+
+  async containerExec(
+    container: string,
+    command: readonly string[],
+    options: ExecOptions = {},
+  ): Promise<ExecResult> {
+    const { args, env } = execArgs(container, command, options, { stdinIsTty: this.#stdinIsTty() });
+    const runOptions: RunOptions = { env, reject: false, stdio: options.stdio ?? "capture" };
+    if (options.input !== undefined) runOptions.input = options.input;
+    if (options.timeoutMs !== undefined) runOptions.timeoutMs = options.timeoutMs;
+    const result = await this.#run(args, runOptions);
+    if (options.check === true && result.exitCode !== 0) {
+      throw new EngineError({ command: result.command, exitCode: result.exitCode, stderr: result.stderr });
+    }
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  async containerInspect(nameOrId: string): Promise<ContainerInfo | undefined> {
+    return parseContainers(await this.#inspectMany(["container", "inspect", nameOrId]))[0];
+  }
+
+  async containerRemove(nameOrId: string): Promise<void> {
+    await this.#ignoreNotFound(["container", "rm", "--force", "--volumes", nameOrId]);
+  }
+
+  async containerList(filter: LabelFilter): Promise<ContainerInfo[]> {
+    const ids = await this.#ids(["container", "ls", "--all", "--quiet", "--no-trunc", ...filterArgs(filter)]);
+    if (ids.length === 0) return [];
+    return parseContainers(await this.#inspectMany(["container", "inspect", ...ids]));
+  }
+
+  async #ids(args: readonly string[]): Promise<string[]> {
+    const result = await this.#run(args);
+    return result.stdout.split("\n").filter((line) => line.trim() !== "");
+  }
+
+  async #ignoreNotFound(args: readonly string[]): Promise<void> {
+    try {
+      await this.#run(args);
+    } catch (error) {
+      if (error instanceof EngineError && error.isNotFound) return;
+      throw error;
+    }
+  }
+}

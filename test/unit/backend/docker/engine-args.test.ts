@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { containerCreateArgs, execArgs } from "../../../../src/backend/docker/engine-args.ts";
+import { tarFiles } from "../../../../src/backend/docker/engine-tar.ts";
+
+test("environment values never appear in the create argv, only their names", () => {
+  const { args, env } = containerCreateArgs({
+    image: "img",
+    env: { ANTHROPIC_API_KEY: "sk-ant-secret", HTTPS_PROXY: "http://egress-proxy:3128", PATH: "/bin" },
+    command: ["sleep", "1"],
+  });
+  assert.ok(!args.some((arg) => arg.includes("sk-ant-secret")));
+  assert.deepEqual(env, { ANTHROPIC_API_KEY: "sk-ant-secret" });
+  assert.deepEqual(args, [
+    "create",
+    "--env",
+    "ANTHROPIC_API_KEY",
+    "--env",
+    "HTTPS_PROXY=http://egress-proxy:3128",
+    "--env",
+    "PATH=/bin",
+    "img",
+    "sleep",
+    "1",
+  ]);
+});
+
+test("a variable name that could smuggle a value or an option is refused", () => {
+  for (const name of ["A=B", "-e", "", "1X", "A B"]) {
+    assert.throws(() => containerCreateArgs({ image: "img", env: { [name]: "v" } }), TypeError, name);
+  }
+});
+
+test("a bind mount path with a comma is refused rather than parsed as more options", () => {
+  assert.throws(() =>
+    containerCreateArgs({ image: "i", mounts: [{ source: "/a,readonly=false", target: "/b" }] }),
+  );
+});
+
+test("the image comes after every option and the command after the image", () => {
+  const { args } = containerCreateArgs({
+    image: "img",
+    name: "n",
+    labels: { "claude-bottle.instance": "x" },
+    capDrop: ["ALL"],
+    securityOpt: ["no-new-privileges"],
+    runtime: "runsc",
+    healthcheck: { shellCommand: "true", intervalMs: 500 },
+    command: ["--not-an-option-of-docker"],
+  });
+  assert.deepEqual(args.slice(-2), ["img", "--not-an-option-of-docker"]);
+  assert.ok(args.includes("--health-interval") && args.includes("500ms"));
+});
+
+test("exec asks for a TTY only when stdio is inherited from a terminal", () => {
+  const base = ["exec", "--interactive"];
+  assert.deepEqual(execArgs("c", ["sh"], { stdio: "inherit" }, { stdinIsTty: true }).args, [
+    ...base,
+    "--tty",
+    "c",
+    "sh",
+  ]);
+  assert.deepEqual(execArgs("c", ["sh"], { stdio: "inherit" }, { stdinIsTty: false }).args, [
+    ...base,
+    "c",
+    "sh",
+  ]);
+  assert.deepEqual(execArgs("c", ["true"], {}, { stdinIsTty: true }).args, ["exec", "c", "true"]);
+  assert.throws(() => execArgs("c", [], {}, { stdinIsTty: false }));
+});
+
+test("the in-memory tar has valid ustar headers, padding and an end marker", () => {
+  const tar = tarFiles([{ path: "a/b.txt", content: "hi", mode: 0o600, uid: 1000 }], new Date(0));
+  assert.equal(tar.length, 512 + 512 + 1024);
+  assert.equal(tar.subarray(0, 7).toString(), "a/b.txt");
+  assert.equal(tar.subarray(100, 107).toString(), "0000600");
+  assert.equal(tar.subarray(108, 115).toString(), "0001750");
+  assert.equal(tar.subarray(257, 262).toString(), "ustar");
+  const stored = Number.parseInt(tar.subarray(148, 154).toString(), 8);
+  const header = Buffer.from(tar.subarray(0, 512));
+  header.fill(" ", 148, 156);
+  assert.equal(
+    stored,
+    header.reduce((sum, byte) => sum + byte, 0),
+  );
+  assert.equal(tar.subarray(512, 514).toString(), "hi");
+  for (const path of ["/etc/passwd", "../x", "a//b", "a/./b", ""]) {
+    assert.throws(() => tarFiles([{ path, content: "" }]), TypeError, path);
+  }
+});
