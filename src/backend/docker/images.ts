@@ -1,0 +1,208 @@
+/**
+ * The images a bottle runs: the sidecar image (every sidecar program in one bundle, the first
+ * argument picks the role) and the agent image (the Claude Code CLI). Each build context is
+ * staged under the cache dir with exactly the inputs the Dockerfile copies, and the image is
+ * labelled with a hash of those inputs: `ensureImage` builds when the image is missing or its
+ * label differs, and otherwise costs one `docker image inspect`.
+ *
+ * Inputs of the hash: the Dockerfile, the base image (reference and local id, so rebuilding the
+ * offline base rebuilds these), and per image the sidecar bundle's bytes or the pinned Claude
+ * Code version. The agent's 400 MB binary is fetched on the host (containers cannot reach npm)
+ * only when a build is needed.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Writable } from "node:stream";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { bottleHome } from "../../manifest/paths.ts";
+import type { DockerEngine } from "./engine.ts";
+import { LABEL_INPUTS_HASH } from "./engine.ts";
+
+export type ImageName = "sidecar" | "agent";
+export const IMAGE_NAMES: readonly ImageName[] = ["sidecar", "agent"];
+
+export const DEFAULT_TAGS: Readonly<Record<ImageName, string>> = {
+  sidecar: "claude-bottle/sidecar:latest",
+  agent: "claude-bottle/agent:latest",
+};
+/** Built by scripts/bootstrap-base-image.sh where no registry is reachable. */
+export const OFFLINE_BASE = "claude-bottle/base:bookworm-node24";
+export const ONLINE_BASE = "node:24-bookworm-slim";
+/** Pinned exactly; bumping it rebuilds the agent image. */
+export const CLAUDE_CODE_VERSION = "2.1.332";
+const CLAUDE_CODE_NATIVE = "@anthropic-ai/claude-code-linux-x64";
+
+export interface ImageOptions {
+  engine: DockerEngine;
+  /** Parent of the staged build contexts, e.g. ~/.claude-bottle/cache/images. */
+  stageDir: string;
+  /** Base image; default OFFLINE_BASE when it exists locally, else ONLINE_BASE. */
+  base?: string;
+  /** Tag overrides (tests use their own). */
+  tags?: Partial<Record<ImageName, string>>;
+  /** Build even when the image is current. */
+  force?: boolean;
+  /** One line per step ("building ...", "up to date"); default: stderr. */
+  log?: (line: string) => void;
+  /** Where `docker build` output streams; default process.stderr, null for silence. */
+  progress?: Writable | null;
+}
+
+export interface EnsuredImage {
+  name: ImageName;
+  tag: string;
+  id: string;
+  inputsHash: string;
+  /** False when the existing image was current and reused. */
+  built: boolean;
+  /** Wall time of this call, staging and build included. */
+  seconds: number;
+}
+
+/** Ensures each image in turn (builds share the engine; in parallel they only contend). */
+export async function ensureImages(
+  names: readonly ImageName[],
+  options: ImageOptions,
+): Promise<EnsuredImage[]> {
+  const base = await resolveBase(options);
+  const results: EnsuredImage[] = [];
+  for (const name of names) results.push(await ensureImage(name, { ...options, base }));
+  return results;
+}
+
+export async function ensureImage(name: ImageName, options: ImageOptions): Promise<EnsuredImage> {
+  const started = performance.now();
+  const log = options.log ?? ((line: string) => process.stderr.write(`claude-bottle: ${line}\n`));
+  const { engine } = options;
+  const tag = options.tags?.[name] ?? DEFAULT_TAGS[name];
+  const base = options.base ?? (await resolveBase(options));
+  const baseImage = await engine.imageInspect(base);
+  const context = join(options.stageDir, name);
+  await mkdir(context, { recursive: true });
+
+  const dockerfile = await readFile(join(packageRoot(), "images", name, "Dockerfile"));
+  await copyFile(join(packageRoot(), "images", name, "Dockerfile"), join(context, "Dockerfile"));
+  const hash = createHash("sha256");
+  hashField(hash, "image", name);
+  hashField(hash, "dockerfile", dockerfile);
+  hashField(hash, "base", `${base}@${baseImage?.id ?? "remote"}`);
+  if (name === "sidecar") {
+    hashField(hash, "sidecar.js", await stageSidecarBundle(context));
+  } else {
+    hashField(hash, "claude-code", `${CLAUDE_CODE_NATIVE}@${CLAUDE_CODE_VERSION}`);
+  }
+  const inputsHash = hash.digest("hex");
+  const seconds = () => Math.round((performance.now() - started) / 100) / 10;
+
+  const existing = await engine.imageInspect(tag);
+  if (existing !== undefined && existing.labels[LABEL_INPUTS_HASH] === inputsHash && options.force !== true) {
+    return { name, tag, id: existing.id, inputsHash, built: false, seconds: seconds() };
+  }
+  const why = existing === undefined ? "missing" : options.force === true ? "forced" : "inputs changed";
+  log(`building ${tag} (${why}; inputs ${inputsHash.slice(0, 12)}, base ${base})`);
+  if (name === "agent") await stageClaudeCode(context, log);
+  const id = await engine.build({
+    context,
+    tag,
+    buildArgs: { BASE: base },
+    labels: { [LABEL_INPUTS_HASH]: inputsHash },
+    progress: options.progress === undefined ? process.stderr : options.progress,
+  });
+  if (existing !== undefined && existing.id !== id) {
+    // The previous build is now untagged; drop it unless a container still uses it.
+    await engine.imageRemove(existing.id).catch(() => {});
+  }
+  log(`built ${tag} in ${seconds()} s`);
+  return { name, tag, id, inputsHash, built: true, seconds: seconds() };
+}
+
+/** The offline base when it was bootstrapped here, else the public one. */
+export async function resolveBase(options: Pick<ImageOptions, "engine" | "base">): Promise<string> {
+  if (options.base !== undefined) return options.base;
+  return (await options.engine.imageInspect(OFFLINE_BASE)) === undefined ? ONLINE_BASE : OFFLINE_BASE;
+}
+
+function hashField(hash: ReturnType<typeof createHash>, name: string, value: string | Buffer): void {
+  // Length-prefixed, so no two different field lists hash alike.
+  const bytes = typeof value === "string" ? Buffer.from(value) : value;
+  hash.update(`${name}:${bytes.length}:`).update(bytes).update("\n");
+}
+
+/**
+ * The directory holding package.json, images/ and either src/ (a checkout, run by Node
+ * directly) or dist/ (the bundle, where this module is dist/claude-bottle.js).
+ */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "images", "agent", "Dockerfile"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("claude-bottle: cannot find the images/ directory of the package");
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Bundles src/sidecars in a checkout, or copies the shipped dist/sidecar.js; returns its bytes. */
+async function stageSidecarBundle(context: string): Promise<Buffer> {
+  const root = packageRoot();
+  const outfile = join(context, "sidecar.js");
+  if (existsSync(join(root, "src", "sidecars", "main.ts")) && existsSync(join(root, "scripts", "build.ts"))) {
+    // A variable specifier keeps esbuild from pulling the build script (and esbuild) into the CLI bundle.
+    const buildScript = join(root, "scripts", "build.ts");
+    const { bundleSidecar } = (await import(pathToFileURL(buildScript).href)) as {
+      bundleSidecar: (outfile: string) => Promise<void>;
+    };
+    await bundleSidecar(outfile);
+  } else {
+    await copyFile(join(root, "dist", "sidecar.js"), outfile);
+  }
+  return readFile(outfile);
+}
+
+/**
+ * Installs the pinned Claude Code for linux-x64 into the build context with the host's npm.
+ * `--ignore-scripts`: the package's postinstall only copies the native binary, which the
+ * Dockerfile takes from the platform package directly, and no third-party script runs here.
+ */
+async function stageClaudeCode(context: string, log: (line: string) => void): Promise<void> {
+  const prefix = join(context, "npm");
+  const installed = join(prefix, "node_modules", CLAUDE_CODE_NATIVE, "package.json");
+  if (existsSync(installed)) {
+    const { version } = JSON.parse(await readFile(installed, "utf8")) as { version?: unknown };
+    if (version === CLAUDE_CODE_VERSION) return;
+  }
+  log(`fetching @anthropic-ai/claude-code@${CLAUDE_CODE_VERSION} for linux-x64 with npm (about 400 MB)`);
+  await mkdir(prefix, { recursive: true });
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  await promisify(execFile)(
+    npm,
+    [
+      "install",
+      "--prefix",
+      prefix,
+      "--no-save",
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+      "--os=linux",
+      "--cpu=x64",
+      "--libc=glibc",
+      `@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}`,
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  if (!existsSync(installed)) {
+    throw new Error(
+      `npm did not install ${CLAUDE_CODE_NATIVE}; is the npm registry reachable from this host?`,
+    );
+  }
+}
+
+/** Default parent of the staged build contexts: `<CLAUDE_BOTTLE_HOME>/cache/images`. */
+export function defaultStageDir(env: NodeJS.ProcessEnv): string {
+  return join(bottleHome(env), "cache", "images");
+}
