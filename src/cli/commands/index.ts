@@ -3,6 +3,7 @@ import { registerInfoCommand } from "./info.ts";
 import { registerInitCommand } from "./init.ts";
 import { registerListCommand } from "./list.ts";
 import { registerSchemaCommand } from "./schema.ts";
+import { registerSidecarCommand } from "./sidecar.ts";
 import { registerStartCommand } from "./start.ts";
 
 /** Every subcommand registers itself here; one line per command module. */
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerListCommand(program);
   registerInitCommand(program);
   registerSchemaCommand(program);
+  registerSidecarCommand(program);
 }

@@ -1,0 +1,86 @@
+import { createWriteStream, type WriteStream } from "node:fs";
+import type { Writable } from "node:stream";
+
+/**
+ * One JSON line per request or tunnel. Lines carry no secret: query values are redacted, and a
+ * path in which DLP found anything is replaced whole. The write buffer is bounded: when the
+ * sink cannot keep up, lines are dropped and counted, and the count is logged once it drains.
+ */
+
+export interface AuditRecord {
+  time: string;
+  client: string;
+  kind: "request" | "tunnel" | "websocket";
+  method: string;
+  scheme: "http" | "https" | "tunnel";
+  host: string;
+  port: number;
+  path: string;
+  decision: "allow" | "block" | "error";
+  /** The allowlist entry that allowed, or the rule that refused. */
+  rule: string;
+  /** The X-Bottle-Block code of a refusal, or the error kind. */
+  code?: string;
+  status?: number;
+  bytes_in: number;
+  bytes_out: number;
+  duration_ms: number;
+}
+
+export interface AuditLog extends AsyncDisposable {
+  write(record: AuditRecord): void;
+  readonly dropped: number;
+}
+
+/** Keeps query keys and replaces every value: `/a?x=1&y` -> `/a?x=[redacted]&y`. Drops fragments. */
+export function redactPath(target: string): string {
+  const hash = target.indexOf("#");
+  const path = hash >= 0 ? target.slice(0, hash) : target;
+  const q = path.indexOf("?");
+  if (q < 0) return path;
+  const query = path
+    .slice(q + 1)
+    .split("&")
+    .map((pair) => {
+      const eq = pair.indexOf("=");
+      return eq < 0 ? pair : `${pair.slice(0, eq)}=[redacted]`;
+    })
+    .join("&");
+  return `${path.slice(0, q)}?${query}`;
+}
+
+export function createAuditLog(
+  sink: { path: string } | { stream: Writable },
+  maxPendingBytes = 8 * 1024 * 1024,
+): AuditLog {
+  const owned: WriteStream | undefined =
+    "path" in sink ? createWriteStream(sink.path, { flags: "a", mode: 0o600 }) : undefined;
+  const stream: Writable = owned ?? ("stream" in sink ? sink.stream : process.stdout);
+  let dropped = 0;
+  let reportedDrops = 0;
+  stream.on("error", (error) => {
+    process.stderr.write(`egress-proxy: audit log write failed: ${error.message}\n`);
+  });
+  return {
+    get dropped() {
+      return dropped;
+    },
+    write(record) {
+      if (stream.writableLength > maxPendingBytes) {
+        dropped++;
+        return;
+      }
+      if (dropped > reportedDrops) {
+        stream.write(
+          `${JSON.stringify({ time: new Date().toISOString(), kind: "audit-dropped", count: dropped - reportedDrops })}\n`,
+        );
+        reportedDrops = dropped;
+      }
+      stream.write(`${JSON.stringify(record)}\n`);
+    },
+    async [Symbol.asyncDispose]() {
+      if (owned === undefined) return;
+      await new Promise<void>((resolve) => owned.end(resolve));
+    },
+  };
+}

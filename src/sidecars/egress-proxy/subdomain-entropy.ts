@@ -1,0 +1,44 @@
+/**
+ * DNS-style exfiltration check: data smuggled out as subdomain labels under an allowed wildcard
+ * (`<hex>.files.example.org`). A label is judged only when it is long; it is refused when it is
+ * long hex, or its Shannon entropy reaches the threshold, or it mixes many digits into a
+ * high-entropy string. Labels and their concatenation are judged, so splitting data into short
+ * labels does not help. Pure.
+ */
+
+export interface EntropyOptions {
+  readonly minLength: number;
+  /** Shannon bits per character at or above which a long label is refused. */
+  readonly threshold: number;
+}
+
+export function shannonEntropy(value: string): number {
+  if (value.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
+  let entropy = 0;
+  for (const count of counts.values()) {
+    const p = count / value.length;
+    entropy -= p * Math.log2(p);
+  }
+  return entropy;
+}
+
+function looksEncoded(text: string, options: EntropyOptions): boolean {
+  if (text.length < options.minLength) return false;
+  if (/^[0-9a-f]+$/.test(text) && /[0-9]/.test(text) && /[a-f]/.test(text)) return true;
+  const entropy = shannonEntropy(text);
+  if (entropy >= options.threshold) return true;
+  const digits = text.replace(/[^0-9]/g, "").length;
+  return digits / text.length >= 0.25 && entropy >= options.threshold - 0.75;
+}
+
+/** The first label (or joined run of labels) that looks like encoded data, else undefined. */
+export function findEncodedLabel(labels: readonly string[], options: EntropyOptions): string | undefined {
+  for (const label of labels) if (looksEncoded(label.replace(/-/g, ""), options)) return label;
+  if (labels.length > 1) {
+    const joined = labels.join("").replace(/-/g, "");
+    if (joined.length >= options.minLength * 2 && looksEncoded(joined, options)) return labels.join(".");
+  }
+  return undefined;
+}

@@ -1,0 +1,46 @@
+import type { SecureContext } from "node:tls";
+import type { BlockContext } from "../../lib/block-response.ts";
+import type { AuditRecord } from "./audit.ts";
+import type { Limits } from "./config.ts";
+import type { Dlp } from "./dlp.ts";
+import type { HostDecision } from "./host-policy.ts";
+import type { ResolveResult } from "./resolve.ts";
+
+/**
+ * Everything the proxy server is told: it owns no policy. A reload swaps the whole policy at
+ * once; each request keeps the policy it started with.
+ */
+export interface ProxyPolicy {
+  decide(host: string, port: number): HostDecision;
+  /** SSRF-checked resolution; the proxy dials exactly the address returned. */
+  resolve(host: string): Promise<ResolveResult>;
+  readonly dlp: Dlp;
+  /** Secure context for a leaf certificate of `host`; undefined when interception is off. */
+  readonly mintLeaf: ((host: string) => Promise<SecureContext>) | undefined;
+  /** Trust for upstream TLS (system roots plus upstream_ca). */
+  readonly upstreamTls: SecureContext;
+  readonly blockContext: BlockContext;
+}
+
+export interface EgressProxyOptions {
+  readonly policy: ProxyPolicy;
+  readonly limits: Limits;
+  readonly audit: (record: AuditRecord) => void;
+  readonly log?: ((message: string) => void) | undefined;
+}
+
+/** What a connection inside an intercepted CONNECT is bound to. */
+export interface TunnelBinding {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly rule: string;
+}
+
+export interface Target {
+  readonly scheme: "http" | "https";
+  readonly host: string;
+  readonly port: number;
+  /** origin-form path and query sent upstream */
+  readonly path: string;
+}

@@ -1,0 +1,173 @@
+import * as http from "node:http";
+import * as https from "node:https";
+import type { Socket } from "node:net";
+import type { Block } from "../../lib/block-response.ts";
+import { type AuditRecord, redactPath } from "./audit.ts";
+import type { Limits } from "./config.ts";
+import { endToEndHeaders } from "./headers.ts";
+import { rawUpstreamError, sendBlockRaw } from "./respond.ts";
+import { targetOf } from "./target.ts";
+import type { ProxyPolicy, TunnelBinding } from "./types.ts";
+import { classifyUpstreamError, tlsOptionsFor, type Upstreams } from "./upstream.ts";
+
+/**
+ * WebSocket (and any other Upgrade) requests pass after the same checks as a plain request:
+ * target and Host, host policy, DLP on URL and headers, SSRF-checked dial. After the upstream's
+ * 101 the two sockets are joined; frames are not inspected.
+ */
+
+export interface UpgradeContext {
+  readonly policy: ProxyPolicy;
+  readonly limits: Limits;
+  readonly audit: (record: AuditRecord) => void;
+  readonly upstreams: Upstreams;
+}
+
+export async function handleUpgrade(
+  ctx: UpgradeContext,
+  req: http.IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+  tunnel: TunnelBinding | undefined,
+): Promise<void> {
+  const started = performance.now();
+  const { policy } = ctx;
+  const record: AuditRecord = {
+    time: new Date().toISOString(),
+    client: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,
+    kind: "websocket",
+    method: req.method ?? "GET",
+    scheme: tunnel?.tls ? "https" : "http",
+    host: tunnel?.host ?? "",
+    port: tunnel?.port ?? 0,
+    path: "",
+    decision: "allow",
+    rule: "",
+    bytes_in: 0,
+    bytes_out: 0,
+    duration_ms: 0,
+  };
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    record.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
+    ctx.audit(record);
+  };
+  const refuse = (block: Block) => {
+    record.decision = "block";
+    record.rule = block.rule;
+    record.code = block.code;
+    sendBlockRaw(socket, block, policy.blockContext);
+    finish();
+  };
+  socket.on("error", () => socket.destroy());
+
+  const resolved = targetOf(req, tunnel);
+  if (!resolved.ok) {
+    refuse(resolved.block);
+    return;
+  }
+  const target = resolved.target;
+  Object.assign(record, {
+    scheme: target.scheme,
+    host: target.host,
+    port: target.port,
+    path: redactPath(target.path),
+  });
+  const decision = policy.decide(target.host, target.port);
+  if (decision.kind === "block") {
+    refuse(decision.block);
+    return;
+  }
+  record.rule = decision.rule;
+  // Upgrade and Connection are hop-by-hop but are the point of this request: put them back.
+  const headers = endToEndHeaders(req.rawHeaders);
+  headers.push("Connection", "Upgrade", "Upgrade", req.headers.upgrade ?? "websocket");
+  if (decision.mode === "inspect") {
+    const inspection = policy.dlp.inspectHead({
+      host: target.host,
+      port: target.port,
+      method: record.method,
+      target: target.path,
+      rawHeaders: headers,
+    });
+    if (inspection.urlTainted) record.path = "[redacted: DLP finding in URL]";
+    if (inspection.block !== undefined) {
+      refuse(inspection.block);
+      return;
+    }
+  }
+  const address = await policy.resolve(target.host);
+  if (!address.ok) {
+    if (address.kind === "ssrf") {
+      refuse({
+        code: "ssrf",
+        rule: `${target.host} ${address.detail}, outside ssrf.ip_allowlist`,
+        target: `${target.host}:${target.port}`,
+      });
+    } else {
+      record.decision = "error";
+      socket.end(rawUpstreamError("dns", address.detail));
+      finish();
+    }
+    return;
+  }
+  const options = {
+    host: address.address,
+    port: target.port,
+    method: req.method,
+    path: target.path,
+    headers,
+    timeout: ctx.limits.upstream_timeout_ms,
+  };
+  const upstreamReq =
+    target.scheme === "https"
+      ? https.request({ ...options, agent: ctx.upstreams.upgradeTls, ...tlsOptionsFor(target.host) })
+      : http.request({ ...options, agent: false });
+  upstreamReq.on("timeout", () =>
+    upstreamReq.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })),
+  );
+  upstreamReq.on("error", (error) => {
+    record.decision = "error";
+    record.code = classifyUpstreamError(error);
+    socket.end(
+      rawUpstreamError(classifyUpstreamError(error), (error as NodeJS.ErrnoException).code ?? "error"),
+    );
+    finish();
+  });
+  upstreamReq.on("response", (res) => {
+    // The upstream declined the upgrade: relay its answer and close.
+    const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ""}`];
+    const raw = endToEndHeaders(res.rawHeaders);
+    for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
+    lines.push("Connection: close");
+    socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+    record.status = res.statusCode ?? 0;
+    res.pipe(socket);
+    res.on("end", finish);
+  });
+  upstreamReq.on("upgrade", (res, upstreamSocket, upstreamHead) => {
+    upstreamReq.setTimeout(0);
+    upstreamSocket.setTimeout(0);
+    record.status = 101;
+    const lines = [`HTTP/1.1 101 ${res.statusMessage ?? "Switching Protocols"}`];
+    for (let i = 0; i + 1 < res.rawHeaders.length; i += 2)
+      lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+    socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+    if (upstreamHead.length > 0) socket.write(upstreamHead);
+    if (head.length > 0) upstreamSocket.write(head);
+    socket.setTimeout(ctx.limits.idle_timeout_ms, () => socket.destroy());
+    upstreamSocket.pipe(socket);
+    socket.pipe(upstreamSocket);
+    upstreamSocket.on("error", () => socket.destroy());
+    upstreamSocket.once("close", () => socket.destroy());
+    socket.once("close", () => {
+      upstreamSocket.destroy();
+      record.bytes_in = upstreamSocket.bytesWritten;
+      record.bytes_out = upstreamSocket.bytesRead;
+      finish();
+    });
+  });
+  upstreamReq.end();
+}

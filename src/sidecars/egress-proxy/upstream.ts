@@ -1,0 +1,79 @@
+import * as http from "node:http";
+import * as https from "node:https";
+import { checkServerIdentity, type PeerCertificate, type SecureContext } from "node:tls";
+import { parseIpLiteral } from "../../lib/ip-policy.ts";
+
+/**
+ * Keep-alive connection pools to upstreams. Sockets are keyed by the dialled address (already
+ * SSRF-checked) and the TLS server name, and verified against the system roots plus upstream_ca.
+ * A pool belongs to one policy generation: a reload with new trust gets new pools.
+ */
+
+export interface Upstreams {
+  readonly http: http.Agent;
+  readonly https: https.Agent;
+  /** Upgraded connections leave the pool for good: no keep-alive. */
+  readonly upgradeTls: https.Agent;
+  /** Closes idle sockets; in-flight requests finish. */
+  retire(): void;
+  destroy(): void;
+}
+
+export function createUpstreams(trust: SecureContext, options: { idleMs: number }): Upstreams {
+  const common = {
+    keepAlive: true,
+    maxFreeSockets: 256,
+    scheduling: "lifo" as const,
+    timeout: options.idleMs,
+  };
+  const httpAgent = new http.Agent(common);
+  const httpsAgent = new https.Agent({ ...common, secureContext: trust });
+  const upgradeTls = new https.Agent({ keepAlive: false, secureContext: trust });
+  const retire = () => {
+    for (const agent of [httpAgent, httpsAgent]) {
+      for (const sockets of Object.values(agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+    }
+  };
+  return {
+    http: httpAgent,
+    https: httpsAgent,
+    upgradeTls,
+    retire,
+    destroy() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+      upgradeTls.destroy();
+    },
+  };
+}
+
+/** TLS options for dialling `address` while verifying the certificate for `host`. */
+export function tlsOptionsFor(host: string): {
+  servername?: string;
+  checkServerIdentity: (name: string, cert: PeerCertificate) => Error | undefined;
+} {
+  const verify = (_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert);
+  // SNI carries names only (RFC 6066 §3); an IP target is verified against its IP SAN.
+  return parseIpLiteral(host) === undefined
+    ? { servername: host, checkServerIdentity: verify }
+    : { checkServerIdentity: verify };
+}
+
+export type UpstreamFailure = "upstream-unreachable" | "upstream-tls" | "upstream-timeout" | "upstream-reset";
+
+export function classifyUpstreamError(error: unknown): UpstreamFailure {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? "";
+  if (code === "ETIMEDOUT" || code === "UPSTREAM_TIMEOUT") return "upstream-timeout";
+  if (
+    code.startsWith("ERR_TLS") ||
+    code.includes("CERT") ||
+    code.startsWith("ERR_SSL") ||
+    code === "DEPTH_ZERO_SELF_SIGNED_CERT"
+  ) {
+    return "upstream-tls";
+  }
+  if (code === "ECONNRESET" || code === "EPIPE") return "upstream-reset";
+  return "upstream-unreachable";
+}
+
+export const ERROR_HEADER = "X-Bottle-Error";
