@@ -120,7 +120,7 @@ function runRule(
   const valid =
     (rule.validate === undefined || rule.validate(secret.slice(before.length), match)) &&
     (rule.allowPlaceholderLike === true || !isPlaceholder(secret));
-  if (valid) {
+  if (valid || rule.vetoOnInvalid === true) {
     const secretStart =
       match.groups?.secret === undefined ? match.index : match.index + match[0].indexOf(match.groups.secret);
     out.push({
@@ -130,6 +130,7 @@ function runRule(
       offset: layer.toOriginal(secretStart - before.length),
       end: layer.toOriginal(secretStart + secret.length - before.length),
       secret,
+      ...(valid ? {} : { veto: true as const }),
     });
   }
   return match.index + match[0].length;

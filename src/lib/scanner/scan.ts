@@ -12,6 +12,7 @@ export function scan(text: string, options: ScanOptions = {}): Finding[] {
   if (raw.length === 0) return [];
   const position = createPositionMapper(text);
   return keepBest(raw)
+    .filter((finding) => finding.veto !== true)
     .sort((a, b) => a.offset - b.offset || a.priority - b.priority)
     .map((finding) => ({
       ruleId: finding.ruleId,

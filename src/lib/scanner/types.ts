@@ -41,6 +41,11 @@ export interface Rule {
   pattern: RegExp;
   /** extra check on the secret (checksum, entropy, decodes to user:password ...) */
   validate?: (secret: string, match: RegExpExecArray) => boolean;
+  /**
+   * A match that fails `validate` is proof of a non-secret (a bad checksum): it also silences
+   * the less specific rules that would report the same span.
+   */
+  vetoOnInvalid?: boolean;
   /** skip the placeholder filter (for rules whose secret is not a plain token, e.g. PEM) */
   allowPlaceholderLike?: boolean;
 }
@@ -54,4 +59,6 @@ export interface RawFinding {
   offset: number;
   end: number;
   secret: string;
+  /** a proven non-secret that only suppresses overlapping findings of lower priority */
+  veto?: true;
 }

@@ -6,7 +6,7 @@ export function rule(
   description: string,
   keywords: readonly string[],
   source: string,
-  extra: Partial<Pick<Rule, "validate" | "allowPlaceholderLike">> & { flags?: string } = {},
+  extra: Partial<Pick<Rule, "validate" | "allowPlaceholderLike" | "vetoOnInvalid">> & { flags?: string } = {},
 ): Rule {
   const { flags = "", ...rest } = extra;
   return {
@@ -52,13 +52,19 @@ export function contextual(
     id,
     description,
     keywords,
-    String.raw`(?i:${alternatives})${ASSIGNMENT}(?<secret>${value})(?![A-Za-z0-9_+/=-])`,
+    String.raw`${KEYWORD_START}(?i:${alternatives})${ASSIGNMENT}(?<secret>${value})(?![A-Za-z0-9_+/=-])`,
     extra,
   );
 }
 
+/**
+ * A keyword starts a name (`DB_PASSWORD`, `db-password`) or a camel-case hump (`dbPassword`);
+ * never the middle of a base64 line that happens to spell `pwd`.
+ */
+export const KEYWORD_START = String.raw`(?:(?<![A-Za-z0-9+/])|(?<=[a-z])(?=[A-Z]))`;
+
 /** Rest of an identifier, optional closing quote, an assignment operator, optional opening quote. */
-export const ASSIGNMENT = String.raw`[\w.-]{0,40}?["'\]]{0,2}[ \t]{0,8}(?:=|:=|=>|:|,|\s|\bis\b|\(|->)[ \t]{0,8}(?:[\w]{0,10}\s?[=:(]\s?)?["'\x60]?`;
+export const ASSIGNMENT = String.raw`[\w.-]{0,40}?["'\]]{0,2}[ \t]{0,8}(?:=|:=|=>|:|,|\(|->)[ \t]{0,8}["'\x60]?`;
 
 export function escapeRegex(literal: string): string {
   return literal.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");

@@ -1,6 +1,6 @@
 import { shannonEntropy } from "../entropy.ts";
 import type { Rule } from "../types.ts";
-import { ASSIGNMENT, escapeRegex, rule } from "./define.ts";
+import { ASSIGNMENT, escapeRegex, KEYWORD_START, rule } from "./define.ts";
 
 const KEYWORDS = [
   "password",
@@ -58,7 +58,8 @@ function looksLikeSecretValue(value: string): boolean {
     )
   )
     return false;
-  if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value)) return false;
+  // `config.db.password` is code; `tfVm.pwm7jMHtZiHs` (digits inside) is a password.
+  if (/^[A-Za-z_$][A-Za-z_$]*(?:\.[A-Za-z_$][A-Za-z_$]*)+(?:\(\))?$/.test(value)) return false;
   if (/^[a-zA-Z]+(?:[_-][a-zA-Z]+)*$/.test(value)) return false;
   if (/^\d+$/.test(value)) return false;
   const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((re) => re.test(value)).length;
@@ -71,7 +72,7 @@ export const genericRules: readonly Rule[] = [
     "generic-secret-assignment",
     "Password, secret or API key assigned in code or configuration",
     KEYWORDS,
-    String.raw`(?i:${KEYWORDS.map(escapeRegex).join("|")})${ASSIGNMENT}(?<secret>[^\s"'\x60,;(){}<>\[\]\\]{8,200})(?=$|[\s"'\x60,;)}\]\\])`,
+    String.raw`${KEYWORD_START}(?i:${KEYWORDS.map(escapeRegex).join("|")})${ASSIGNMENT}(?<secret>[^\s"'\x60,;(){}<>\[\]\\]{8,200})(?=$|[\s"'\x60,;)}\]\\])`,
     { validate: looksLikeSecretValue },
   ),
 ];

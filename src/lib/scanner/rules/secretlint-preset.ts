@@ -65,7 +65,7 @@ export const secretlintPresetRules: readonly Rule[] = [
     "GitHub token (classic, OAuth, user-to-server, server-to-server, refresh)",
     ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
     "[A-Za-z0-9]{36}",
-    { validate: hasValidGitHubChecksum },
+    { validate: hasValidGitHubChecksum, vetoOnInvalid: true },
   ),
   prefixed(
     "github-fine-grained-pat",

@@ -67,7 +67,7 @@ export const urlAndHeaderRules: readonly Rule[] = [
     "HTTP Bearer token",
     ["bearer "],
     String.raw`(?i:bearer)[ ]{1,4}(?<secret>[A-Za-z0-9._~+/-]{20,4000}={0,2})(?![A-Za-z0-9._~+/=-])`,
-    { validate: (secret) => shannonEntropy(secret) >= 3.5 && /\d/.test(secret) },
+    { validate: (secret) => shannonEntropy(secret) >= 3 && /\d/.test(secret) },
   ),
   rule(
     "jwt",
