@@ -112,8 +112,12 @@ export async function ensureImage(name: ImageName, options: ImageOptions): Promi
     labels: { [LABEL_INPUTS_HASH]: inputsHash },
     progress: options.progress === undefined ? process.stderr : options.progress,
   });
-  if (existing !== undefined && existing.id !== id) {
-    // The previous build is now untagged; drop it unless a container still uses it.
+  if (
+    existing !== undefined &&
+    existing.id !== id &&
+    (await engine.imageInspect(existing.id))?.tags.length === 0
+  ) {
+    // The previous build is now dangling; drop it unless a container or a child image uses it.
     await engine.imageRemove(existing.id).catch(() => {});
   }
   log(`built ${tag} in ${seconds()} s`);
