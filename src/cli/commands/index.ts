@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerImagesCommand } from "./images.ts";
 import { registerInfoCommand } from "./info.ts";
 import { registerInitCommand } from "./init.ts";
 import { registerListCommand } from "./list.ts";
@@ -10,6 +11,7 @@ import { registerStartCommand } from "./start.ts";
 export function registerCommands(program: Command): void {
   registerStartCommand(program);
   registerInfoCommand(program);
+  registerImagesCommand(program);
   registerListCommand(program);
   registerInitCommand(program);
   registerSchemaCommand(program);
