@@ -1,12 +1,31 @@
 import type { Command } from "commander";
+import { findInstances } from "../../backend/docker/cleanup.ts";
 import type { ManifestCatalog } from "../../manifest/loader.ts";
 import { type CliContext, openCatalog, processContext } from "../context.ts";
+import { openDocker } from "../docker-context.ts";
 
 export function registerListCommand(program: Command): void {
   program
     .command("list")
-    .description("List the agents and bottles found, and where")
-    .action(() => list(processContext()));
+    .description("List the agents and bottles found, and where (--running: the bottles running now)")
+    .option("--running", "list running bottle instances instead")
+    .action(async (options: { running?: boolean }) =>
+      options.running ? listRunning(processContext()) : list(processContext()),
+    );
+}
+
+export async function listRunning(context: CliContext): Promise<void> {
+  const docker = await openDocker(context);
+  const instances = await findInstances(docker.engine);
+  const lines = instances.map((found) => {
+    const record = docker.store.load(found.instance);
+    const state = found.alive ? "running" : "dead (run `claude-bottle cleanup`)";
+    const who = record
+      ? `agent ${record.agent}, bottle ${record.bottle}, ${record.mode}, since ${record.createdAt}`
+      : "no state record";
+    return `${found.instance}  ${state}  ${who}`;
+  });
+  context.stdout.write(lines.length ? `${lines.join("\n")}\n` : "no bottles running\n");
 }
 
 export function list(context: CliContext): void {

@@ -4,12 +4,14 @@ import { planToJson } from "../../plan/render-json.ts";
 import { planToText } from "../../plan/render-text.ts";
 import { confirmPlan } from "../confirm.ts";
 import { type CliContext, planFor, processContext } from "../context.ts";
-import { UserError } from "../user-error.ts";
+import { openDocker } from "../docker-context.ts";
+import { startBottle } from "../start-bottle.ts";
 
 export interface StartOptions {
   dryRun?: boolean;
   format: "text" | "json";
   yes?: boolean;
+  detach?: boolean;
 }
 
 export function registerStartCommand(program: Command): void {
@@ -26,6 +28,7 @@ export function registerStartCommand(program: Command): void {
       new Option("--format <format>", "how to print the plan").choices(["text", "json"]).default("text"),
     )
     .option("-y, --yes", "do not ask for confirmation")
+    .option("-d, --detach", "leave the bottle running and print its instance id (use exec, stop)")
     .action(async (agent: string, options: StartOptions) => start(processContext(), agent, options));
 }
 
@@ -33,11 +36,21 @@ export async function start(context: CliContext, agentName: string, options: Sta
   const plan = planFor(context, agentName);
   const rendered =
     options.format === "json" ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : planToText(plan);
-  context.stdout.write(rendered);
-  if (options.dryRun) return;
+  if (options.dryRun) {
+    context.stdout.write(rendered);
+    return;
+  }
+  // stdout stays free for the instance id (`--detach`) and scripted callers.
+  context.stderr.write(rendered);
   if (!options.yes) await confirmPlan(context);
-  throw new UserError("no bottle backend is wired into this build yet; `start --dry-run` shows the plan", {
-    exitCode: 1,
-    code: "E_NO_BACKEND",
+  const docker = await openDocker(context);
+  const { ensureImages, IMAGE_NAMES, defaultStageDir } = await import("../../backend/docker/images.ts");
+  const [sidecar, agent] = await ensureImages(IMAGE_NAMES, {
+    engine: docker.engine,
+    stageDir: defaultStageDir(context.env),
+  });
+  process.exitCode = await startBottle(context, docker, plan, {
+    detach: options.detach ?? false,
+    images: { sidecar: sidecar!.tag, agent: agent!.tag },
   });
 }

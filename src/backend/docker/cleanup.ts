@@ -1,0 +1,61 @@
+import { type ContainerInfo, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";
+import { LABEL_MODE, LABEL_OWNER_PID } from "./prepare.ts";
+
+export interface InstanceResources {
+  instance: string;
+  containers: ContainerInfo[];
+  networks: string[];
+  /** True while the agent runs or the CLI that launched it is still alive (mid-launch). */
+  alive: boolean;
+}
+
+/** Every labelled resource on the engine, grouped by instance. */
+export async function findInstances(
+  engine: DockerEngine,
+  isPidAlive: (pid: number) => boolean = pidAlive,
+): Promise<InstanceResources[]> {
+  const [containers, networks] = await Promise.all([
+    engine.containerList({ [LABEL_INSTANCE]: true }),
+    engine.networkList({ [LABEL_INSTANCE]: true }),
+  ]);
+  const byInstance = new Map<string, InstanceResources>();
+  const entry = (instance: string) => {
+    let found = byInstance.get(instance);
+    if (!found) {
+      found = { instance, containers: [], networks: [], alive: false };
+      byInstance.set(instance, found);
+    }
+    return found;
+  };
+  for (const container of containers) entry(container.labels[LABEL_INSTANCE]!).containers.push(container);
+  for (const network of networks) entry(network.labels[LABEL_INSTANCE]!).networks.push(network.name);
+  for (const found of byInstance.values()) {
+    const agentRunning = found.containers.some(
+      (container) => container.labels[LABEL_ROLE] === "agent" && container.running,
+    );
+    const labelled = found.containers.find((container) => container.labels[LABEL_OWNER_PID]);
+    const owner = Number(labelled?.labels[LABEL_OWNER_PID]);
+    const mode = labelled?.labels[LABEL_MODE];
+    const ownerAlive = Number.isInteger(owner) && owner > 0 && isPidAlive(owner);
+    found.alive = mode === "detached" ? agentRunning || ownerAlive : ownerAlive;
+  }
+  return [...byInstance.values()].sort((a, b) => a.instance.localeCompare(b.instance));
+}
+
+/** Removes an instance's containers, then its networks. Idempotent: what is gone is skipped. */
+export async function removeInstance(
+  engine: DockerEngine,
+  resources: Pick<InstanceResources, "containers" | "networks">,
+): Promise<void> {
+  await Promise.all(resources.containers.map((container) => engine.containerRemove(container.name)));
+  for (const network of resources.networks) await engine.networkRemove(network);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,115 @@
+import type { BottlePlan } from "../../plan/bottle-plan.ts";
+import { EGRESS, hostGatewayEntries } from "../../plan/egress-config.ts";
+import { type ResourceRole, resourceName, type SidecarRole } from "../instance.ts";
+import { AGENT_USER, AGENT_WORKDIR, bottleEnv, manifestEnv } from "./agent-env.ts";
+import { type ContainerSpec, LABEL_INSTANCE, LABEL_ROLE, type Labels } from "./engine.ts";
+
+export interface ImageRefs {
+  agent: string;
+  sidecar: string;
+}
+
+export interface DockerBottlePlan {
+  instance: string;
+  plan: BottlePlan;
+  networks: { internal: string; egress: string };
+  egressProxy: ContainerSpec & { name: string };
+  agent: ContainerSpec & { name: string };
+}
+
+export interface PrepareInput {
+  plan: BottlePlan;
+  instance: string;
+  images: ImageRefs;
+  /** Answers to the manifest's `?prompt` env entries. */
+  answers: Readonly<Record<string, string>>;
+  /** gVisor when the engine has it (G7). */
+  runtime?: string;
+  owner: Ownership;
+  /** Host dir for this instance's logs (the egress audit log), bind-mounted into the proxy. */
+  logDir: string;
+  /** The host user owning logDir: the proxy runs as this uid so it can append to the audit log. */
+  hostUser: { uid: number; gid: number };
+}
+
+export const AGENT_LIMITS = { pids: 1024, memoryBytes: 4 * 1024 ** 3 } as const;
+export const SIDECAR_LIMITS = { pids: 512, memoryBytes: 1024 ** 3 } as const;
+
+/** Hardening every container of a bottle gets (G7). */
+const HARDENING = { capDrop: ["ALL"], securityOpt: ["no-new-privileges"], init: true } as const;
+
+export const LABEL_OWNER_PID = "claude-bottle.owner-pid";
+export const LABEL_MODE = "claude-bottle.mode";
+
+export interface Ownership {
+  /** PID of the CLI that launched the bottle. */
+  pid: number;
+  /** Attached bottles live as long as that CLI; detached ones as long as their agent runs. */
+  mode: "attached" | "detached";
+}
+
+export function labelsFor(instance: string, role: ResourceRole, owner?: Ownership): Labels {
+  return {
+    [LABEL_INSTANCE]: instance,
+    [LABEL_ROLE]: role,
+    ...(owner === undefined ? {} : { [LABEL_OWNER_PID]: String(owner.pid), [LABEL_MODE]: owner.mode }),
+  };
+}
+
+/** Every container spec and name of a bottle, from its plan. Pure: no engine call. */
+export function prepareDocker(input: PrepareInput): DockerBottlePlan {
+  const { plan, instance } = input;
+  const networks = {
+    internal: resourceName(instance, "internal-network"),
+    egress: resourceName(instance, "egress-network"),
+  };
+  const runtime = input.runtime === undefined ? {} : { runtime: input.runtime };
+  const sidecar = (role: SidecarRole): Omit<ContainerSpec, "image"> & { name: string } => ({
+    name: resourceName(instance, role),
+    labels: labelsFor(instance, role, input.owner),
+    ...HARDENING,
+    ...runtime,
+    pidsLimit: SIDECAR_LIMITS.pids,
+    memoryBytes: SIDECAR_LIMITS.memoryBytes,
+  });
+  return {
+    instance,
+    plan,
+    networks,
+    egressProxy: {
+      ...sidecar("egress-proxy"),
+      image: input.images.sidecar,
+      network: networks.internal,
+      networkAliases: [EGRESS.alias],
+      hostname: EGRESS.alias,
+      user: `${input.hostUser.uid}:${input.hostUser.gid}`,
+      command: ["egress-proxy", "--config", EGRESS.configFile],
+      mounts: [{ source: input.logDir, target: EGRESS.auditDir }],
+      extraHosts: hostGatewayEntries(plan),
+      healthcheck: {
+        shellCommand: `node -e "fetch('http://127.0.0.1:${EGRESS.healthPort}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
+        intervalMs: 500,
+        timeoutMs: 3000,
+        retries: 60,
+        startPeriodMs: 0,
+      },
+    },
+    agent: {
+      name: resourceName(instance, "agent"),
+      image: input.images.agent,
+      labels: labelsFor(instance, "agent", input.owner),
+      ...HARDENING,
+      ...runtime,
+      pidsLimit: AGENT_LIMITS.pids,
+      memoryBytes: AGENT_LIMITS.memoryBytes,
+      network: networks.internal,
+      hostname: plan.agent.name.slice(0, 63),
+      user: AGENT_USER,
+      workdir: AGENT_WORKDIR,
+      env: { ...manifestEnv(plan, input.answers), ...bottleEnv() },
+      // The agent idles; Claude Code and `exec` run beside it, so a crash of either ends nothing.
+      entrypoint: "sleep",
+      command: ["infinity"],
+    },
+  };
+}

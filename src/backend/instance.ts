@@ -1,0 +1,20 @@
+import { randomBytes } from "node:crypto";
+
+/**
+ * A running (or launching) bottle is an instance: `<agent>-<8 hex>`. Every container and network
+ * of it carries the instance label, and its names derive from the id, so cleanup can find all of
+ * it by label without guessing.
+ */
+export function newInstanceId(agent: string): string {
+  return `${agent.slice(0, 40)}-${randomBytes(4).toString("hex")}`;
+}
+
+export const INSTANCE_ID = /^[a-z][a-z0-9-]*-[0-9a-f]{8}$/;
+
+export type SidecarRole = "egress-proxy" | "cred-proxy" | "git-gate" | "supervise";
+export type ResourceRole = "agent" | SidecarRole | "internal-network" | "egress-network";
+
+/** Names of an instance's Docker resources: `cb-<instance>-<role>`. */
+export function resourceName(instance: string, role: ResourceRole): string {
+  return `cb-${instance}-${role}`;
+}

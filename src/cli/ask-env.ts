@@ -1,0 +1,24 @@
+import { createInterface } from "node:readline/promises";
+import type { BottlePlan } from "../plan/bottle-plan.ts";
+import type { CliContext } from "./context.ts";
+import { UserError } from "./user-error.ts";
+
+/** Asks each `?prompt` env entry on the terminal; the answers never echo into logs. */
+export async function askEnv(plan: BottlePlan, context: CliContext): Promise<Record<string, string>> {
+  const questions = plan.env.filter((entry) => entry.kind === "prompt");
+  if (questions.length === 0) return {};
+  if (!process.stdin.isTTY) {
+    throw new UserError(
+      `env ${questions.map((entry) => entry.name).join(", ")} must be asked at launch, and there is no terminal to ask on`,
+    );
+  }
+  const readline = createInterface({ input: process.stdin, output: context.stderr, terminal: true });
+  try {
+    const answers: Record<string, string> = {};
+    for (const entry of questions)
+      answers[entry.name] = await readline.question(`${entry.question} (${entry.name}): `);
+    return answers;
+  } finally {
+    readline.close();
+  }
+}

@@ -1,0 +1,42 @@
+import { join } from "node:path";
+import { findInstances } from "../backend/docker/cleanup.ts";
+import type { DockerEngine, EngineInfo } from "../backend/docker/engine.ts";
+import { CliDockerEngine } from "../backend/docker/engine-cli.ts";
+import { InstanceStore } from "../backend/state.ts";
+import { bottleHome } from "../manifest/paths.ts";
+import type { CliContext } from "./context.ts";
+import { UserError } from "./user-error.ts";
+
+export interface DockerContext {
+  engine: DockerEngine;
+  info: EngineInfo;
+  store: InstanceStore;
+  home: string;
+  logRoot: string;
+}
+
+/** The engine, asked once whether it answers, and the instance store beside the manifests. */
+export async function openDocker(context: CliContext): Promise<DockerContext> {
+  const engine = new CliDockerEngine();
+  let info: EngineInfo;
+  try {
+    info = await engine.info();
+  } catch (error) {
+    throw new UserError(
+      `no Docker engine answers (${error instanceof Error ? error.message.split("\n")[0] : String(error)}); start Docker, or run scripts/docker-up.sh as root on Debian`,
+      { cause: error },
+    );
+  }
+  const home = bottleHome(context.env);
+  return { engine, info, store: new InstanceStore(home), home, logRoot: join(home, "logs") };
+}
+
+/** Warns about resources of dead instances: a crashed run must not leave a bottle unnoticed. */
+export async function warnAboutOrphans(docker: DockerContext, context: CliContext): Promise<void> {
+  const dead = (await findInstances(docker.engine)).filter((instance) => !instance.alive);
+  if (dead.length) {
+    context.stderr.write(
+      `claude-bottle: warning: ${dead.length} leftover bottle(s) of dead runs (${dead.map((instance) => instance.instance).join(", ")}); remove them with \`claude-bottle cleanup\`\n`,
+    );
+  }
+}

@@ -1,0 +1,95 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
+import { DockerBottleBackend } from "../backend/docker/docker-backend.ts";
+import type { ImageRefs } from "../backend/docker/prepare.ts";
+import { AGENT_PROMPT_FILE } from "../backend/docker/provision/prompt.ts";
+import { newInstanceId } from "../backend/instance.ts";
+import { generateBottleCa } from "../lib/tls/ca.ts";
+import type { BottlePlan } from "../plan/bottle-plan.ts";
+import { askEnv } from "./ask-env.ts";
+import type { CliContext } from "./context.ts";
+import { type DockerContext, warnAboutOrphans } from "./docker-context.ts";
+
+export interface StartBottleOptions {
+  detach: boolean;
+  images: ImageRefs;
+}
+
+/**
+ * Launches a planned bottle: attached, Claude Code gets the terminal and everything is torn down
+ * when it exits; detached, the instance id is printed and the bottle runs until `stop`.
+ * SIGINT/SIGTERM during launch abort it and remove what was made.
+ */
+export async function startBottle(
+  context: CliContext,
+  docker: DockerContext,
+  plan: BottlePlan,
+  options: StartBottleOptions,
+): Promise<number> {
+  const log = (line: string) => context.stderr.write(`claude-bottle: ${line}\n`);
+  await warnAboutOrphans(docker, context);
+  const answers = await askEnv(plan, context);
+  const instance = newInstanceId(plan.agent.name);
+  mkdirSync(join(docker.logRoot, instance), { recursive: true, mode: 0o700 });
+  const backend = new DockerBottleBackend({
+    engine: docker.engine,
+    images: options.images,
+    logRoot: docker.logRoot,
+    generateCa: () => generateBottleCa({ commonName: `claude-bottle CA for ${instance}` }),
+    ...(docker.info.hasRunsc ? { runtime: "runsc" } : {}),
+  });
+  const mode = options.detach ? "detached" : "attached";
+  const prepared = backend.prepare(plan, { instance, answers, owner: { pid: process.pid, mode } });
+
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) =>
+    abort.abort(new Error(`interrupted by ${signal}; removing what was started`));
+  process.on("SIGINT", onSignal).on("SIGTERM", onSignal).on("SIGHUP", onSignal);
+  await using stack = new AsyncDisposableStack();
+  stack.defer(() => {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal).off("SIGHUP", onSignal);
+  });
+  log(`launching bottle ${instance} (agent ${plan.agent.name}, bottle ${plan.bottle.name})`);
+  const launched = stack.use(await backend.launch(prepared, { log, signal: abort.signal }));
+  stack.defer(() => {
+    log(`bottle ${instance} removed`);
+  });
+  await backend.provision(prepared, launched);
+  abort.signal.throwIfAborted();
+  docker.store.save({
+    instance,
+    agent: plan.agent.name,
+    bottle: plan.bottle.name,
+    mode,
+    ownerPid: process.pid,
+    createdAt: new Date().toISOString(),
+    caFingerprint: launched.ca.sha256Fingerprint,
+    cwd: context.cwd,
+  });
+  stack.defer(() => docker.store.remove(instance));
+
+  if (options.detach) {
+    stack.move();
+    context.stdout.write(`${instance}\n`);
+    return 0;
+  }
+  // A signal while attached ends the session: removing the agent ends the exec, then teardown runs.
+  abort.signal.addEventListener(
+    "abort",
+    () => void docker.engine.containerRemove(launched.agentContainer).catch(() => {}),
+    { once: true },
+  );
+  log("attaching Claude Code (exit it to tear the bottle down)");
+  const prompt = plan.agent.prompt ? ` "$(cat ${AGENT_PROMPT_FILE})"` : "";
+  const result = await docker.engine.containerExec(
+    launched.agentContainer,
+    ["sh", "-c", `exec claude --dangerously-skip-permissions${prompt}`],
+    {
+      user: AGENT_USER,
+      workdir: AGENT_WORKDIR,
+      stdio: "inherit",
+    },
+  );
+  return result.exitCode;
+}

@@ -1,0 +1,63 @@
+import { createHash } from "node:crypto";
+import type { BottlePlan } from "./bottle-plan.ts";
+
+/** Where the egress-proxy sidecar finds its files and listens, inside its container. */
+export const EGRESS = {
+  alias: "egress-proxy",
+  port: 8888,
+  healthPort: 8889,
+  dir: "/etc/claude-bottle/egress",
+  configFile: "/etc/claude-bottle/egress/config.yaml",
+  caCert: "/etc/claude-bottle/egress/ca.pem",
+  caKey: "/etc/claude-bottle/egress/ca-key.pem",
+  auditDir: "/var/log/claude-bottle",
+  auditFile: "/var/log/claude-bottle/egress-audit.jsonl",
+} as const;
+
+export interface EgressLaunchFacts {
+  /** CIDR of the bottle's internal network, known once Docker has created it. */
+  internalCidr?: string;
+}
+
+/**
+ * `egress.hosts` entries of `host-gateway` cannot be written as an IP: Docker knows the address.
+ * They become `--add-host` entries of the proxy container, which its system resolver reads.
+ */
+export function hostGatewayEntries(plan: BottlePlan): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(plan.egress.hosts).filter(([, address]) => address === "host-gateway"),
+  );
+}
+
+/**
+ * The egress proxy's config file for a bottle (docs/egress-proxy.md has the schema). Token values
+ * never appear: only their SHA-256, length and the host each may go to.
+ */
+export function renderEgressConfig(plan: BottlePlan, facts: EgressLaunchFacts = {}): Record<string, unknown> {
+  const hosts = Object.fromEntries(
+    Object.entries(plan.egress.hosts).filter(([, address]) => address !== "host-gateway"),
+  );
+  return {
+    listen: `0.0.0.0:${EGRESS.port}`,
+    health: `0.0.0.0:${EGRESS.healthPort}`,
+    bottle: plan.bottle.name,
+    supervise: plan.supervise.enabled,
+    allowlist: plan.egress.allowlist,
+    passthrough: plan.egress.passthrough,
+    ...(plan.egress.tlsInterception
+      ? { tls_interception: { ca_cert: EGRESS.caCert, ca_key: EGRESS.caKey } }
+      : {}),
+    upstream_ca: [],
+    ssrf: { ip_allowlist: [...plan.egress.ipAllowlist, ...(facts.internalCidr ? [facts.internalCidr] : [])] },
+    hosts,
+    dlp: {
+      extra_patterns: [],
+      known_tokens: plan.credProxy.slots.flatMap((slot) => {
+        const value = slot.value.reveal();
+        const sha256 = createHash("sha256").update(value).digest("hex");
+        return slot.hosts.map((host) => ({ name: slot.slot, sha256, length: value.length, host }));
+      }),
+    },
+    audit: { path: EGRESS.auditFile },
+  };
+}
