@@ -1,0 +1,21 @@
+import type { Command } from "commander";
+import { registerImagesCommand } from "./images.ts";
+import { registerInfoCommand } from "./info.ts";
+import { registerInitCommand } from "./init.ts";
+import { registerLifecycleCommands } from "./lifecycle.ts";
+import { registerListCommand } from "./list.ts";
+import { registerSchemaCommand } from "./schema.ts";
+import { registerSidecarCommand } from "./sidecar.ts";
+import { registerStartCommand } from "./start.ts";
+
+/** Every subcommand registers itself here; one line per command module. */
+export function registerCommands(program: Command): void {
+  registerStartCommand(program);
+  registerInfoCommand(program);
+  registerImagesCommand(program);
+  registerLifecycleCommands(program);
+  registerListCommand(program);
+  registerInitCommand(program);
+  registerSchemaCommand(program);
+  registerSidecarCommand(program);
+}
