@@ -10,8 +10,23 @@ export interface Decoded {
 
 const MIN_PRINTABLE_RATIO = 0.95;
 
+/**
+ * ASCII text encodes to base64 whose every 4th character is in `A-Za-f` (its 6 bits are the
+ * top of a byte below 0x80). Checking that first rejects identifiers and binary blobs without
+ * decoding them.
+ */
+function mayEncodeText(candidate: string): boolean {
+  const limit = Math.min(candidate.length, 64);
+  for (let i = 0; i < limit; i += 4) {
+    const code = candidate.charCodeAt(i);
+    if (!((code >= 65 && code <= 90) || (code >= 97 && code <= 102))) return false;
+  }
+  return true;
+}
+
 /** Decodes a base64 (standard or URL-safe) candidate; null unless the result is mostly text. */
 export function decodeBase64Text(candidate: string): string | null {
+  if (!mayEncodeText(candidate)) return null;
   const bytes = Buffer.from(candidate, "base64");
   if (bytes.length < 12) return null;
   let printable = 0;

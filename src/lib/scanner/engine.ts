@@ -1,6 +1,7 @@
 import { type Decoded, decodeBase64Text, decodeJsonEscapes, decodePercent } from "./decoders.ts";
 import { findKnownTokens } from "./known-tokens.ts";
 import { isPlaceholder } from "./placeholders.ts";
+import { prefilter } from "./prefilter.ts";
 import type { RuleSet } from "./rule-set.ts";
 import type { KnownToken, RawFinding } from "./types.ts";
 
@@ -9,16 +10,6 @@ const MAX_DEPTH = 3;
 const MIN_BASE64_RUN = 24;
 /** Decoded segments around an escape reach this far on each side, within the line. */
 const SEGMENT_REACH = 2048;
-
-const BASE64_CHAR = (() => {
-  const table = new Uint8Array(128);
-  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
-    table[c.charCodeAt(0)] = 1;
-  return table;
-})();
-
-/** `\u0041`, `\"`, `\/`; a plain `\n` is left to the rules, or every source line would be decoded. */
-const ESCAPE_TRIGGER = new Set([0x75, 0x22, 0x2f]);
 
 interface Layer {
   text: string;
@@ -40,37 +31,20 @@ export function scanText(text: string, input: EngineInput): RawFinding[] {
 function scanLayer(layer: Layer, input: EngineInput, out: RawFinding[]): void {
   const { text } = layer;
   const { rules, automaton, rulesByKeyword } = input.ruleSet;
-  const { delta, outputs, keywords } = automaton;
+  const { outputs, keywords } = automaton;
   const coveredUntil = new Int32Array(rules.length);
-  const base64Runs: number[] = [];
-  const escapeHits: number[] = [];
-  const percentHits: number[] = [];
-  let state = 0;
-  let runStart = 0;
-  const length = text.length;
-  for (let i = 0; i < length; i++) {
-    const code = text.charCodeAt(i);
-    // Hot loop: one DFA step, plus bookkeeping for the decoding layers.
-    const symbol = code >= 65 && code <= 90 ? code + 32 : code < 128 ? code : 0;
-    state = delta[(state << 7) + symbol]!;
-    if (code >= 128 || BASE64_CHAR[code] !== 1) {
-      if (i - runStart >= MIN_BASE64_RUN) base64Runs.push(runStart, i);
-      runStart = i + 1;
-      if (code === 37) percentHits.push(i);
-      else if (code === 92 && ESCAPE_TRIGGER.has(text.charCodeAt(i + 1))) escapeHits.push(i);
-    }
-    const matched = outputs[state]!;
-    if (matched.length === 0) continue;
-    for (const keywordIndex of matched) {
-      const start = i + 1 - keywords[keywordIndex]!.length;
+  const { keywordHits, base64Runs, percentHits, escapeHits } = prefilter(text, automaton, MIN_BASE64_RUN);
+  for (let h = 0; h < keywordHits.length; h += 2) {
+    const end = keywordHits[h]!;
+    for (const keywordIndex of outputs[keywordHits[h + 1]!]!) {
+      const start = end + 1 - keywords[keywordIndex]!.length;
       for (const ruleIndex of rulesByKeyword[keywordIndex]!) {
         if (start < coveredUntil[ruleIndex]!) continue;
-        const end = runRule(layer, input, ruleIndex, start, out);
-        if (end > 0) coveredUntil[ruleIndex] = end;
+        const matchEnd = runRule(layer, input, ruleIndex, start, out);
+        if (matchEnd > 0) coveredUntil[ruleIndex] = matchEnd;
       }
     }
   }
-  if (length - runStart >= MIN_BASE64_RUN) base64Runs.push(runStart, length);
 
   for (const rule of input.ruleSet.unanchored) {
     rule.pattern.lastIndex = 0;

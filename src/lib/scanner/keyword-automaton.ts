@@ -9,6 +9,8 @@ export interface KeywordAutomaton {
   readonly delta: Int32Array;
   /** for each state, indexes of keywords ending there (including via suffix links) */
   readonly outputs: readonly (readonly number[])[];
+  /** hasOutput[state] === 1 when some keyword ends in that state */
+  readonly hasOutput: Uint8Array;
   readonly keywords: readonly string[];
 }
 
@@ -63,5 +65,9 @@ export function buildKeywordAutomaton(keywords: readonly string[]): KeywordAutom
       }
     }
   }
-  return { delta, outputs, keywords };
+  const hasOutput = new Uint8Array(stateCount);
+  outputs.forEach((list, state) => {
+    hasOutput[state] = list.length > 0 ? 1 : 0;
+  });
+  return { delta, outputs, hasOutput, keywords };
 }

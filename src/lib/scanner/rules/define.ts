@@ -64,7 +64,7 @@ export function contextual(
 export const KEYWORD_START = String.raw`(?:(?<![A-Za-z0-9+/])|(?<=[a-z])(?=[A-Z]))`;
 
 /** Rest of an identifier, optional closing quote, an assignment operator, optional opening quote. */
-export const ASSIGNMENT = String.raw`[\w.-]{0,40}?["'\]]{0,2}[ \t]{0,8}(?:=|:=|=>|:|,|\(|->)[ \t]{0,8}["'\x60]?`;
+export const ASSIGNMENT = String.raw`[\w.-]{0,40}?["'\]]{0,2}[ \t]{0,8}(?:=|:=|=>|:|->)[ \t]{0,8}["'\x60]?`;
 
 export function escapeRegex(literal: string): string {
   return literal.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");

@@ -33,7 +33,7 @@ export const secretlintPresetRules: readonly Rule[] = [
     "npmrc-auth-token",
     "npm registry _authToken",
     ["_authtoken="],
-    String.raw`_authToken=(?<secret>[^$\s{][^\s]{7,300})`,
+    String.raw`_authToken=(?<secret>[^$\s{(][^\s]{7,300})`,
   ),
   rule(
     "slack-token",

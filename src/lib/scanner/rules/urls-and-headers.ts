@@ -23,6 +23,9 @@ const PASSWORD_STOP_WORDS = new Set([
   "null",
 ]);
 
+/** RFC 2606 names reserved for documentation. */
+const DOCUMENTATION_HOST = /^(?:[\w-]+\.)*example(?:\.(?:com|org|net))?$/i;
+
 function isRealPassword(password: string): boolean {
   if (password.length < 3) return false;
   if (/^[$%{<[*]/.test(password)) return false;
@@ -53,7 +56,11 @@ export const urlAndHeaderRules: readonly Rule[] = [
     "URL or connection string with an embedded password",
     ["://"],
     String.raw`://[^\s:@/?#"'<>]{0,100}:(?<secret>[^\s@/?#"'<>]{1,200})@(?:[A-Za-z0-9_.-]{1,253}|\[[0-9a-fA-F:.]{2,50}\])`,
-    { validate: (secret) => isRealPassword(decodeURIComponentSafe(secret)) },
+    {
+      validate: (secret, match) =>
+        isRealPassword(decodeURIComponentSafe(secret)) &&
+        !DOCUMENTATION_HOST.test(match[0].slice(match[0].lastIndexOf("@") + 1)),
+    },
   ),
   rule(
     "http-basic-auth",
