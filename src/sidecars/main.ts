@@ -6,14 +6,14 @@
  * Roles load lazily so one sidecar never initialises another's code.
  */
 
+import { isUserError } from "../cli/user-error.ts";
+
 type SidecarMain = (argv: string[]) => Promise<void>;
 
-/**
- * Role name → module. A role joins this table when its module exists; today egress-proxy's
- * main.ts is still being written (src/sidecars/egress-proxy/), so its line waits for it:
- *   "egress-proxy": () => import("./egress-proxy/main.ts"),
- */
-const ROLES: Readonly<Record<string, () => Promise<{ main: SidecarMain }>>> = {};
+/** Role name → module; a role joins this table when its sidecar exists. */
+const ROLES: Readonly<Record<string, () => Promise<{ main: SidecarMain }>>> = {
+  "egress-proxy": () => import("./egress-proxy/main.ts"),
+};
 
 export async function main(argv: readonly string[]): Promise<void> {
   const [role, ...rest] = argv;
@@ -29,7 +29,16 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const module = await load();
-  await module.main(rest);
+  try {
+    await module.main(rest);
+  } catch (error) {
+    // One line for the operator (`docker logs`); a stack only for what nobody anticipated.
+    const expected = isUserError(error);
+    process.stderr.write(
+      `${role}: ${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = expected ? error.exitCode : 1;
+  }
 }
 
 await main(process.argv.slice(2));
