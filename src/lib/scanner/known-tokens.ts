@@ -61,20 +61,36 @@ export function findKnownTokens(
       if (inside && runStart < 0) runStart = i;
       if (inside || runStart < 0) continue;
       const runEnd = i;
-      if (runEnd - runStart >= minLength) {
-        for (const [length, bucket] of byLength) {
-          if (runEnd - runStart < length) continue;
-          check(runStart, length, bucket);
-          check(runEnd - length, length, bucket);
-          for (let j = runStart; j < runEnd; j++) {
-            const code = text.charCodeAt(j);
-            if (code >= 128 || SEPARATORS[code] !== 1) continue;
-            if (j + 1 + length <= runEnd) check(j + 1, length, bucket);
-            if (j - length >= runStart) check(j - length, length, bucket);
-          }
-        }
-      }
+      if (runEnd - runStart >= minLength) checkRun(text, runStart, runEnd, byLength, check);
       runStart = -1;
+    }
+  }
+}
+
+/**
+ * A candidate must start at a boundary (run start, just after a separator) and end at one (run
+ * end, just before a separator): hashing every separator-aligned substring would make a body
+ * full of `:` and `/` cost one SHA-256 per character.
+ */
+function checkRun(
+  text: string,
+  runStart: number,
+  runEnd: number,
+  byLength: Map<number, Map<string, KnownToken>>,
+  check: (start: number, length: number, bucket: Map<string, KnownToken>) => void,
+): void {
+  const starts = [runStart];
+  const isEnd = new Uint8Array(runEnd - runStart + 1);
+  isEnd[runEnd - runStart] = 1;
+  for (let j = runStart; j < runEnd; j++) {
+    const code = text.charCodeAt(j);
+    if (code >= 128 || SEPARATORS[code] !== 1) continue;
+    starts.push(j + 1);
+    isEnd[j - runStart] = 1;
+  }
+  for (const [length, bucket] of byLength) {
+    for (const start of starts) {
+      if (start + length <= runEnd && isEnd[start + length - runStart] === 1) check(start, length, bucket);
     }
   }
 }
