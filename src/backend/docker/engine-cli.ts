@@ -137,8 +137,9 @@ export class CliDockerEngine implements DockerEngine {
   }
 
   async containerCopyIn(container: string, destDir: string, files: readonly InMemoryFile[]): Promise<void> {
-    // -a keeps the uid/gid written in the tar headers instead of mapping to root.
-    await this.#run(["cp", "--archive", "-", `${container}:${destDir}`], { input: tarFiles(files) });
+    // A tar on stdin keeps the uid/gid of its headers. `--archive` is not used: Engine 20.10
+    // resolves the container's user with the *host's* getent for it, failing on unknown users.
+    await this.#run(["cp", "-", `${container}:${destDir}`], { input: tarFiles(files) });
   }
 
   async containerStart(container: string): Promise<void> {
