@@ -4,6 +4,7 @@ import { registerInfoCommand } from "./info.ts";
 import { registerInitCommand } from "./init.ts";
 import { registerLifecycleCommands } from "./lifecycle.ts";
 import { registerListCommand } from "./list.ts";
+import { registerScanCommand } from "./scan.ts";
 import { registerSchemaCommand } from "./schema.ts";
 import { registerSidecarCommand } from "./sidecar.ts";
 import { registerStartCommand } from "./start.ts";
@@ -17,5 +18,6 @@ export function registerCommands(program: Command): void {
   registerListCommand(program);
   registerInitCommand(program);
   registerSchemaCommand(program);
+  registerScanCommand(program);
   registerSidecarCommand(program);
 }

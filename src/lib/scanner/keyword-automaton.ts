@@ -6,7 +6,7 @@ const ALPHABET = 128;
 
 export interface KeywordAutomaton {
   /** delta[state * 128 + symbol] → next state */
-  readonly delta: Int32Array;
+  readonly delta: Uint16Array | Int32Array;
   /** for each state, indexes of keywords ending there (including via suffix links) */
   readonly outputs: readonly (readonly number[])[];
   /** hasOutput[state] === 1 when some keyword ends in that state */
@@ -40,7 +40,8 @@ export function buildKeywordAutomaton(keywords: readonly string[]): KeywordAutom
   });
 
   const stateCount = goto.length;
-  const delta = new Int32Array(stateCount * ALPHABET);
+  const delta =
+    stateCount <= 65536 ? new Uint16Array(stateCount * ALPHABET) : new Int32Array(stateCount * ALPHABET);
   const fail = new Int32Array(stateCount);
   const queue: number[] = [];
   for (let symbol = 0; symbol < ALPHABET; symbol++) {
