@@ -25,7 +25,9 @@ export async function connectDocker(needs: { baseImage?: boolean } = {}): Promis
   try {
     await engine.info();
   } catch (error) {
-    return unavailable(`no Docker engine answers (${String(error instanceof Error ? error.message : error).replaceAll("\n", "; ")})`);
+    return unavailable(
+      `no Docker engine answers (${String(error instanceof Error ? error.message : error).replaceAll("\n", "; ")})`,
+    );
   }
   if (needs.baseImage === true && (await engine.imageInspect(BASE_IMAGE)) === undefined) {
     return unavailable(`the base image ${BASE_IMAGE} is missing; run scripts/bootstrap-base-image.sh`);
