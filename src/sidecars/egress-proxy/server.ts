@@ -117,6 +117,8 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
         : "malformed HTTP request\n";
     socket.end(
       `HTTP/1.1 ${status}\r\nX-Bottle-Block: ${tooLarge ? "header-too-large" : "bad-request"}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      // A client that keeps sending (slowloris) would hold a half-closed socket: destroy it.
+      () => socket.destroy(),
     );
   });
 

@@ -130,6 +130,8 @@ export async function handleConnect(
   socket.write(ESTABLISHED);
   if (head.length > 0) socket.unshift(head);
   const handshakeTimer = setTimeout(() => socket.destroy(), ctx.limits.handshake_timeout_ms);
+  // The HTTP server keeps sockets half-open; a client that leaves before TLS is gone for good.
+  socket.once("end", () => socket.destroy());
   socket.once("close", () => clearTimeout(handshakeTimer));
   socket.once("data", (first: Buffer) => {
     socket.pause();
@@ -155,6 +157,8 @@ export async function handleConnect(
           tlsSocket.destroy();
           socket.destroy();
         });
+        // Closing the decrypted side (timeouts, server close) must release the TCP socket too.
+        tlsSocket.once("close", () => socket.destroy());
         tlsSocket.once("secure", () => {
           clearTimeout(handshakeTimer);
           ctx.adopt(tlsSocket, { host, port, tls: true, rule: decision.rule });

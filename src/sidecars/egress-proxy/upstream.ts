@@ -64,12 +64,8 @@ export type UpstreamFailure = "upstream-unreachable" | "upstream-tls" | "upstrea
 export function classifyUpstreamError(error: unknown): UpstreamFailure {
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? "";
   if (code === "ETIMEDOUT" || code === "UPSTREAM_TIMEOUT") return "upstream-timeout";
-  if (
-    code.startsWith("ERR_TLS") ||
-    code.includes("CERT") ||
-    code.startsWith("ERR_SSL") ||
-    code === "DEPTH_ZERO_SELF_SIGNED_CERT"
-  ) {
+  // OpenSSL verification codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, ...) and Node's.
+  if (/^(ERR_TLS|ERR_SSL)|CERT|UNABLE_TO|SELF_SIGNED|VERIFY|HOSTNAME/.test(code)) {
     return "upstream-tls";
   }
   if (code === "ECONNRESET" || code === "EPIPE") return "upstream-reset";

@@ -267,6 +267,7 @@ export function connect(proxyPort: number, authority: string): Promise<ConnectRe
 /** TLS over an established tunnel, trusting `ca`. */
 export async function tlsOver(socket: net.Socket, servername: string, ca: string): Promise<tls.TLSSocket> {
   const secure = tls.connect({ socket, servername, ca, ALPNProtocols: ["http/1.1"] });
+  secure.once("close", () => socket.destroy());
   await once(secure, "secureConnect");
   return secure;
 }
