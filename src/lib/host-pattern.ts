@@ -32,6 +32,9 @@ export function normalizeHost(input: string): string | undefined {
   const ip = canonicalIp(host);
   if (ip !== undefined) return ip;
   if (host.includes(":") || host.includes("[") || host.includes("]")) return undefined;
+  // domainToASCII parses like a URL host and would cut `x.com/path` to `x.com`: refuse any ASCII
+  // character a host name cannot hold before it gets the chance.
+  if (/[^A-Za-z0-9._\-\u{80}-\u{10FFFF}]/u.test(host)) return undefined;
   if (host.endsWith(".")) host = host.slice(0, -1);
   const ascii = domainToASCII(host);
   if (ascii === "" || ascii.length > 253) return undefined;

@@ -52,7 +52,7 @@ export async function loadEgressConfig(file: string): Promise<LoadConfigResult> 
 }
 
 export async function parseEgressConfigText(text: string, path: string): Promise<LoadConfigResult> {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     const issues = document.errors.map((error) => {
       const at = error.linePos?.[0];

@@ -1,8 +1,8 @@
 /**
  * DNS-style exfiltration check: data smuggled out as subdomain labels under an allowed wildcard
  * (`<hex>.files.example.org`). A label is judged only when it is long; it is refused when it is
- * long hex, or its Shannon entropy reaches the threshold, or it mixes many digits into a
- * high-entropy string. Labels and their concatenation are judged, so splitting data into short
+ * long hex, or its Shannon entropy reaches the threshold, or it is nearly as varied and shaped
+ * like encoded data (few vowels, digits strewn among letters). Labels and their concatenation are judged, so splitting data into short
  * labels does not help. Pure.
  */
 
@@ -24,13 +24,29 @@ export function shannonEntropy(value: string): number {
   return entropy;
 }
 
-function looksEncoded(text: string, options: EntropyOptions): boolean {
+function letterDigitSwitches(text: string): number {
+  let switches = 0;
+  for (let i = 1; i < text.length; i++) {
+    const a = /[0-9]/.test(text[i - 1] as string);
+    const b = /[0-9]/.test(text[i] as string);
+    if (a !== b) switches++;
+  }
+  return switches;
+}
+
+function looksEncoded(label: string, options: EntropyOptions): boolean {
+  const text = label.toLowerCase();
   if (text.length < options.minLength) return false;
   if (/^[0-9a-f]+$/.test(text) && /[0-9]/.test(text) && /[a-f]/.test(text)) return true;
   const entropy = shannonEntropy(text);
   if (entropy >= options.threshold) return true;
-  const digits = text.replace(/[^0-9]/g, "").length;
-  return digits / text.length >= 0.25 && entropy >= options.threshold - 0.75;
+  // Below the threshold but still varied: judge by shape. Words have vowels and keep digits
+  // together (`eu-west-1`, `2024`); base32/base64 data has few vowels and digits strewn about.
+  if (entropy < options.threshold - 0.75) return false;
+  const letters = text.replace(/[^a-z]/g, "");
+  const vowels = letters.replace(/[^aeiouy]/g, "").length;
+  if (letters.length >= 8 && vowels / letters.length < 0.2) return true;
+  return letterDigitSwitches(text) >= 4;
 }
 
 /** The first label (or joined run of labels) that looks like encoded data, else undefined. */
