@@ -57,6 +57,7 @@ export function createAuditLog(
     "path" in sink ? createWriteStream(sink.path, { flags: "a", mode: 0o600 }) : undefined;
   const stream: Writable = owned ?? ("stream" in sink ? sink.stream : process.stdout);
   let dropped = 0;
+  let closed = false;
   let reportedDrops = 0;
   stream.on("error", (error) => {
     process.stderr.write(`egress-proxy: audit log write failed: ${error.message}\n`);
@@ -66,6 +67,7 @@ export function createAuditLog(
       return dropped;
     },
     write(record) {
+      if (closed) return; // connections torn down at shutdown report after the log closed
       if (stream.writableLength > maxPendingBytes) {
         dropped++;
         return;
@@ -79,6 +81,7 @@ export function createAuditLog(
       stream.write(`${JSON.stringify(record)}\n`);
     },
     async [Symbol.asyncDispose]() {
+      closed = true;
       if (owned === undefined) return;
       await new Promise<void>((resolve) => owned.end(resolve));
     },

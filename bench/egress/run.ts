@@ -1,0 +1,202 @@
+/**
+ * Egress proxy benchmark: direct vs claude-bottle egress-proxy vs mitmproxy, side by side in one
+ * run, all on loopback. Both proxies intercept TLS with the same CA and verify the upstream with
+ * the same upstream CA; mitmproxy runs with defaults (no scripts).
+ *
+ *   node bench/egress/run.ts [--seconds 3] [--connections 16] [--download-mib 256]
+ *                            [--mitmproxy-download-mib 32] [--skip-mitmproxy]
+ *
+ * mitmproxy buffers whole bodies by default and moves about 1 MB/s on a large one, so its
+ * download is measured on a smaller body (MB/s is a rate; the size only bounds the run time).
+ *
+ * Phases: small HTTPS GETs over keep-alive (req/s, p50/p99 latency, added latency vs direct),
+ * 1 KiB POSTs (scanned by DLP in ours), one large download (MB/s).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { generateBottleCa, loadSigningCa } from "../../src/lib/tls/ca.ts";
+import { generateLeafKey, mintLeaf } from "../../src/lib/tls/leaf.ts";
+import { download, type LoadResult, load, type Route } from "./client.ts";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "3" },
+    connections: { type: "string", default: "16" },
+    "download-mib": { type: "string", default: "256" },
+    "mitmproxy-download-mib": { type: "string", default: "32" },
+    "skip-mitmproxy": { type: "boolean", default: false },
+  },
+});
+const seconds = Number(values.seconds);
+const connections = Number(values.connections);
+const downloadBytes = Number(values["download-mib"]) * 1024 * 1024;
+
+const children: ChildProcess[] = [];
+function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  children.push(child);
+  return child;
+}
+
+async function firstMatch(stream: NodeJS.ReadableStream, pattern: RegExp): Promise<RegExpMatchArray> {
+  let text = "";
+  for await (const chunk of stream) {
+    text += String(chunk);
+    const match = text.match(pattern);
+    if (match) return match;
+  }
+  throw new Error(`stream ended before ${pattern}: ${text.slice(-500)}`);
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  return port;
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface Row {
+  name: string;
+  get: LoadResult;
+  post: LoadResult;
+  mbps: number;
+}
+
+async function measure(name: string, route: Route, bytes = downloadBytes): Promise<Row> {
+  const warmupSeconds = Math.min(1, seconds / 3);
+  process.stderr.write(`bench: ${name}: small GETs...\n`);
+  const get = await load(route, { connections, seconds, warmupSeconds, method: "GET" });
+  process.stderr.write(`bench: ${name}: 1 KiB POSTs...\n`);
+  const body = Buffer.from(
+    "lorem ipsum dolor sit amet, consectetur adipiscing elit ".repeat(19).slice(0, 1024),
+  );
+  const post = await load(route, { connections, seconds, warmupSeconds, method: "POST", body });
+  process.stderr.write(`bench: ${name}: ${bytes / (1 << 20)} MiB download...\n`);
+  const { mbps } = await download(route, bytes);
+  return { name, get, post, mbps };
+}
+
+const dir = await mkdtemp(join(tmpdir(), "egress-bench-"));
+try {
+  const upstreamCa = await generateBottleCa({ commonName: "bench upstream CA" });
+  const bottleCa = await generateBottleCa({ commonName: "bench bottle CA" });
+  const leaf = await mintLeaf(
+    await loadSigningCa(upstreamCa.certPem, upstreamCa.keyPem),
+    await generateLeafKey(),
+    "127.0.0.1",
+  );
+  await writeFile(join(dir, "upstream-ca.pem"), upstreamCa.certPem);
+  await writeFile(join(dir, "ca.pem"), bottleCa.certPem);
+  await writeFile(join(dir, "ca-key.pem"), bottleCa.keyPem);
+  await writeFile(join(dir, "mitmproxy-ca.pem"), `${bottleCa.keyPem}${bottleCa.certPem}`);
+
+  const upstream = start(process.execPath, [join(import.meta.dirname, "upstream.ts")], {
+    BENCH_CERT: leaf.certPem,
+    BENCH_KEY: leaf.keyPem,
+  });
+  const upstreamPort = Number((await firstMatch(upstream.stdout!, /(\d+)\n/))[1]);
+
+  await writeFile(
+    join(dir, "config.yaml"),
+    stringify({
+      listen: "127.0.0.1:0",
+      allowlist: ["127.0.0.1"],
+      tls_interception: { ca_cert: "ca.pem", ca_key: "ca-key.pem" },
+      upstream_ca: ["upstream-ca.pem"],
+      ssrf: { ip_allowlist: ["127.0.0.1/32"] },
+      audit: { path: "audit.jsonl" },
+    }),
+  );
+  const cli = join(import.meta.dirname, "../../src/cli/main.ts");
+  const ours = start(process.execPath, [
+    cli,
+    "sidecar",
+    "egress-proxy",
+    "--config",
+    join(dir, "config.yaml"),
+  ]);
+  const oursPort = Number((await firstMatch(ours.stderr!, /listening on [^:]+:(\d+)/))[1]);
+
+  let mitmPort: number | undefined;
+  if (!values["skip-mitmproxy"]) {
+    mitmPort = await freePort();
+    start("mitmdump", [
+      "--listen-host",
+      "127.0.0.1",
+      "--listen-port",
+      String(mitmPort),
+      "--set",
+      `confdir=${dir}`,
+      "--set",
+      `ssl_verify_upstream_trusted_ca=${join(dir, "upstream-ca.pem")}`,
+      "-q",
+    ]);
+    await waitForPort(mitmPort, 20_000);
+  }
+
+  const target = { targetHost: "127.0.0.1", targetPort: upstreamPort };
+  const rows: Row[] = [];
+  rows.push(await measure("direct", { ...target, ca: upstreamCa.certPem }));
+  rows.push(await measure("egress-proxy", { ...target, ca: bottleCa.certPem, proxyPort: oursPort }));
+  if (mitmPort !== undefined) {
+    const mitmBytes = Number(values["mitmproxy-download-mib"]) * 1024 * 1024;
+    rows.push(
+      await measure("mitmproxy 8", { ...target, ca: bottleCa.certPem, proxyPort: mitmPort }, mitmBytes),
+    );
+  }
+
+  const direct = rows[0] as Row;
+  const f = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
+  const lines = [
+    `egress bench: ${connections} keep-alive connections, ${seconds}s per phase, ${values["download-mib"]} MiB download (mitmproxy ${values["mitmproxy-download-mib"]} MiB), loopback`,
+    "",
+    "| target | GET req/s | GET p50 ms | GET p99 ms | added p50/p99 ms | POST 1KiB req/s | POST p99 ms | download MB/s | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const row of rows) {
+    const added =
+      row === direct ? "-" : `${f(row.get.p50 - direct.get.p50, 2)} / ${f(row.get.p99 - direct.get.p99, 2)}`;
+    lines.push(
+      `| ${row.name} | ${f(row.get.rps)} | ${f(row.get.p50, 2)} | ${f(row.get.p99, 2)} | ${added} | ${f(row.post.rps)} | ${f(row.post.p99, 2)} | ${f(row.mbps)} | ${row.get.errors + row.post.errors} |`,
+    );
+  }
+  const oursRow = rows.find((r) => r.name === "egress-proxy") as Row;
+  const mitm = rows.find((r) => r.name.startsWith("mitmproxy"));
+  lines.push("", "ratios:");
+  lines.push(
+    `  egress-proxy / direct:    GET ${f(oursRow.get.rps / direct.get.rps, 2)}x  POST ${f(oursRow.post.rps / direct.post.rps, 2)}x  download ${f(oursRow.mbps / direct.mbps, 2)}x`,
+  );
+  if (mitm !== undefined) {
+    lines.push(
+      `  egress-proxy / mitmproxy: GET ${f(oursRow.get.rps / mitm.get.rps, 1)}x  POST ${f(oursRow.post.rps / mitm.post.rps, 1)}x  download ${f(oursRow.mbps / mitm.mbps, 1)}x`,
+    );
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+} finally {
+  for (const child of children) child.kill("SIGTERM");
+  await rm(dir, { recursive: true, force: true });
+}
