@@ -166,6 +166,23 @@ describe("egress-proxy TLS interception", () => {
     }
   });
 
+  it("inspects plain HTTP sent inside a CONNECT tunnel like any request", async () => {
+    const tunnel = await connect(proxy.port, `upstream.test:${upstream.http.port}`);
+    assert.equal(tunnel.status, 200);
+    tunnel.socket.resume();
+    tunnel.socket.write(`GET /plain-in-tunnel HTTP/1.1\r\nHost: upstream.test:${upstream.http.port}\r\n\r\n`);
+    let text = "";
+    while (!text.includes("plain-in-tunnel")) {
+      const [chunk] = (await once(tunnel.socket, "data")) as [Buffer];
+      text += chunk.toString("latin1");
+    }
+    assert.match(text, /^HTTP\/1\.1 200/);
+    tunnel.socket.write(`GET / HTTP/1.1\r\nHost: other.test:${upstream.http.port}\r\n\r\n`);
+    const [refusal] = (await once(tunnel.socket, "data")) as [Buffer];
+    assert.match(refusal.toString("latin1"), /^HTTP\/1\.1 403[\s\S]*X-Bottle-Block: domain-fronting/i);
+    tunnel.socket.destroy();
+  });
+
   it("audits each tunnel with bytes both ways once it closes", async () => {
     const tunnel = await connect(proxy.port, `upstream.test:${upstream.https.port}`);
     const secure = await tlsOver(tunnel.socket, "upstream.test", pki.bottleCa.certPem);
