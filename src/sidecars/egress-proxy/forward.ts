@@ -4,7 +4,7 @@ import type { Block } from "../../lib/block-response.ts";
 import { type AuditRecord, redactPath } from "./audit.ts";
 import { decodeBody } from "./body-decode.ts";
 import type { Limits } from "./config.ts";
-import { endToEndHeaders, rawHeaderValue } from "./headers.ts";
+import { endToEndHeaders, PROXY_ONLY, rawHeaderValue } from "./headers.ts";
 import { sendBlock, sendUpstreamError } from "./respond.ts";
 import { targetOf } from "./target.ts";
 import type { ProxyPolicy, Target, TunnelBinding } from "./types.ts";
@@ -252,7 +252,7 @@ function forward(
     res.writeHead(
       upstreamRes.statusCode ?? 502,
       upstreamRes.statusMessage,
-      endToEndHeaders(upstreamRes.rawHeaders),
+      endToEndHeaders(upstreamRes.rawHeaders, PROXY_ONLY),
     );
     upstreamRes.on("data", (chunk: Buffer) => {
       record.bytes_out += chunk.length;

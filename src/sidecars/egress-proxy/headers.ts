@@ -14,6 +14,9 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
+/** Only this proxy speaks these: an upstream must not be able to fake a refusal or an error. */
+export const PROXY_ONLY: ReadonlySet<string> = new Set(["x-bottle-block", "x-bottle-error"]);
+
 function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   let tokens: Set<string> | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {

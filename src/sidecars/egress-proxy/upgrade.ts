@@ -4,7 +4,7 @@ import type { Socket } from "node:net";
 import type { Block } from "../../lib/block-response.ts";
 import { type AuditRecord, redactPath } from "./audit.ts";
 import type { Limits } from "./config.ts";
-import { endToEndHeaders } from "./headers.ts";
+import { endToEndHeaders, PROXY_ONLY } from "./headers.ts";
 import { rawUpstreamError, sendBlockRaw } from "./respond.ts";
 import { targetOf } from "./target.ts";
 import type { ProxyPolicy, TunnelBinding } from "./types.ts";
@@ -139,7 +139,7 @@ export async function handleUpgrade(
   upstreamReq.on("response", (res) => {
     // The upstream declined the upgrade: relay its answer and close.
     const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ""}`];
-    const raw = endToEndHeaders(res.rawHeaders);
+    const raw = endToEndHeaders(res.rawHeaders, PROXY_ONLY);
     for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
     lines.push("Connection: close");
     socket.write(`${lines.join("\r\n")}\r\n\r\n`);

@@ -38,6 +38,14 @@ describe("egress-proxy allowlist and refusals", () => {
     assert.equal(reply.headers["x-bottle-block"], undefined);
   });
 
+  it("strips X-Bottle-Block and X-Bottle-Error from upstream responses (only the proxy refuses)", async () => {
+    const reply = await plainRequest(proxy.port, `http://upstream.test:${upstream.http.port}/spoof`);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body, "spoofed");
+    assert.equal(reply.headers["x-bottle-block"], undefined);
+    assert.equal(reply.headers["x-bottle-error"], undefined);
+  });
+
   it("refuses a host that is not allowlisted with 403, X-Bottle-Block and the manifest key", async () => {
     const reply = await plainRequest(proxy.port, `http://elsewhere.test:${upstream.http.port}/`);
     assert.equal(reply.status, 403);

@@ -76,6 +76,11 @@ export async function startUpstream(pki: Pki): Promise<Upstream & { release: () 
         res.end(Buffer.alloc(size, 0x61));
         return;
       }
+      if (req.url === "/spoof") {
+        res.writeHead(200, { "X-Bottle-Block": "not-allowlisted", "X-Bottle-Error": "dns" });
+        res.end("spoofed");
+        return;
+      }
       const answer = JSON.stringify({
         method: req.method,
         url: req.url,
