@@ -100,7 +100,9 @@ export class CliDockerEngine implements DockerEngine {
     const args = [
       "network",
       "create",
-      ...(options.internal ? ["--internal"] : []),
+      // `--internal` alone still gives the host an address on the bridge, and every service the
+      // host listens on is reachable there; inhibit_ipv4 leaves the host no address at all.
+      ...(options.internal ? ["--internal", "--opt", "com.docker.network.bridge.inhibit_ipv4=true"] : []),
       ...labelArgs(options.labels),
     ];
     const result = await this.#run([...args, options.name]);

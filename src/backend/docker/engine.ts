@@ -55,7 +55,7 @@ export interface BuildOptions {
 
 export interface NetworkCreateOptions {
   name: string;
-  /** `--internal`: no route out of the network (DESIGN.md G1). */
+  /** `--internal` and no host address on the bridge: no route out, not even to the host (G1, G7). */
   internal: boolean;
   labels?: Labels;
 }
