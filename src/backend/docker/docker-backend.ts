@@ -8,6 +8,8 @@ import { type DockerBottlePlan, type ImageRefs, prepareDocker } from "./prepare.
 import { provisionCa } from "./provision/ca.ts";
 import { provisionPrompt } from "./provision/prompt.ts";
 import { provisionSkills } from "./provision/skills.ts";
+import { DOCKER_SIDECARS } from "./sidecars/index.ts";
+import type { DockerSidecar } from "./sidecars/sidecar.ts";
 
 export interface DockerLaunched extends LaunchedBottle {
   ca: BottleCa;
@@ -22,19 +24,23 @@ export interface DockerBackendOptions {
   runtime?: string;
   /** Generates the per-bottle CA (in memory). */
   generateCa: () => Promise<BottleCa>;
+  /** Default: every sidecar this build has (sidecars/index.ts). */
+  sidecars?: readonly DockerSidecar[];
 }
 
 /** The Docker backend: a thin façade over prepare, launch and provision/. */
 export class DockerBottleBackend extends BottleBackend<DockerBottlePlan, DockerLaunched> {
   readonly #options: DockerBackendOptions;
+  readonly #sidecars: readonly DockerSidecar[];
 
   constructor(options: DockerBackendOptions) {
     super();
     this.#options = options;
+    this.#sidecars = options.sidecars ?? DOCKER_SIDECARS;
   }
 
   prepare(plan: BottlePlan, options: PrepareOptions): DockerBottlePlan {
-    refuseUnbuiltSidecars(plan);
+    refuseUnbuiltSidecars(plan, this.#sidecars);
     return prepareDocker({
       plan,
       instance: options.instance,
@@ -52,6 +58,7 @@ export class DockerBottleBackend extends BottleBackend<DockerBottlePlan, DockerL
     const launched = await launchDocker(this.#options.engine, prepared, {
       ca,
       log: control.log,
+      sidecars: this.#sidecars,
       ...(control.signal ? { signal: control.signal } : {}),
     });
     return Object.assign(launched, { ca, log: control.log });
@@ -68,17 +75,50 @@ export class DockerBottleBackend extends BottleBackend<DockerBottlePlan, DockerL
   protected async provisionSkills(prepared: DockerBottlePlan, launched: DockerLaunched): Promise<void> {
     await provisionSkills(this.#options.engine, launched.agentContainer, prepared.plan.agent.skills);
   }
+
+  protected override async provisionGit(prepared: DockerBottlePlan, launched: DockerLaunched): Promise<void> {
+    await this.#provisionSidecar("git-gate", prepared, launched);
+  }
+
+  protected override async provisionCredProxy(
+    prepared: DockerBottlePlan,
+    launched: DockerLaunched,
+  ): Promise<void> {
+    await this.#provisionSidecar("cred-proxy", prepared, launched);
+  }
+
+  protected override async provisionSupervise(
+    prepared: DockerBottlePlan,
+    launched: DockerLaunched,
+  ): Promise<void> {
+    await this.#provisionSidecar("supervise", prepared, launched);
+  }
+
+  async #provisionSidecar(
+    role: DockerSidecar["role"],
+    prepared: DockerBottlePlan,
+    launched: DockerLaunched,
+  ): Promise<void> {
+    const sidecar = this.#sidecars.find((candidate) => candidate.role === role);
+    if (!sidecar?.enabled(prepared.plan) || !sidecar.provision) return;
+    await sidecar.provision({
+      engine: this.#options.engine,
+      agent: launched.agentContainer,
+      plan: prepared.plan,
+    });
+  }
 }
 
 /**
- * Until git-gate, cred-proxy and supervise ship, a bottle that declares them cannot start: the
- * agent would lack a path the user asked for, or worse, look for it elsewhere. Refuse and say so.
+ * A bottle that declares a sidecar this build cannot start is refused: the agent would lack a
+ * path the user asked for, or worse, look for it elsewhere.
  */
-function refuseUnbuiltSidecars(plan: BottlePlan): void {
+function refuseUnbuiltSidecars(plan: BottlePlan, sidecars: readonly DockerSidecar[]): void {
+  const has = (role: DockerSidecar["role"]) => sidecars.some((sidecar) => sidecar.role === role);
   const missing = [
-    ...(plan.gitRemotes.length ? ["`git` (git-gate)"] : []),
-    ...(plan.credProxy.routes.length ? ["`cred_proxy.routes` (cred-proxy)"] : []),
-    ...(plan.supervise.enabled ? ["`supervise: true`"] : []),
+    ...(plan.gitRemotes.length && !has("git-gate") ? ["`git` (git-gate)"] : []),
+    ...(plan.credProxy.routes.length && !has("cred-proxy") ? ["`cred_proxy.routes` (cred-proxy)"] : []),
+    ...(plan.supervise.enabled && !has("supervise") ? ["`supervise: true`"] : []),
   ];
   if (missing.length) {
     throw new UserError(

@@ -2,9 +2,11 @@ import { stringify } from "yaml";
 import type { BottleCa } from "../../lib/tls/ca.ts";
 import { EGRESS, renderEgressConfig } from "../../plan/egress-config.ts";
 import { AGENT_CA_CERT } from "./agent-env.ts";
-import type { ContainerSpec, DockerEngine } from "./engine.ts";
+import { createContainer, waitHealthy } from "./container-steps.ts";
+import type { DockerEngine } from "./engine.ts";
 import type { DockerBottlePlan } from "./prepare.ts";
 import { labelsFor } from "./prepare.ts";
+import type { DockerSidecar } from "./sidecars/sidecar.ts";
 
 export interface LaunchOptions {
   ca: BottleCa;
@@ -14,6 +16,8 @@ export interface LaunchOptions {
   signal?: AbortSignal;
   /** How long a sidecar may take to become healthy. */
   healthTimeoutMs?: number;
+  /** Sidecars beside the egress proxy; those the plan enables are started. */
+  sidecars: readonly DockerSidecar[];
 }
 
 /** A launched bottle. Disposing it tears everything down in reverse order of creation. */
@@ -69,7 +73,20 @@ export async function launchDocker(
     { path: EGRESS.caKey.slice(1), content: options.ca.keyPem, mode: 0o600, uid, gid },
   ]);
   await engine.containerStart(docker.egressProxy.name);
-  await waitHealthy(engine, docker.egressProxy.name, options);
+  await waitHealthy(engine, docker.egressProxy.name, {
+    signal: options.signal,
+    timeoutMs: options.healthTimeoutMs,
+  });
+
+  const sidecars = options.sidecars.filter((sidecar) => sidecar.enabled(docker.plan));
+  if (sidecars.length) {
+    step(`starting ${sidecars.map((sidecar) => sidecar.role).join(", ")}`);
+    // Independent of each other: in parallel, each healthy before the agent starts.
+    const context = { engine, stack, docker, ca: options.ca, log: options.log, signal: options.signal };
+    const results = await Promise.allSettled(sidecars.map((sidecar) => sidecar.start(context)));
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+  }
 
   step("starting the agent");
   await createContainer(engine, stack, docker.agent);
@@ -85,33 +102,4 @@ export async function launchDocker(
     internalCidr,
     [Symbol.asyncDispose]: () => owned.disposeAsync(),
   };
-}
-
-async function createContainer(
-  engine: DockerEngine,
-  stack: AsyncDisposableStack,
-  spec: ContainerSpec & { name: string },
-): Promise<void> {
-  // Registered before the call: a create that fails half-way may still leave a container.
-  stack.defer(() => engine.containerRemove(spec.name));
-  await engine.containerCreate(spec);
-}
-
-async function waitHealthy(engine: DockerEngine, name: string, options: LaunchOptions): Promise<void> {
-  const deadline = Date.now() + (options.healthTimeoutMs ?? 60_000);
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const info = await engine.containerInspect(name);
-    if (info?.health === "healthy") return;
-    if (!info?.running || info.health === "unhealthy") {
-      throw new Error(
-        `${name} did not become healthy (status ${info?.status ?? "gone"}, exit code ${info?.exitCode ?? "?"}, health ${info?.health ?? "?"}); its logs: docker logs ${name}`,
-      );
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `${name} was not healthy within ${Math.round((options.healthTimeoutMs ?? 60_000) / 1000)} s; its logs: docker logs ${name}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

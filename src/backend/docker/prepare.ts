@@ -12,6 +12,9 @@ export interface ImageRefs {
 export interface DockerBottlePlan {
   instance: string;
   plan: BottlePlan;
+  images: ImageRefs;
+  owner: Ownership;
+  runtime?: string;
   networks: { internal: string; egress: string };
   egressProxy: ContainerSpec & { name: string };
   agent: ContainerSpec & { name: string };
@@ -56,6 +59,26 @@ export function labelsFor(instance: string, role: ResourceRole, owner?: Ownershi
   };
 }
 
+/**
+ * What every sidecar container shares: the sidecar image, its name and labels, the hardening and
+ * limits of G7, on the internal network. A sidecar module adds its command, env and aliases.
+ */
+export function sidecarBase(
+  docker: Pick<DockerBottlePlan, "instance" | "images" | "owner" | "runtime">,
+  role: SidecarRole,
+): ContainerSpec & { name: string } {
+  return {
+    name: resourceName(docker.instance, role),
+    image: docker.images.sidecar,
+    labels: labelsFor(docker.instance, role, docker.owner),
+    ...HARDENING,
+    ...(docker.runtime === undefined ? {} : { runtime: docker.runtime }),
+    pidsLimit: SIDECAR_LIMITS.pids,
+    memoryBytes: SIDECAR_LIMITS.memoryBytes,
+    network: resourceName(docker.instance, "internal-network"),
+  };
+}
+
 /** Every container spec and name of a bottle, from its plan. Pure: no engine call. */
 export function prepareDocker(input: PrepareInput): DockerBottlePlan {
   const { plan, instance } = input;
@@ -64,21 +87,13 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
     egress: resourceName(instance, "egress-network"),
   };
   const runtime = input.runtime === undefined ? {} : { runtime: input.runtime };
-  const sidecar = (role: SidecarRole): Omit<ContainerSpec, "image"> & { name: string } => ({
-    name: resourceName(instance, role),
-    labels: labelsFor(instance, role, input.owner),
-    ...HARDENING,
-    ...runtime,
-    pidsLimit: SIDECAR_LIMITS.pids,
-    memoryBytes: SIDECAR_LIMITS.memoryBytes,
-  });
+  const base = { instance, images: input.images, owner: input.owner, ...runtime };
   return {
-    instance,
+    ...base,
     plan,
     networks,
     egressProxy: {
-      ...sidecar("egress-proxy"),
-      image: input.images.sidecar,
+      ...sidecarBase(base, "egress-proxy"),
       network: networks.internal,
       networkAliases: [EGRESS.alias],
       hostname: EGRESS.alias,

@@ -1,0 +1,4 @@
+import type { DockerSidecar } from "./sidecar.ts";
+
+/** The sidecars this build can start beside the egress proxy; one line per sidecar module. */
+export const DOCKER_SIDECARS: readonly DockerSidecar[] = [];
