@@ -17,6 +17,15 @@ export function registerLifecycleCommands(program: Command): void {
       process.exitCode = await execIn(processContext(), instance, command);
     });
   program
+    .command("resume")
+    .description(
+      "Attach your terminal to Claude Code in a running detached bottle, continuing its last conversation",
+    )
+    .argument("<instance>", "instance id")
+    .action(async (instance: string) => {
+      process.exitCode = await resume(processContext(), instance);
+    });
+  program
     .command("stop")
     .description("Stop a bottle and remove all of its containers and networks")
     .argument("<instance>", "instance id")
@@ -40,6 +49,33 @@ export async function execIn(context: CliContext, instance: string, command: str
     workdir: AGENT_WORKDIR,
     stdio: "inherit",
   });
+  return result.exitCode;
+}
+
+/**
+ * Re-attaches Claude Code (`--continue`) to a bottle left running by `start --detach`. The
+ * bottle keeps running when the session ends; `stop` removes it.
+ */
+export async function resume(context: CliContext, instance: string): Promise<number> {
+  const docker = await openDocker(context);
+  const record = docker.store.load(instance);
+  const agent = resourceName(instance, "agent");
+  const info = await docker.engine.containerInspect(agent);
+  if (!info?.running) {
+    const hint = record
+      ? `start a new one with \`claude-bottle start ${record.agent}\``
+      : "`claude-bottle list --running` shows the running ones";
+    throw new UserError(`bottle \`${instance}\` is not running, so there is nothing to resume; ${hint}`);
+  }
+  const result = await docker.engine.containerExec(
+    agent,
+    ["claude", "--dangerously-skip-permissions", "--continue"],
+    {
+      user: AGENT_USER,
+      workdir: AGENT_WORKDIR,
+      stdio: "inherit",
+    },
+  );
   return result.exitCode;
 }
 

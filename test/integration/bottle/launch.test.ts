@@ -179,6 +179,9 @@ egress:
     const stopped = await runCliAsync(["stop", instance], { env, cwd: fixture.project });
     assert.equal(stopped.status, 0, stopped.stderr);
     assert.deepEqual(await labelled(instance), { containers: 0, networks: 0 });
+    const resumed = await runCliAsync(["resume", instance], { env, cwd: fixture.project });
+    assert.equal(resumed.status, 2);
+    assert.match(resumed.stderr, /is not running, so there is nothing to resume/);
     instance = "";
   });
 });
