@@ -15,8 +15,14 @@ mkdirSync(join(home, "agents"));
 writeFileSync(join(home, "bottles", "bench.md"), "---\negress:\n  allowlist: [example.com]\n---\n");
 writeFileSync(join(home, "agents", "bench.md"), "---\nbottle: bench\n---\n");
 const env = { ...process.env, CLAUDE_BOTTLE_HOME: home, NO_COLOR: "1" };
-const cli = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+const cli = (...args: string[]) =>
+  execFileSync(process.execPath, [bin, ...args], {
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  }).trim();
+const docker = (...args: string[]) =>
+  execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
 
 function timed(action: () => void): number {
   const started = process.hrtime.bigint();
@@ -53,6 +59,10 @@ const bottle = median(samples.bottle);
 const plain = median(samples.plain);
 console.log("| launch to ready | median ms | runs (ms) |");
 console.log("|---|---|---|");
-console.log(`| claude-bottle start --detach + exec true | ${bottle.toFixed(0)} | ${samples.bottle.map((v) => v.toFixed(0)).join(", ")} |`);
-console.log(`| docker run -d + docker exec true | ${plain.toFixed(0)} | ${samples.plain.map((v) => v.toFixed(0)).join(", ")} |`);
+console.log(
+  `| claude-bottle start --detach + exec true | ${bottle.toFixed(0)} | ${samples.bottle.map((v) => v.toFixed(0)).join(", ")} |`,
+);
+console.log(
+  `| docker run -d + docker exec true | ${plain.toFixed(0)} | ${samples.plain.map((v) => v.toFixed(0)).join(", ")} |`,
+);
 console.log(`\nratio bottle / plain: ${(bottle / plain).toFixed(2)}×`);
