@@ -15,7 +15,10 @@ export type BlockCode =
   | "body-too-large"
   | "domain-fronting"
   | "bad-request"
-  | "tunnel-limit";
+  | "tunnel-limit"
+  // cred-proxy (docs/cred-proxy.md)
+  | "git-push-https"
+  | "no-route";
 
 export interface Block {
   readonly code: BlockCode;
@@ -23,6 +26,10 @@ export interface Block {
   readonly rule: string;
   /** What was refused, e.g. `evil.example:443`. Never a secret. */
   readonly target?: string;
+  /** The sidecar that refused; default egress-proxy. */
+  readonly sidecar?: "egress-proxy" | "cred-proxy";
+  /** Replaces the generic how-to line when the refuser knows better (e.g. which remote to use). */
+  readonly hint?: string;
 }
 
 export interface BlockContext {
@@ -44,6 +51,7 @@ const STATUS: Readonly<Partial<Record<BlockCode, number>>> = {
   "bad-request": 400,
   "body-too-large": 413,
   "tunnel-limit": 503,
+  "no-route": 404,
 };
 
 function manifestHint(context: BlockContext): string {
@@ -73,15 +81,19 @@ function howToAsk(code: BlockCode, context: BlockContext): string {
       return "Send an absolute-form request (http://host/path) or a CONNECT host:port.";
     case "tunnel-limit":
       return "Too many open tunnels; close some connections and retry.";
+    case "git-push-https":
+      return `Push through git-gate instead: declare the remote under \`git:\` in ~/.claude-bottle/bottles/${context.bottle ?? "<bottle>"}.md and push to git://git-gate/<Name>.git.`;
+    case "no-route":
+      return `Use one of cred-proxy's routes, or an operator can add one under \`cred_proxy.routes\` in ~/.claude-bottle/bottles/${context.bottle ?? "<bottle>"}.md.`;
   }
 }
 
 export function renderBlock(block: Block, context: BlockContext): RenderedBlock {
   const lines = [
-    `claude-bottle egress-proxy refused ${block.target ?? "this request"}`,
+    `claude-bottle ${block.sidecar ?? "egress-proxy"} refused ${block.target ?? "this request"}`,
     `code: ${block.code}`,
     `rule: ${block.rule}`,
-    howToAsk(block.code, context),
+    block.hint ?? howToAsk(block.code, context),
     "",
   ];
   const body = lines.join("\n");
@@ -100,6 +112,7 @@ export function renderBlock(block: Block, context: BlockContext): RenderedBlock 
 const REASONS: Readonly<Record<number, string>> = {
   400: "Bad Request",
   403: "Forbidden",
+  404: "Not Found",
   413: "Content Too Large",
   503: "Service Unavailable",
 };

@@ -12,6 +12,7 @@ type SidecarMain = (argv: string[]) => Promise<void>;
 
 /** Role name → module; a role joins this table when its sidecar exists. */
 const ROLES: Readonly<Record<string, () => Promise<{ main: SidecarMain }>>> = {
+  "cred-proxy": () => import("./cred-proxy/main.ts"),
   "egress-proxy": () => import("./egress-proxy/main.ts"),
 };
 

@@ -1,0 +1,61 @@
+import { UserError } from "../../cli/user-error.ts";
+import { CRED_PROXY } from "../../plan/cred-proxy-routes.ts";
+import { EGRESS } from "../../plan/egress-config.ts";
+import { tokensFromEnv } from "./routes.ts";
+import { isCredProxyConfigError, type RunningCredProxy, startCredProxy } from "./run.ts";
+
+const USAGE =
+  "usage: cred-proxy [--routes FILE] [--listen HOST:PORT] [--health HOST:PORT] [--egress-proxy URL] [--ca FILE]";
+
+function option(argv: readonly string[], name: string, fallback: string): string {
+  const index = argv.indexOf(name);
+  if (index === -1) return fallback;
+  const value = argv[index + 1];
+  if (value === undefined || value.startsWith("--")) throw new UserError(USAGE);
+  return value;
+}
+
+/**
+ * Entry of the sidecar image's `cred-proxy` role. Tokens come from CRED_PROXY_TOKEN_<n> in the
+ * environment (set at create time) and are removed from process.env once read. Runs until
+ * SIGINT/SIGTERM; SIGHUP reloads routes.json.
+ */
+export async function main(argv: readonly string[]): Promise<void> {
+  let tokens: Record<string, string>;
+  try {
+    tokens = tokensFromEnv(process.env);
+  } catch (error) {
+    throw new UserError(`cred-proxy: ${(error as Error).message}`, { code: "E_CRED_PROXY_TOKEN" });
+  }
+  for (const slot of Object.keys(tokens)) delete process.env[slot];
+  let running: RunningCredProxy;
+  try {
+    running = await startCredProxy({
+      routesFile: option(argv, "--routes", CRED_PROXY.routesFile),
+      listen: option(argv, "--listen", `0.0.0.0:${CRED_PROXY.port}`),
+      health: option(argv, "--health", `127.0.0.1:${CRED_PROXY.healthPort}`),
+      egressProxy: option(argv, "--egress-proxy", `http://${EGRESS.alias}:${EGRESS.port}`),
+      caFile: option(argv, "--ca", CRED_PROXY.caCert),
+      tokens,
+    });
+  } catch (error) {
+    if (isCredProxyConfigError(error)) throw new UserError(error.message, { code: error.code });
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
+      throw new UserError(`address in use (${(error as Error).message})`, { code: "E_ADDR_IN_USE" });
+    throw error;
+  }
+  const onHup = () => {
+    void running.reload();
+  };
+  process.on("SIGHUP", onHup);
+  try {
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once("SIGINT", () => resolve("SIGINT"));
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+    });
+    process.stderr.write(`cred-proxy: ${signal}, shutting down\n`);
+  } finally {
+    process.off("SIGHUP", onHup);
+    await running.close();
+  }
+}

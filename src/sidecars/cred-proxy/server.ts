@@ -1,0 +1,187 @@
+import * as http from "node:http";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
+import { type Block, renderBlock } from "../../lib/block-response.ts";
+import { pairs } from "../egress-proxy/headers.ts";
+import { isGitPush, pushedRepository } from "./git-push.ts";
+import { clientResponseHeaders, upstreamRequestHeaders, upstreamTarget } from "./request.ts";
+import { type ActiveRoute, matchRoute, type RouteTable } from "./routes.ts";
+import { isTunnelRefused } from "./tunnel-agent.ts";
+
+/**
+ * cred-proxy's HTTP server. It owns no policy: the route table arrives from outside and a reload
+ * swaps it whole (one assignment, so a request sees the old table or the new one, never a mix).
+ * Requests and responses stream both ways; nothing is buffered.
+ */
+export interface CredProxyOptions {
+  routes: RouteTable;
+  /** Where upstream connections come from: a TunnelAgent in production, anything in tests. */
+  agent: https.Agent;
+  log?: (message: string) => void;
+}
+
+export interface CredProxy extends AsyncDisposable {
+  listen(host: string, port: number): Promise<AddressInfo>;
+  reload(routes: RouteTable): void;
+  readonly routes: RouteTable;
+  readonly requests: number;
+  close(): Promise<void>;
+}
+
+const ERROR_HEADER = "X-Bottle-Error";
+
+export function createCredProxy(options: CredProxyOptions): CredProxy {
+  const log = options.log ?? ((message: string) => process.stderr.write(`cred-proxy: ${message}\n`));
+  let table = options.routes;
+  let requests = 0;
+
+  const server = http.createServer({ noDelay: true, keepAliveTimeout: 65_000 });
+
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    requests++;
+    const current = table;
+    const url = req.url ?? "/";
+    const refuse = (block: Omit<Block, "sidecar">) => {
+      const rendered = renderBlock(
+        { ...block, sidecar: "cred-proxy" },
+        { bottle: current.file.bottle, supervise: current.file.supervise },
+      );
+      // The body is not read: close the connection rather than leave it half-consumed.
+      res.setHeader("Connection", "close");
+      res.writeHead(rendered.status, rendered.headers);
+      res.end(rendered.body);
+      req.resume();
+    };
+    if (!url.startsWith("/")) {
+      refuse({ code: "bad-request", rule: "cred-proxy takes origin-form requests (GET /route/...)" });
+      return;
+    }
+    const route = matchRoute(current.routes, url);
+    if (route === undefined) {
+      refuse({
+        code: "no-route",
+        rule: `no route owns ${url.split("?")[0]}; routes: ${current.routes.map((r) => r.path).join(", ") || "none"}`,
+        target: url.split("?")[0] ?? "/",
+      });
+      return;
+    }
+    if (isGitPush(url)) {
+      refuse({
+        code: "git-push-https",
+        rule: "git push over HTTPS (git-receive-pack) is refused on cred-proxy; fetch works",
+        target: `${route.path}${pushedRepository(url.slice(route.path.length)) ? `/${pushedRepository(url.slice(route.path.length))}` : ""}`,
+        ...pushHint(current, route, url),
+      });
+      return;
+    }
+    const target = upstreamTarget(route, url);
+    if (!target.ok) {
+      refuse({ code: "bad-request", rule: target.reason });
+      return;
+    }
+    forward(req, res, route, target.path);
+  });
+
+  server.on("clientError", (_error, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, route: ActiveRoute, path: string) {
+    const upstream = https.request({
+      host: route.target.hostname,
+      port: route.target.port || 443,
+      servername: route.target.hostname,
+      method: req.method ?? "GET",
+      path,
+      headers: upstreamRequestHeaders(req.rawHeaders, route),
+      agent: options.agent,
+    });
+    upstream.on("response", (upstreamRes) => {
+      res.writeHead(upstreamRes.statusCode ?? 502, pairs(clientResponseHeaders(upstreamRes.rawHeaders)));
+      // Headers now, not with the first body byte: a long poll or a slow model shows progress.
+      res.flushHeaders();
+      upstreamRes.pipe(res);
+      upstreamRes.once("error", () => res.destroy());
+      upstreamRes.once("aborted", () => res.destroy());
+    });
+    upstream.on("error", (error) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (isTunnelRefused(error)) {
+        // The egress proxy's own refusal (X-Bottle-Block) or error, as it wrote it.
+        res.writeHead(error.status, { ...error.headers, "Content-Length": String(error.body.length) });
+        res.end(error.body);
+        return;
+      }
+      const code = (error as NodeJS.ErrnoException).code ?? "";
+      const kind =
+        (error as { tls?: boolean }).tls || code.startsWith("ERR_TLS") || code.includes("CERT")
+          ? "upstream-tls"
+          : code === "ETIMEDOUT"
+            ? "upstream-timeout"
+            : "upstream-unreachable";
+      log(`${req.method} ${route.path}: ${kind} (${error.message})`);
+      const body = `claude-bottle cred-proxy could not reach ${route.target.host}: ${kind} (${error.message})\n`;
+      res.writeHead(kind === "upstream-timeout" ? 504 : 502, {
+        [ERROR_HEADER]: kind,
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Length": String(Buffer.byteLength(body)),
+      });
+      res.end(body);
+    });
+    // A client that goes away takes its upstream request with it (an abandoned stream costs tokens).
+    res.once("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    return closing;
+  };
+
+  return {
+    get routes() {
+      return table;
+    },
+    get requests() {
+      return requests;
+    },
+    reload(routes) {
+      table = routes;
+    },
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Names the git-gate remote for the pushed repository, when the bottle declares one. */
+function pushHint(table: RouteTable, route: ActiveRoute, url: string): { hint?: string } {
+  const remotes = table.file.git_remotes;
+  if (remotes.length === 0) return {};
+  const repository = pushedRepository(url.slice(route.path.length));
+  const sameHost = remotes.filter((remote) => remote.host === route.target.hostname);
+  const exact = sameHost.find((remote) => remote.path.replace(/\.git$/, "") === repository);
+  const candidates = exact ? [exact] : sameHost.length ? sameHost : remotes;
+  const list = candidates.map((remote) => `${remote.gate_url} (remote ${remote.name})`).join(", ");
+  return {
+    hint: `Push through git-gate instead: \`git push ${candidates[0]?.gate_url} ...\`; ${candidates.length > 1 ? "remotes" : "remote"}: ${list}.`,
+  };
+}
