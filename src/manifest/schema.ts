@@ -148,6 +148,19 @@ export const egressSchema = z
       .record(hostName, z.union([ipAddress, z.literal("host-gateway")]))
       .default({})
       .describe("Name → IP (or `host-gateway`) entries added to the egress proxy's resolution."),
+    upstream_ca: z
+      .array(
+        z
+          .string()
+          .refine(
+            (path) => path.startsWith("/") || path.startsWith("~/"),
+            "expected an absolute path on the host or one starting with `~/`",
+          ),
+      )
+      .default([])
+      .describe(
+        "PEM CA certificates on the host that the egress proxy trusts for upstreams, beside the system roots (e.g. an internal registry's private CA).",
+      ),
   })
   .describe("What the bottle may reach through the egress proxy.");
 
@@ -160,7 +173,7 @@ export const bottleSchema = z
       .strictObject({ routes: z.array(credProxyRouteSchema).default([]) })
       .default({ routes: [] })
       .describe("Routes of the credential proxy: the agent uses APIs, the proxy holds the tokens."),
-    egress: egressSchema.default({ allowlist: [], ip_allowlist: [], hosts: {} }),
+    egress: egressSchema.default({ allowlist: [], ip_allowlist: [], hosts: {}, upstream_ca: [] }),
     supervise: z
       .boolean()
       .default(false)

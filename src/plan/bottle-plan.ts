@@ -68,6 +68,8 @@ export interface BottlePlan {
     /** The bottle's internal network CIDR is added at launch, when Docker has assigned it. */
     ipAllowlist: string[];
     hosts: Record<string, string>;
+    /** CA certificate files on the host the egress proxy trusts for upstreams (mounted read-only). */
+    upstreamCa: string[];
   };
   gitRemotes: PlannedGitRemote[];
   credProxy: { routes: PlannedRoute[]; slots: TokenSlot[] };
@@ -123,6 +125,9 @@ export function buildPlan(input: PlanInput): BottlePlan {
       tlsInterception: true,
       ipAllowlist: [...bottle.data.egress.ip_allowlist],
       hosts: { ...bottle.data.egress.hosts },
+      upstreamCa: bottle.data.egress.upstream_ca.map((path, index) =>
+        expandHome(path, input.homeDir, () => bottle.locate(["egress", "upstream_ca", index]), "upstream_ca"),
+      ),
     },
     gitRemotes,
     credProxy: routes,
@@ -195,10 +200,15 @@ export function hostOf(url: string): string {
   return parsed.port ? `${parsed.hostname}:${parsed.port}` : parsed.hostname;
 }
 
-function expandHome(path: string, homeDir: string, where: () => SourcePosition): string {
+function expandHome(
+  path: string,
+  homeDir: string,
+  where: () => SourcePosition,
+  key = "IdentityFile",
+): string {
   const expanded = path === "~" ? homeDir : path.startsWith("~/") ? join(homeDir, path.slice(2)) : path;
   if (!isAbsolute(expanded))
-    throw new ManifestError(where(), "IdentityFile must be an absolute path or start with `~/`");
+    throw new ManifestError(where(), `${key} must be an absolute path or start with \`~/\``);
   return expanded;
 }
 

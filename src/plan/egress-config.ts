@@ -12,7 +12,18 @@ export const EGRESS = {
   caKey: "/etc/claude-bottle/egress/ca-key.pem",
   auditDir: "/var/log/claude-bottle",
   auditFile: "/var/log/claude-bottle/egress-audit.jsonl",
+  /** `egress.upstream_ca` files are mounted read-only here as 0.pem, 1.pem, ... */
+  upstreamCaDir: "/etc/claude-bottle/upstream-ca",
 } as const;
+
+/** Where the egress proxy sees each `egress.upstream_ca` file of the plan. */
+export function upstreamCaMounts(plan: BottlePlan): { source: string; target: string; readOnly: true }[] {
+  return plan.egress.upstreamCa.map((source, index) => ({
+    source,
+    target: `${EGRESS.upstreamCaDir}/${index}.pem`,
+    readOnly: true,
+  }));
+}
 
 export interface EgressLaunchFacts {
   /** CIDR of the bottle's internal network, known once Docker has created it. */
@@ -47,7 +58,7 @@ export function renderEgressConfig(plan: BottlePlan, facts: EgressLaunchFacts = 
     ...(plan.egress.tlsInterception
       ? { tls_interception: { ca_cert: EGRESS.caCert, ca_key: EGRESS.caKey } }
       : {}),
-    upstream_ca: [],
+    upstream_ca: upstreamCaMounts(plan).map((mount) => mount.target),
     ssrf: { ip_allowlist: [...plan.egress.ipAllowlist, ...(facts.internalCidr ? [facts.internalCidr] : [])] },
     hosts,
     dlp: {

@@ -32,6 +32,7 @@ export function planToJson(plan: BottlePlan): Record<string, unknown> {
       tls_interception: plan.egress.tlsInterception,
       ip_allowlist: plan.egress.ipAllowlist,
       hosts: plan.egress.hosts,
+      upstream_ca: plan.egress.upstreamCa,
     },
     git_remotes: plan.gitRemotes.map((remote) => ({
       name: remote.name,

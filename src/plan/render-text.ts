@@ -49,6 +49,7 @@ function describeEgress({ egress }: BottlePlan): string[] {
             .join(", ")}`,
         ]
       : []),
+    ...(egress.upstreamCa.length ? [`extra upstream CAs trusted: ${egress.upstreamCa.join(", ")}`] : []),
     pc.dim("everything else is refused with 403 X-Bottle-Block"),
   ];
 }

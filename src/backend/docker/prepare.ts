@@ -1,8 +1,9 @@
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
-import { EGRESS, hostGatewayEntries } from "../../plan/egress-config.ts";
+import { EGRESS, hostGatewayEntries, upstreamCaMounts } from "../../plan/egress-config.ts";
 import { type ResourceRole, resourceName, type SidecarRole } from "../instance.ts";
 import { AGENT_USER, AGENT_WORKDIR, bottleEnv, manifestEnv } from "./agent-env.ts";
 import { type ContainerSpec, LABEL_INSTANCE, LABEL_ROLE, type Labels } from "./engine.ts";
+import { credProxyAgentEnv } from "./provision/cred-proxy-roles.ts";
 
 export interface ImageRefs {
   agent: string;
@@ -99,7 +100,7 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
       hostname: EGRESS.alias,
       user: `${input.hostUser.uid}:${input.hostUser.gid}`,
       command: ["egress-proxy", "--config", EGRESS.configFile],
-      mounts: [{ source: input.logDir, target: EGRESS.auditDir }],
+      mounts: [{ source: input.logDir, target: EGRESS.auditDir }, ...upstreamCaMounts(plan)],
       extraHosts: hostGatewayEntries(plan),
       healthcheck: {
         shellCommand: `node -e "fetch('http://127.0.0.1:${EGRESS.healthPort}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
@@ -121,7 +122,8 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
       hostname: plan.agent.name.slice(0, 63),
       user: AGENT_USER,
       workdir: AGENT_WORKDIR,
-      env: { ...manifestEnv(plan, input.answers), ...bottleEnv() },
+      // cred-proxy's anthropic-base-url role: set at create time so every process sees it.
+      env: { ...manifestEnv(plan, input.answers), ...bottleEnv(), ...credProxyAgentEnv(plan) },
       // The agent idles; Claude Code and `exec` run beside it, so a crash of either ends nothing.
       entrypoint: "sleep",
       command: ["infinity"],

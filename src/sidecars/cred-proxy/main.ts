@@ -34,7 +34,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       routesFile: option(argv, "--routes", CRED_PROXY.routesFile),
       listen: option(argv, "--listen", `0.0.0.0:${CRED_PROXY.port}`),
       health: option(argv, "--health", `127.0.0.1:${CRED_PROXY.healthPort}`),
-      egressProxy: option(argv, "--egress-proxy", `http://${EGRESS.alias}:${EGRESS.port}`),
+      egressProxy: option(
+        argv,
+        "--egress-proxy",
+        process.env.HTTPS_PROXY ?? `http://${EGRESS.alias}:${EGRESS.port}`,
+      ),
       caFile: option(argv, "--ca", CRED_PROXY.caCert),
       tokens,
     });

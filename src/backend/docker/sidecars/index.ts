@@ -1,4 +1,5 @@
+import { credProxySidecar } from "./cred-proxy.ts";
 import type { DockerSidecar } from "./sidecar.ts";
 
 /** The sidecars this build can start beside the egress proxy; one line per sidecar module. */
-export const DOCKER_SIDECARS: readonly DockerSidecar[] = [];
+export const DOCKER_SIDECARS: readonly DockerSidecar[] = [credProxySidecar];

@@ -1,0 +1,74 @@
+import { CRED_PROXY, credProxyRoutesText, credProxyTokenEnv } from "../../../plan/cred-proxy-routes.ts";
+import { EGRESS } from "../../../plan/egress-config.ts";
+import { createContainer, waitHealthy } from "../container-steps.ts";
+import type { ContainerSpec } from "../engine.ts";
+import { type DockerBottlePlan, sidecarBase } from "../prepare.ts";
+import { provisionCredProxy } from "../provision/cred-proxy.ts";
+import type { DockerSidecar } from "./sidecar.ts";
+
+/** The image's default user (node); its files are copied in owned by it. */
+const UID = 1000;
+
+/**
+ * The container spec without the token values: those are added by `start` only, so a spec can be
+ * printed or compared without revealing anything.
+ */
+function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
+  return {
+    ...sidecarBase(docker, "cred-proxy"),
+    networkAliases: [CRED_PROXY.alias],
+    hostname: CRED_PROXY.alias,
+    command: [
+      "cred-proxy",
+      "--routes",
+      CRED_PROXY.routesFile,
+      "--listen",
+      `0.0.0.0:${CRED_PROXY.port}`,
+      "--health",
+      `127.0.0.1:${CRED_PROXY.healthPort}`,
+      "--ca",
+      CRED_PROXY.caCert,
+    ],
+    // Every upstream call tunnels through the egress proxy (allowlist, DLP, known tokens).
+    env: { HTTPS_PROXY: `http://${EGRESS.alias}:${EGRESS.port}` },
+    healthcheck: {
+      shellCommand: `node -e "fetch('http://127.0.0.1:${CRED_PROXY.healthPort}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
+      intervalMs: 500,
+      timeoutMs: 3000,
+      retries: 60,
+      startPeriodMs: 0,
+    },
+  };
+}
+
+/**
+ * cred-proxy (docs/cred-proxy.md): on the internal network only, alias `cred-proxy`, port 9099.
+ * Token values reach this container's environment at create time and nothing else; routes.json
+ * (no values, no host variable names) and the per-bottle CA certificate (never its key) are
+ * copied in before it starts.
+ */
+export const credProxySidecar: DockerSidecar = {
+  role: "cred-proxy",
+  enabled: (plan) => plan.credProxy.routes.length > 0,
+  spec,
+  async start({ engine, stack, docker, ca, signal }) {
+    const base = spec(docker);
+    await createContainer(engine, stack, {
+      ...base,
+      env: { ...base.env, ...credProxyTokenEnv(docker.plan) },
+    });
+    await engine.containerCopyIn(base.name, "/", [
+      {
+        path: CRED_PROXY.routesFile.slice(1),
+        content: credProxyRoutesText(docker.plan),
+        mode: CRED_PROXY.routesMode,
+        uid: UID,
+        gid: UID,
+      },
+      { path: CRED_PROXY.caCert.slice(1), content: ca.certPem, mode: 0o644, uid: UID, gid: UID },
+    ]);
+    await engine.containerStart(base.name);
+    await waitHealthy(engine, base.name, { signal });
+  },
+  provision: ({ engine, agent, plan }) => provisionCredProxy(engine, agent, plan),
+};
