@@ -42,3 +42,34 @@ export async function waitHealthy(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * Polls a readiness probe by exec right after start. Docker's own healthcheck only reports at
+ * its interval (and Engine 20.10 has no start interval), which would add up to a second per
+ * sidecar to every launch; the healthcheck stays, at a slow interval, for liveness.
+ */
+export async function waitReady(
+  engine: DockerEngine,
+  name: string,
+  probe: readonly string[],
+  options: HealthWait = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const result = await engine.containerExec(name, probe, { timeoutMs: 5_000 }).catch(() => undefined);
+    if (result?.exitCode === 0) return;
+    const info = await engine.containerInspect(name);
+    if (!info?.running) {
+      throw new Error(
+        `${name} exited while starting (status ${info?.status ?? "gone"}, exit code ${info?.exitCode ?? "?"}); see \`docker logs ${name}\` while it exists`,
+      );
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `${name} was not ready within ${Math.round(timeoutMs / 1000)} s; see \`docker logs ${name}\``,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

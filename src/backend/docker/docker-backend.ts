@@ -65,7 +65,7 @@ export class DockerBottleBackend extends BottleBackend<DockerBottlePlan, DockerL
   }
 
   protected override async provisionCa(_prepared: DockerBottlePlan, launched: DockerLaunched): Promise<void> {
-    await provisionCa(this.#options.engine, launched.agentContainer, launched.ca, launched.log);
+    provisionCa(launched.ca, launched.log);
   }
 
   protected async provisionPrompt(prepared: DockerBottlePlan, launched: DockerLaunched): Promise<void> {

@@ -1,11 +1,12 @@
 import { stringify } from "yaml";
 import type { BottleCa } from "../../lib/tls/ca.ts";
-import { EGRESS, renderEgressConfig } from "../../plan/egress-config.ts";
+import { EGRESS, EGRESS_READY_PROBE, renderEgressConfig } from "../../plan/egress-config.ts";
 import { AGENT_CA_CERT } from "./agent-env.ts";
-import { createContainer, waitHealthy } from "./container-steps.ts";
-import type { DockerEngine } from "./engine.ts";
+import { createContainer, waitReady } from "./container-steps.ts";
+import type { DockerEngine, NetworkCreateOptions } from "./engine.ts";
 import type { DockerBottlePlan } from "./prepare.ts";
 import { labelsFor } from "./prepare.ts";
+import { installAgentCa } from "./provision/ca.ts";
 import type { DockerSidecar } from "./sidecars/sidecar.ts";
 
 export interface LaunchOptions {
@@ -45,55 +46,58 @@ export async function launchDocker(
   const { networks, instance } = docker;
 
   step("creating networks");
-  await engine.networkCreate({
-    name: networks.internal,
-    internal: true,
-    labels: labelsFor(instance, "internal-network"),
-  });
-  stack.defer(() => engine.networkRemove(networks.internal));
-  await engine.networkCreate({
-    name: networks.egress,
-    internal: false,
-    labels: labelsFor(instance, "egress-network"),
-  });
-  stack.defer(() => engine.networkRemove(networks.egress));
+  await allSettledOrThrow([
+    createNetwork(engine, stack, {
+      name: networks.internal,
+      internal: true,
+      labels: labelsFor(instance, "internal-network"),
+    }),
+    createNetwork(engine, stack, {
+      name: networks.egress,
+      internal: false,
+      labels: labelsFor(instance, "egress-network"),
+    }),
+  ]);
   const internalCidr = (await engine.networkInspect(networks.internal))?.subnets[0];
   if (!internalCidr)
     throw new Error(`network ${networks.internal} has no subnet; is the Docker engine healthy?`);
 
-  step("starting egress-proxy");
-  const config = renderEgressConfig(docker.plan, { internalCidr });
-  await createContainer(engine, stack, docker.egressProxy);
-  await engine.networkConnect(networks.egress, docker.egressProxy.name);
-  // The CA key goes from memory into this container only; it is never written to host disk.
-  const [uid, gid] = (docker.egressProxy.user ?? "0:0").split(":").map(Number) as [number, number];
-  await engine.containerCopyIn(docker.egressProxy.name, "/", [
-    { path: EGRESS.configFile.slice(1), content: stringify(config), mode: 0o600, uid, gid },
-    { path: EGRESS.caCert.slice(1), content: options.ca.certPem, mode: 0o644, uid, gid },
-    { path: EGRESS.caKey.slice(1), content: options.ca.keyPem, mode: 0o600, uid, gid },
-  ]);
-  await engine.containerStart(docker.egressProxy.name);
-  await waitHealthy(engine, docker.egressProxy.name, {
-    signal: options.signal,
-    timeoutMs: options.healthTimeoutMs,
-  });
+  // Two independent branches. The agent container only idles (and learns to trust the CA) until
+  // provisioning; Claude Code starts after both branches, so every sidecar is healthy first.
+  const sidecarBranch = async () => {
+    step("starting egress-proxy");
+    const config = renderEgressConfig(docker.plan, { internalCidr });
+    await createContainer(engine, stack, docker.egressProxy);
+    await engine.networkConnect(networks.egress, docker.egressProxy.name);
+    // The CA key goes from memory into this container only; it is never written to host disk.
+    const [uid, gid] = (docker.egressProxy.user ?? "0:0").split(":").map(Number) as [number, number];
+    await engine.containerCopyIn(docker.egressProxy.name, "/", [
+      { path: EGRESS.configFile.slice(1), content: stringify(config), mode: 0o600, uid, gid },
+      { path: EGRESS.caCert.slice(1), content: options.ca.certPem, mode: 0o644, uid, gid },
+      { path: EGRESS.caKey.slice(1), content: options.ca.keyPem, mode: 0o600, uid, gid },
+    ]);
+    await engine.containerStart(docker.egressProxy.name);
+    await waitReady(engine, docker.egressProxy.name, EGRESS_READY_PROBE, {
+      signal: options.signal,
+      timeoutMs: options.healthTimeoutMs,
+    });
 
-  const sidecars = options.sidecars.filter((sidecar) => sidecar.enabled(docker.plan));
-  if (sidecars.length) {
+    const sidecars = options.sidecars.filter((sidecar) => sidecar.enabled(docker.plan));
+    if (sidecars.length === 0) return;
     step(`starting ${sidecars.map((sidecar) => sidecar.role).join(", ")}`);
-    // Independent of each other: in parallel, each healthy before the agent starts.
     const context = { engine, stack, docker, ca: options.ca, log: options.log, signal: options.signal };
-    const results = await Promise.allSettled(sidecars.map((sidecar) => sidecar.start(context)));
-    const failed = results.find((result) => result.status === "rejected");
-    if (failed) throw failed.reason;
-  }
-
-  step("starting the agent");
-  await createContainer(engine, stack, docker.agent);
-  await engine.containerCopyIn(docker.agent.name, "/", [
-    { path: AGENT_CA_CERT.slice(1), content: options.ca.certPem, mode: 0o644 },
-  ]);
-  await engine.containerStart(docker.agent.name);
+    await allSettledOrThrow(sidecars.map((sidecar) => sidecar.start(context)));
+  };
+  const agentBranch = async () => {
+    await createContainer(engine, stack, docker.agent);
+    await engine.containerCopyIn(docker.agent.name, "/", [
+      { path: AGENT_CA_CERT.slice(1), content: options.ca.certPem, mode: 0o644 },
+    ]);
+    await engine.containerStart(docker.agent.name);
+    await installAgentCa(engine, docker.agent.name);
+  };
+  await allSettledOrThrow([sidecarBranch(), agentBranch()]);
+  step("sidecars healthy; agent ready");
 
   const owned = stack.move();
   return {
@@ -102,4 +106,23 @@ export async function launchDocker(
     internalCidr,
     [Symbol.asyncDispose]: () => owned.disposeAsync(),
   };
+}
+
+async function createNetwork(
+  engine: DockerEngine,
+  stack: AsyncDisposableStack,
+  options: NetworkCreateOptions,
+): Promise<void> {
+  stack.defer(() => engine.networkRemove(options.name));
+  await engine.networkCreate(options);
+}
+
+/**
+ * Waits for every branch, then fails with the first failure: a branch still creating resources
+ * when another fails must finish registering them before the stack tears everything down.
+ */
+async function allSettledOrThrow(branches: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(branches);
+  const failed = results.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
 }

@@ -1,7 +1,10 @@
+import { dirname } from "node:path";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
 import { EGRESS, hostGatewayEntries, upstreamCaMounts } from "../../plan/egress-config.ts";
 import { type ResourceRole, resourceName, type SidecarRole } from "../instance.ts";
 import { AGENT_USER, AGENT_WORKDIR, bottleEnv, manifestEnv } from "./agent-env.ts";
+import { superviseDirs, type SuperviseDirs } from "../../supervise/host-dirs.ts";
+import { SUPERVISE } from "../../supervise/protocol.ts";
 import { type ContainerSpec, LABEL_INSTANCE, LABEL_ROLE, type Labels } from "./engine.ts";
 import { credProxyAgentEnv } from "./provision/cred-proxy-roles.ts";
 
@@ -19,6 +22,10 @@ export interface DockerBottlePlan {
   networks: { internal: string; egress: string };
   egressProxy: ContainerSpec & { name: string };
   agent: ContainerSpec & { name: string };
+  /** The uid:gid of the CLI: sidecars that write into host dirs run as it. */
+  hostUser: { uid: number; gid: number };
+  /** Host dirs of supervise (queue, current config, audit) when the plan enables it. */
+  supervise?: SuperviseDirs;
 }
 
 export interface PrepareInput {
@@ -34,6 +41,8 @@ export interface PrepareInput {
   logDir: string;
   /** The host user owning logDir: the proxy runs as this uid so it can append to the audit log. */
   hostUser: { uid: number; gid: number };
+  /** The claude-bottle home; default: the parent of logDir's parent (`<home>/logs/<instance>`). */
+  home?: string;
 }
 
 export const AGENT_LIMITS = { pids: 1024, memoryBytes: 4 * 1024 ** 3 } as const;
@@ -89,10 +98,15 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
   };
   const runtime = input.runtime === undefined ? {} : { runtime: input.runtime };
   const base = { instance, images: input.images, owner: input.owner, ...runtime };
+  const supervise = plan.supervise.enabled
+    ? superviseDirs(input.home ?? dirname(dirname(input.logDir)), instance)
+    : undefined;
   return {
     ...base,
     plan,
     networks,
+    hostUser: input.hostUser,
+    ...(supervise === undefined ? {} : { supervise }),
     egressProxy: {
       ...sidecarBase(base, "egress-proxy"),
       network: networks.internal,
@@ -104,10 +118,10 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
       extraHosts: hostGatewayEntries(plan),
       healthcheck: {
         shellCommand: `node -e "fetch('http://127.0.0.1:${EGRESS.healthPort}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
-        intervalMs: 500,
-        timeoutMs: 3000,
-        retries: 60,
-        startPeriodMs: 0,
+        intervalMs: 10_000,
+        timeoutMs: 3_000,
+        retries: 3,
+        startPeriodMs: 10_000,
       },
     },
     agent: {
