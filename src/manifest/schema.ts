@@ -1,6 +1,7 @@
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { parseSshGitUrl } from "../lib/git-url.ts";
+import { parseHostPattern } from "../lib/host-pattern.ts";
 
 /** A file name is the manifest's key. */
 export const MANIFEST_NAME = /^[a-z][a-z0-9-]*$/;
@@ -8,8 +9,6 @@ export const MANIFEST_NAME = /^[a-z][a-z0-9-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HOST_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const HOST = new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*$`);
-/** Allowlist entry: exact host or `*.domain` (subdomains only), optional `:port`. */
-const HOST_PATTERN = new RegExp(`^(?:\\*\\.)?${HOST_LABEL}(?:\\.${HOST_LABEL})*(?::\\d{1,5})?$`);
 
 /** Names the bottle sets itself; a manifest that set them would silently break the bottle. */
 export const RESERVED_ENV = new Set([
@@ -129,14 +128,10 @@ export const egressSchema = z
   .strictObject({
     allowlist: z
       .array(
-        z
-          .string()
-          .toLowerCase()
-          .regex(HOST_PATTERN, "expected `host`, `*.domain` or either with `:port`")
-          .refine(
-            (entry) => !/^\*\.[^.]+(?::\d+)?$/.test(entry),
-            "a wildcard must name a domain below a top-level domain (`*.example.com`, not `*.com`)",
-          ),
+        z.string().superRefine((entry, ctx) => {
+          const parsed = parseHostPattern(entry);
+          if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
+        }),
       )
       .default([])
       .describe("Hosts the bottle may reach: `host`, `*.domain` (subdomains only) or either with `:port`."),

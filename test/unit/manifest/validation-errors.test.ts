@@ -67,7 +67,7 @@ describe("bottle manifest errors name file:line:column and what to do", () => {
       yaml: "egress:\n  allowlist: ['*.com']",
       line: 3,
       column: 15,
-      message: /`\*\.example\.com`, not `\*\.com`/,
+      message: /a wildcard must cover a registrable domain, not a top-level domain/,
     },
     {
       name: "a /0 CIDR is refused",
