@@ -14,6 +14,7 @@ type SidecarMain = (argv: string[]) => Promise<void>;
 const ROLES: Readonly<Record<string, () => Promise<{ main: SidecarMain }>>> = {
   "cred-proxy": () => import("./cred-proxy/main.ts"),
   "egress-proxy": () => import("./egress-proxy/main.ts"),
+  "git-gate": () => import("./git-gate/main.ts"),
 };
 
 export async function main(argv: readonly string[]): Promise<void> {

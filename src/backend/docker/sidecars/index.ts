@@ -1,5 +1,6 @@
 import { credProxySidecar } from "./cred-proxy.ts";
+import { gitGateSidecar } from "./git-gate.ts";
 import type { DockerSidecar } from "./sidecar.ts";
 
 /** The sidecars this build can start beside the egress proxy; one line per sidecar module. */
-export const DOCKER_SIDECARS: readonly DockerSidecar[] = [credProxySidecar];
+export const DOCKER_SIDECARS: readonly DockerSidecar[] = [credProxySidecar, gitGateSidecar];

@@ -1,0 +1,63 @@
+import { readFile } from "node:fs/promises";
+import { GIT_GATE } from "../../../sidecars/git-gate/layout.ts";
+import { createContainer, waitHealthy } from "../container-steps.ts";
+import type { ContainerSpec } from "../engine.ts";
+import type { DockerBottlePlan } from "../prepare.ts";
+import { sidecarBase } from "../prepare.ts";
+import { gateExtraHosts, gitGateFiles } from "../provision/git-gate-files.ts";
+import { provisionGitRemotes } from "../provision/git-remotes.ts";
+import type { DockerSidecar } from "./sidecar.ts";
+
+/**
+ * git-gate (DESIGN.md §2, G4): real git behind `git://git-gate/<Name>.git` on the internal
+ * network; its own SSH to the upstreams leaves on the egress network, with keys only it holds.
+ */
+export const gitGateSidecar: DockerSidecar = {
+  role: "git-gate",
+
+  enabled: (plan) => plan.gitRemotes.length > 0,
+
+  spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
+    return {
+      ...sidecarBase(docker, "git-gate"),
+      networkAliases: [GIT_GATE.alias],
+      hostname: GIT_GATE.alias,
+      user: `${GIT_GATE.uid}:${GIT_GATE.gid}`,
+      command: ["git-gate", "serve", "--config", GIT_GATE.configFile],
+      extraHosts: gateExtraHosts(docker.plan),
+      healthcheck: {
+        // Listening is enough: a check that fetched would contact upstream every half second.
+        shellCommand: `node -e "require('net').connect(${GIT_GATE.port},'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))"`,
+        intervalMs: 500,
+        timeoutMs: 3000,
+        retries: 60,
+        startPeriodMs: 0,
+      },
+    };
+  },
+
+  async start({ engine, stack, docker, signal }) {
+    // Read every key before creating anything: a missing file fails the launch cleanly.
+    const identities = new Map<string, Buffer>();
+    for (const remote of docker.plan.gitRemotes) {
+      try {
+        identities.set(remote.name, await readFile(remote.identityFile));
+      } catch (error) {
+        throw new Error(
+          `git remote ${remote.name}: cannot read IdentityFile ${remote.identityFile} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        );
+      }
+    }
+    const spec = gitGateSidecar.spec(docker);
+    await createContainer(engine, stack, spec);
+    await engine.networkConnect(docker.networks.egress, spec.name);
+    // The keys go from memory into this container only (mode 600), never into the agent.
+    await engine.containerCopyIn(spec.name, "/", gitGateFiles(docker.plan, identities));
+    await engine.containerStart(spec.name);
+    await waitHealthy(engine, spec.name, { signal });
+  },
+
+  async provision({ engine, agent, plan }) {
+    await provisionGitRemotes(engine, agent, plan.gitRemotes);
+  },
+};

@@ -1,0 +1,78 @@
+import type { Oversized, PushFinding } from "./scan-push.ts";
+
+/** At most this many findings are listed; the rest are counted. */
+export const MAX_LISTED = 20;
+
+/**
+ * The refusal a pushing agent reads (as `remote:` lines): each finding names the commit, the file,
+ * the line and the rule; the excerpt is the scanner's masked one, never the secret.
+ */
+export function renderSecretRejection(
+  remote: string,
+  findings: readonly PushFinding[],
+  oversized: readonly Oversized[],
+): string {
+  const lines: string[] = [];
+  const problems = [
+    ...(findings.length ? [`${findings.length} secret${findings.length === 1 ? "" : "s"} found`] : []),
+    ...(oversized.length
+      ? [`${oversized.length} file${oversized.length === 1 ? "" : "s"} too large to scan`]
+      : []),
+  ].join(" and ");
+  lines.push(`git-gate: push to ${remote} rejected (${problems}); nothing was forwarded upstream.`);
+  for (const { commit, path, finding } of findings.slice(0, MAX_LISTED)) {
+    lines.push(
+      `  commit ${commit} file ${path} line ${finding.line} column ${finding.column}: rule ${finding.ruleId} (${finding.description}) ${finding.excerpt}`,
+    );
+  }
+  if (findings.length > MAX_LISTED) lines.push(`  ... and ${findings.length - MAX_LISTED} more`);
+  for (const { commit, path, bytes } of oversized.slice(0, MAX_LISTED)) {
+    lines.push(`  commit ${commit} file ${path}: ${bytes} bytes, over the gate's scan limit`);
+  }
+  if (findings.length) {
+    lines.push(
+      "Remove each secret from every commit that adds it (git rebase -i, git commit --amend), then push again.",
+      "The whole file content of each touched file is scanned, so a secret removed by a later commit still counts.",
+      "If a secret is real, rotate it.",
+    );
+  }
+  if (oversized.length) lines.push("Large files cannot pass the gate; keep them out of the repository.");
+  return `${lines.join("\n")}\n`;
+}
+
+/** One ref's outcome at the upstream, from `git push --porcelain`. */
+export interface RefOutcome {
+  ref: string;
+  /** `git push --porcelain` flag: ' ' '+' '-' '*' '=' ok, '!' rejected. */
+  flag: string;
+  summary: string;
+}
+
+export const refForwarded = (outcome: RefOutcome): boolean => outcome.flag !== "!";
+
+/** The refusal when upstream refused some ref: which landed, which did not and why. */
+export function renderForwardRejection(
+  remote: string,
+  outcomes: readonly RefOutcome[],
+  upstreamSaid: string,
+): string {
+  const lines = [`git-gate: push to ${remote} rejected: upstream refused it.`];
+  for (const outcome of outcomes) {
+    lines.push(
+      refForwarded(outcome)
+        ? `  ${outcome.ref}: forwarded upstream (${outcome.summary})`
+        : `  ${outcome.ref}: refused by upstream (${outcome.summary})`,
+    );
+  }
+  const said = upstreamSaid
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith("remote:") || line.startsWith("error:") || line.startsWith("hint:"))
+    .slice(0, 10);
+  for (const line of said) lines.push(`  upstream: ${line}`);
+  if (outcomes.some(refForwarded)) {
+    lines.push("Refs marked forwarded did land upstream; fetch to see them.");
+  }
+  lines.push("Fetch (the gate refreshes from upstream on every fetch), reconcile, and push again.");
+  return `${lines.join("\n")}\n`;
+}
