@@ -18,29 +18,18 @@ export interface HealthWait {
   timeoutMs?: number | undefined;
 }
 
-/** Waits until the container's healthcheck passes; fails fast when it exits or turns unhealthy. */
+/** Waits until the container's Docker healthcheck passes; fails fast when it exits or turns unhealthy. */
 export async function waitHealthy(
   engine: DockerEngine,
   name: string,
   options: HealthWait = {},
 ): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const info = await engine.containerInspect(name);
-    if (info?.health === "healthy") return;
-    if (!info?.running || info.health === "unhealthy") {
-      throw new Error(
-        `${name} did not become healthy (status ${info?.status ?? "gone"}, exit code ${info?.exitCode ?? "?"}, health ${info?.health ?? "?"}); see \`docker logs ${name}\` while it exists`,
-      );
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `${name} was not healthy within ${Math.round(timeoutMs / 1000)} s; see \`docker logs ${name}\``,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await pollContainer(engine, name, options, 100, async () => {
+    const health = (await engine.containerInspect(name))?.health;
+    if (health === "unhealthy")
+      throw new Error(`${name} turned unhealthy while starting; see \`docker logs ${name}\``);
+    return health === "healthy";
+  });
 }
 
 /**
@@ -54,22 +43,35 @@ export async function waitReady(
   probe: readonly string[],
   options: HealthWait = {},
 ): Promise<void> {
+  await pollContainer(engine, name, options, 50, async () => {
+    const result = await engine.containerExec(name, probe, { timeoutMs: 5_000 }).catch(() => undefined);
+    return result?.exitCode === 0;
+  });
+}
+
+async function pollContainer(
+  engine: DockerEngine,
+  name: string,
+  options: HealthWait,
+  intervalMs: number,
+  ready: () => Promise<boolean>,
+): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     options.signal?.throwIfAborted();
-    const result = await engine.containerExec(name, probe, { timeoutMs: 5_000 }).catch(() => undefined);
-    if (result?.exitCode === 0) return;
+    if (await ready()) return;
     const info = await engine.containerInspect(name);
     if (!info?.running) {
       throw new Error(
         `${name} exited while starting (status ${info?.status ?? "gone"}, exit code ${info?.exitCode ?? "?"}); see \`docker logs ${name}\` while it exists`,
       );
     }
-    if (Date.now() > deadline)
+    if (Date.now() > deadline) {
       throw new Error(
         `${name} was not ready within ${Math.round(timeoutMs / 1000)} s; see \`docker logs ${name}\``,
       );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
