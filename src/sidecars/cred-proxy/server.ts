@@ -91,7 +91,6 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
     const upstream = https.request({
       host: route.target.hostname,
       port: route.target.port || 443,
-      servername: route.target.hostname,
       method: req.method ?? "GET",
       path,
       headers: upstreamRequestHeaders(req.rawHeaders, route),

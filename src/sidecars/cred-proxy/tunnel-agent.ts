@@ -1,6 +1,6 @@
 import * as http from "node:http";
 import * as https from "node:https";
-import type { Socket } from "node:net";
+import { isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 
@@ -93,9 +93,12 @@ export class TunnelAgent extends https.Agent {
       }
       socket.setNoDelay(true);
       if (head.length > 0) socket.unshift(head);
+      const name = options.servername || host;
       const secure = tls.connect({
         socket,
-        servername: options.servername || host,
+        // The identity is checked against `host`; SNI may not carry an IP literal (RFC 6066 §3).
+        host: name,
+        ...(isIP(name) ? {} : { servername: name }),
         secureContext: this.#context,
         ALPNProtocols: ["http/1.1"],
       });
