@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { parseSshGitUrl } from "../../lib/git-url.ts";
 
 /**
  * git-gate's config file (JSON, written by the host at launch): the single source of truth for
@@ -11,8 +12,8 @@ export const gateRemoteSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, `.`, `_` and `-`"),
   /** Upstream as written in the manifest, for messages. */
   upstream: z.string().min(1),
-  /** `ssh://user@host:port/path`: what the gate fetches from and pushes to. */
-  url: z.string().regex(/^ssh:\/\//, "expected an ssh:// URL"),
+  /** The SSH URL (`ssh://...` or scp-like `user@host:path`) the gate fetches from and pushes to. */
+  url: z.string().refine((url) => parseSshGitUrl(url) !== undefined, "expected an SSH git URL"),
   identity_file: absolutePath,
   /** A known_hosts file holding exactly the pinned key, under the alias `host_key_alias`. */
   known_hosts_file: absolutePath,

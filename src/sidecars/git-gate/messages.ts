@@ -60,8 +60,8 @@ export function renderForwardRejection(
   for (const outcome of outcomes) {
     lines.push(
       refForwarded(outcome)
-        ? `  ${outcome.ref}: forwarded upstream (${outcome.summary})`
-        : `  ${outcome.ref}: refused by upstream (${outcome.summary})`,
+        ? `  ${outcome.ref}: forwarded upstream: ${outcome.summary}`
+        : `  ${outcome.ref}: refused by upstream: ${outcome.summary}`,
     );
   }
   const said = upstreamSaid

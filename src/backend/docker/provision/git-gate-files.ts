@@ -1,16 +1,9 @@
 import { createHash } from "node:crypto";
-import type { BottlePlan, PlannedGitRemote } from "../../../plan/bottle-plan.ts";
+import type { BottlePlan } from "../../../plan/bottle-plan.ts";
 import type { GateConfigInput } from "../../../sidecars/git-gate/config.ts";
 import { GIT_GATE } from "../../../sidecars/git-gate/layout.ts";
 import { knownHostsLine } from "../../../sidecars/git-gate/ssh.ts";
 import type { InMemoryFile } from "../engine.ts";
-
-/** `ssh://user@host:port/path` for a planned remote (scp-like upstreams included). */
-export function sshUrl(remote: Pick<PlannedGitRemote, "user" | "host" | "port" | "path">): string {
-  const host = remote.host.includes(":") ? `[${remote.host}]` : remote.host;
-  const path = remote.path.startsWith("/") ? remote.path : `/${remote.path}`;
-  return `ssh://${remote.user}@${host}:${remote.port}${path}`;
-}
 
 /** The alias under which a remote's host key is pinned (HostKeyAlias; see sidecars/git-gate/ssh.ts). */
 export const hostKeyAlias = (name: string): string => `git-gate-upstream-${name}`;
@@ -23,7 +16,8 @@ export function renderGitGateConfig(plan: BottlePlan): GateConfigInput {
     remotes: plan.gitRemotes.map((remote) => ({
       name: remote.name,
       upstream: remote.upstream,
-      url: sshUrl(remote),
+      // As written: an scp-like path is relative to the login's home, which no ssh:// spelling keeps.
+      url: remote.upstream,
       identity_file: `${GIT_GATE.keysDir}/${remote.name}`,
       known_hosts_file: `${GIT_GATE.knownHostsDir}/${remote.name}`,
       host_key_alias: hostKeyAlias(remote.name),
