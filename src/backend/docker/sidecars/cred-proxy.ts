@@ -1,6 +1,11 @@
-import { CRED_PROXY, credProxyRoutesText, credProxyTokenEnv } from "../../../plan/cred-proxy-routes.ts";
+import {
+  CRED_PROXY,
+  CRED_PROXY_READY_PROBE,
+  credProxyRoutesText,
+  credProxyTokenEnv,
+} from "../../../plan/cred-proxy-routes.ts";
 import { EGRESS } from "../../../plan/egress-config.ts";
-import { createContainer, waitHealthy } from "../container-steps.ts";
+import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { type DockerBottlePlan, sidecarBase } from "../prepare.ts";
 import { provisionCredProxy } from "../provision/cred-proxy.ts";
@@ -31,12 +36,13 @@ function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
     ],
     // Every upstream call tunnels through the egress proxy (allowlist, DLP, known tokens).
     env: { HTTPS_PROXY: `http://${EGRESS.alias}:${EGRESS.port}` },
+    // Liveness only, at a slow interval; launch waits on CRED_PROXY_READY_PROBE instead.
     healthcheck: {
       shellCommand: `node -e "fetch('http://127.0.0.1:${CRED_PROXY.healthPort}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
-      intervalMs: 500,
-      timeoutMs: 3000,
-      retries: 60,
-      startPeriodMs: 0,
+      intervalMs: 10_000,
+      timeoutMs: 3_000,
+      retries: 3,
+      startPeriodMs: 10_000,
     },
   };
 }
@@ -68,7 +74,7 @@ export const credProxySidecar: DockerSidecar = {
       { path: CRED_PROXY.caCert.slice(1), content: ca.certPem, mode: 0o644, uid: UID, gid: UID },
     ]);
     await engine.containerStart(base.name);
-    await waitHealthy(engine, base.name, { signal });
+    await waitReady(engine, base.name, CRED_PROXY_READY_PROBE, { signal });
   },
   provision: ({ engine, agent, plan }) => provisionCredProxy(engine, agent, plan),
 };
