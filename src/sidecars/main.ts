@@ -15,6 +15,7 @@ const ROLES: Readonly<Record<string, () => Promise<{ main: SidecarMain }>>> = {
   "cred-proxy": () => import("./cred-proxy/main.ts"),
   "egress-proxy": () => import("./egress-proxy/main.ts"),
   "git-gate": () => import("./git-gate/main.ts"),
+  supervise: () => import("./supervise/main.ts"),
 };
 
 export async function main(argv: readonly string[]): Promise<void> {

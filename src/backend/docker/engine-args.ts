@@ -116,3 +116,10 @@ export function execArgs(
   args.push(...env.args, container, ...command);
   return { args, env: env.env };
 }
+
+/** `docker kill --signal SIG name`; the signal is checked so no option can ride in on it. */
+export function killArgs(container: string, signal: string): string[] {
+  if (!/^(SIG)?[A-Z0-9]+$/.test(signal))
+    throw new TypeError(`kill: not a signal name: ${JSON.stringify(signal)}`);
+  return ["kill", "--signal", signal, container];
+}

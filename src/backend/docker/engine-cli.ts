@@ -14,7 +14,7 @@ import type {
   NetworkCreateOptions,
   NetworkInfo,
 } from "./engine.ts";
-import { containerCreateArgs, execArgs, filterArgs, labelArgs } from "./engine-args.ts";
+import { containerCreateArgs, execArgs, filterArgs, killArgs, labelArgs } from "./engine-args.ts";
 import { EngineError, NOT_FOUND } from "./engine-error.ts";
 import { parseContainers, parseImages, parseInfo, parseNetworks } from "./engine-parse.ts";
 import { type RunOptions, type RunResult, runDocker } from "./engine-run.ts";
@@ -162,6 +162,10 @@ export class CliDockerEngine implements DockerEngine {
       throw new EngineError({ command: result.command, exitCode: result.exitCode, stderr: result.stderr });
     }
     return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  async containerKill(container: string, signal: string): Promise<void> {
+    await this.#run(killArgs(container, signal));
   }
 
   async containerInspect(nameOrId: string): Promise<ContainerInfo | undefined> {

@@ -197,6 +197,8 @@ export interface DockerEngine {
    */
   containerCopyIn(container: string, destDir: string, files: readonly InMemoryFile[]): Promise<void>;
   containerStart(container: string): Promise<void>;
+  /** Sends a signal (e.g. "HUP" to make a sidecar reload its config) to the container's PID 1. */
+  containerKill(container: string, signal: string): Promise<void>;
   containerExec(container: string, command: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   containerInspect(nameOrId: string): Promise<ContainerInfo | undefined>;
   /** `rm -f` with its anonymous volumes; a missing container is not an error. */

@@ -1,10 +1,9 @@
 import { dirname } from "node:path";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
 import { EGRESS, hostGatewayEntries, upstreamCaMounts } from "../../plan/egress-config.ts";
+import { type SuperviseDirs, superviseDirs } from "../../supervise/host-dirs.ts";
 import { type ResourceRole, resourceName, type SidecarRole } from "../instance.ts";
 import { AGENT_USER, AGENT_WORKDIR, bottleEnv, manifestEnv } from "./agent-env.ts";
-import { superviseDirs, type SuperviseDirs } from "../../supervise/host-dirs.ts";
-import { SUPERVISE } from "../../supervise/protocol.ts";
 import { type ContainerSpec, LABEL_INSTANCE, LABEL_ROLE, type Labels } from "./engine.ts";
 import { credProxyAgentEnv } from "./provision/cred-proxy-roles.ts";
 

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerDashboardCommand } from "./dashboard.ts";
 import { registerImagesCommand } from "./images.ts";
 import { registerInfoCommand } from "./info.ts";
 import { registerInitCommand } from "./init.ts";
@@ -8,6 +9,7 @@ import { registerScanCommand } from "./scan.ts";
 import { registerSchemaCommand } from "./schema.ts";
 import { registerSidecarCommand } from "./sidecar.ts";
 import { registerStartCommand } from "./start.ts";
+import { registerSuperviseCommands } from "./supervise.ts";
 
 /** Every subcommand registers itself here; one line per command module. */
 export function registerCommands(program: Command): void {
@@ -20,4 +22,6 @@ export function registerCommands(program: Command): void {
   registerSchemaCommand(program);
   registerScanCommand(program);
   registerSidecarCommand(program);
+  registerDashboardCommand(program);
+  registerSuperviseCommands(program);
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { containerCreateArgs, execArgs } from "../../../../src/backend/docker/engine-args.ts";
+import { containerCreateArgs, execArgs, killArgs } from "../../../../src/backend/docker/engine-args.ts";
 import { tarFiles } from "../../../../src/backend/docker/engine-tar.ts";
 
 test("environment values never appear in the create argv, only their names", () => {
@@ -87,4 +87,10 @@ test("the in-memory tar has valid ustar headers, padding and an end marker", () 
   for (const path of ["/etc/passwd", "../x", "a//b", "a/./b", ""]) {
     assert.throws(() => tarFiles([{ path, content: "" }]), TypeError, path);
   }
+});
+
+test("kill sends a named signal and refuses anything that is not one", () => {
+  assert.deepEqual(killArgs("cb-x-egress-proxy", "HUP"), ["kill", "--signal", "HUP", "cb-x-egress-proxy"]);
+  assert.deepEqual(killArgs("c", "SIGTERM"), ["kill", "--signal", "SIGTERM", "c"]);
+  for (const bad of ["--help", "HUP c2", "", "hup"]) assert.throws(() => killArgs("c", bad), TypeError);
 });

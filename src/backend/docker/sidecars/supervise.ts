@@ -1,0 +1,100 @@
+import { rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { BottlePlan } from "../../../plan/bottle-plan.ts";
+import { renderCredProxyRoutes } from "../../../plan/cred-proxy-routes.ts";
+import {
+  type CurrentConfig,
+  copyToAgent,
+  currentConfigFiles,
+  writeCurrentConfig,
+} from "../../../supervise/current-config.ts";
+import { SUPERVISE } from "../../../supervise/protocol.ts";
+import { ProposalQueue } from "../../../supervise/queue.ts";
+import { AGENT_USER, AGENT_WORKDIR } from "../agent-env.ts";
+import { createContainer, waitHealthy } from "../container-steps.ts";
+import type { ContainerSpec } from "../engine.ts";
+import { packageRoot } from "../images.ts";
+import { type DockerBottlePlan, sidecarBase } from "../prepare.ts";
+import type { DockerSidecar } from "./sidecar.ts";
+
+function dirsOf(docker: DockerBottlePlan): NonNullable<DockerBottlePlan["supervise"]> {
+  if (docker.supervise === undefined) throw new Error("supervise: the plan has no supervise dirs");
+  return docker.supervise;
+}
+
+/** The policy supervise may change, as the bottle starts. */
+async function initialConfig(plan: BottlePlan): Promise<CurrentConfig> {
+  return {
+    allowlist: [...plan.egress.allowlist],
+    ...(plan.credProxy.routes.length ? { routes: renderCredProxyRoutes(plan) } : {}),
+    dockerfile: await readFile(join(packageRoot(), "images", "agent", "Dockerfile"), "utf8"),
+  };
+}
+
+function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
+  const dirs = dirsOf(docker);
+  return {
+    ...sidecarBase(docker, "supervise"),
+    networkAliases: [SUPERVISE.alias],
+    hostname: SUPERVISE.alias,
+    // The CLI's uid, so proposal files in the host queue dir are the operator's to read and move.
+    user: `${docker.hostUser.uid}:${docker.hostUser.gid}`,
+    command: ["supervise", "--instance", docker.instance, "--port", String(SUPERVISE.port)],
+    mounts: [
+      { source: dirs.queue, target: SUPERVISE.queueMount },
+      { source: dirs.currentConfig, target: SUPERVISE.currentConfigMount, readOnly: true },
+    ],
+    healthcheck: {
+      shellCommand: `node -e "fetch('http://127.0.0.1:${SUPERVISE.port}${SUPERVISE.healthPath}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
+      intervalMs: 500,
+      timeoutMs: 3000,
+      retries: 60,
+      startPeriodMs: 0,
+    },
+  };
+}
+
+/**
+ * supervise (docs/supervise.md, G5): an MCP server on the internal network only (no egress
+ * network), alias `supervise`, port 9100. Its queue is a host dir the operator's `dashboard`,
+ * `approve` and `reject` read; the current-config dir shows the agent the policy it may ask to
+ * change. Both dirs go when the bottle is torn down; the audit log stays in logs/<instance>/.
+ */
+export const superviseSidecar: DockerSidecar = {
+  role: "supervise",
+  enabled: (plan) => plan.supervise.enabled,
+  spec,
+  async start({ engine, stack, docker, signal }) {
+    const dirs = dirsOf(docker);
+    stack.defer(() => {
+      rmSync(dirs.queue, { recursive: true, force: true });
+      rmSync(dirs.currentConfig, { recursive: true, force: true });
+    });
+    new ProposalQueue(dirs.queue).ensure();
+    writeCurrentConfig(dirs.currentConfig, await initialConfig(docker.plan));
+    const container = spec(docker);
+    await createContainer(engine, stack, container);
+    await engine.containerStart(container.name);
+    await waitHealthy(engine, container.name, { signal });
+  },
+  async provision({ engine, agent, plan }) {
+    // Nothing can have been approved yet: the agent has not run.
+    await copyToAgent(engine, agent, currentConfigFiles(await initialConfig(plan)));
+    await engine.containerExec(
+      agent,
+      [
+        "claude",
+        "mcp",
+        "add",
+        "--scope",
+        "user",
+        "--transport",
+        "http",
+        SUPERVISE.alias,
+        `http://${SUPERVISE.alias}:${SUPERVISE.port}${SUPERVISE.mcpPath}`,
+      ],
+      { user: AGENT_USER, workdir: AGENT_WORKDIR, check: true },
+    );
+  },
+};

@@ -1,0 +1,153 @@
+import type { DockerEngine } from "../backend/docker/engine.ts";
+import { resourceName } from "../backend/instance.ts";
+import { applyAllowlist, withEntry } from "./apply-egress.ts";
+import {
+  readCurrentConfig,
+  renderAllowlist,
+  syncAgentCurrentConfig,
+  writeCurrentConfig,
+} from "./current-config.ts";
+import { ApplyError } from "./live-reload.ts";
+import type { Proposal, RenderedRouteEntry } from "./protocol.ts";
+import { validateAllowlistEntry, validateDockerfile, validateRoutes } from "./validate.ts";
+
+/** What an approval applies: the proposal's change, or the operator's modification of it. */
+export type Change =
+  | { kind: "egress"; entry: string }
+  | { kind: "routes"; routes: RenderedRouteEntry[] }
+  | { kind: "capability"; dockerfile: string };
+
+export interface Applied {
+  /** In words, for the agent and the operator: `added x:443 to egress.allowlist`. */
+  summary: string;
+  before: string;
+  after: string;
+}
+
+export interface ApplyTarget {
+  engine: DockerEngine;
+  instance: string;
+  currentConfigDir: string;
+  /** Owner of sidecar config files (the sidecars run as the CLI's uid). */
+  owner: { uid: number; gid: number };
+}
+
+export function changeOf(proposal: Proposal): Change {
+  switch (proposal.kind) {
+    case "egress":
+      return { kind: "egress", entry: proposal.entry };
+    case "routes":
+      return { kind: "routes", routes: proposal.routes };
+    case "capability":
+      return { kind: "capability", dockerfile: proposal.dockerfile };
+  }
+}
+
+/** The change as the operator edits it in $EDITOR: an entry, a JSON route list, a Dockerfile. */
+export function changeText(change: Change): string {
+  switch (change.kind) {
+    case "egress":
+      return `${change.entry}\n`;
+    case "routes":
+      return `${JSON.stringify(change.routes, null, 2)}\n`;
+    case "capability":
+      return change.dockerfile;
+  }
+}
+
+/** Parses what the operator wrote back, validated like the agent's proposal was. */
+export function parseChangeText(
+  kind: Change["kind"],
+  text: string,
+  currentConfigDir: string,
+): { ok: true; change: Change } | { ok: false; problems: string[] } {
+  const current = readCurrentConfig(currentConfigDir);
+  if (kind === "egress") {
+    const lines = text
+      .split("\n")
+      .map((line) => line.replace(/#.*/, "").trim())
+      .filter(Boolean);
+    if (lines.length !== 1) return { ok: false, problems: ["write exactly one allowlist entry"] };
+    const entry = validateAllowlistEntry(lines[0] ?? "");
+    return entry.ok ? { ok: true, change: { kind, entry: entry.value } } : entry;
+  }
+  if (kind === "routes") {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return { ok: false, problems: ["routes: not valid JSON"] };
+    }
+    const routes = validateRoutes(json, current.routes?.routes ?? []);
+    return routes.ok ? { ok: true, change: { kind, routes: routes.value } } : routes;
+  }
+  const dockerfile = validateDockerfile(text, current.dockerfile);
+  return dockerfile.ok ? { ok: true, change: { kind, dockerfile: dockerfile.value } } : dockerfile;
+}
+
+/** The current policy text a change of this kind replaces (for diffs before applying). */
+export function currentText(kind: Change["kind"], currentConfigDir: string): string {
+  const current = readCurrentConfig(currentConfigDir);
+  if (kind === "egress") return renderAllowlist(current.allowlist);
+  if (kind === "routes") return `${JSON.stringify(current.routes?.routes ?? [], null, 2)}\n`;
+  return current.dockerfile ?? "";
+}
+
+/** What the current text would become: the diff shown before the operator decides. */
+export function proposedText(change: Change, currentConfigDir: string): string {
+  const current = readCurrentConfig(currentConfigDir);
+  if (change.kind === "egress") return renderAllowlist(withEntry(change.entry)(current.allowlist));
+  return changeText(change);
+}
+
+/** Applies a change to the running bottle, live, and updates the agent's current-config view. */
+export async function applyChange(target: ApplyTarget, change: Change): Promise<Applied> {
+  switch (change.kind) {
+    case "egress": {
+      const { before, after } = await applyAllowlist(
+        target.engine,
+        target.instance,
+        withEntry(change.entry),
+        target.owner,
+      );
+      await publish(target, { allowlist: after });
+      return {
+        summary: before.includes(change.entry)
+          ? `${change.entry} was already in egress.allowlist`
+          : `added ${change.entry} to egress.allowlist`,
+        before: renderAllowlist(before),
+        after: renderAllowlist(after),
+      };
+    }
+    case "routes":
+      throw new ApplyError("applying cred-proxy routes is not supported by this build yet");
+    case "capability":
+      throw new ApplyError("applying a capability (agent Dockerfile) is not supported by this build yet");
+  }
+}
+
+/** Replaces the whole allowlist (an operator's edit from the dashboard). */
+export async function replaceAllowlist(target: ApplyTarget, entries: readonly string[]): Promise<Applied> {
+  const { before, after } = await applyAllowlist(
+    target.engine,
+    target.instance,
+    () => [...entries],
+    target.owner,
+  );
+  writeCurrentConfig(target.currentConfigDir, { allowlist: after });
+  return {
+    summary: "replaced egress.allowlist",
+    before: renderAllowlist(before),
+    after: renderAllowlist(after),
+  };
+}
+
+/** The agent's view follows every applied change: the host copy, then the agent's copy. */
+async function publish(target: ApplyTarget, config: Parameters<typeof writeCurrentConfig>[1]): Promise<void> {
+  writeCurrentConfig(target.currentConfigDir, config);
+  await syncAgentCurrentConfig(
+    target.engine,
+    resourceName(target.instance, "agent"),
+    target.currentConfigDir,
+  );
+}

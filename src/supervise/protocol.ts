@@ -1,0 +1,101 @@
+import { z } from "zod";
+
+/**
+ * The queue protocol between the supervise sidecar (in the bottle) and the host (`dashboard`,
+ * `approve`, `reject`). Both sides share one directory: the host's
+ * `~/.claude-bottle/queue/<instance>/`, bind-mounted into the sidecar at `SUPERVISE.queueMount`.
+ *
+ *   pending/<id>.json    a proposal, written atomically by the sidecar (tmp file + rename)
+ *   deciding/<id>.json   claimed by one host process while it applies a decision (rename)
+ *   responses/<id>.json  the decision, written atomically by the host; the sidecar consumes it
+ *
+ * A rename is the only way a file changes state, so two deciders cannot both win and a proposal
+ * that times out (the sidecar renames it away) cannot be approved afterwards.
+ */
+
+export const SUPERVISE = {
+  alias: "supervise",
+  port: 9100,
+  mcpPath: "/mcp",
+  healthPath: "/healthz",
+  queueMount: "/run/supervise/queue",
+  currentConfigMount: "/etc/claude-bottle/current-config",
+} as const;
+
+export const QUEUE_DIRS = { pending: "pending", deciding: "deciding", responses: "responses" } as const;
+
+/** Files of the current-config dir the agent reads (read-only). */
+export const CURRENT_CONFIG_FILES = {
+  allowlist: "allowlist",
+  routes: "routes.json",
+  dockerfile: "Dockerfile",
+} as const;
+
+export const PROPOSAL_ID = /^[0-9a-f]{8}$/;
+export const MAX_JUSTIFICATION = 4000;
+export const MAX_DOCKERFILE_BYTES = 64 * 1024;
+
+const common = {
+  version: z.literal(1),
+  id: z.string().regex(PROPOSAL_ID),
+  instance: z.string().min(1),
+  createdAt: z.iso.datetime(),
+  /** When the sidecar stops waiting and withdraws the proposal. */
+  deadline: z.iso.datetime(),
+  justification: z.string().min(1).max(MAX_JUSTIFICATION),
+};
+
+export const renderedRouteSchema = z.strictObject({
+  path: z.string(),
+  upstream: z.string(),
+  auth_scheme: z.enum(["Bearer", "token", "x-api-key"]),
+  slot: z.string(),
+  roles: z.array(z.string()).default([]),
+});
+
+export const proposalSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    ...common,
+    kind: z.literal("egress"),
+    /** The URL that was refused, as the agent gave it. */
+    url: z.string(),
+    /** The allowlist entry to add: `host:port`. */
+    entry: z.string().min(1),
+  }),
+  z.strictObject({
+    ...common,
+    kind: z.literal("routes"),
+    /** The complete new route list of routes.json. */
+    routes: z.array(renderedRouteSchema),
+  }),
+  z.strictObject({
+    ...common,
+    kind: z.literal("capability"),
+    /** The complete new agent Dockerfile. */
+    dockerfile: z.string().min(1).max(MAX_DOCKERFILE_BYTES),
+  }),
+]);
+
+export type Proposal = z.output<typeof proposalSchema>;
+export type ProposalKind = Proposal["kind"];
+export type RenderedRouteEntry = z.output<typeof renderedRouteSchema>;
+
+export const responseSchema = z.strictObject({
+  version: z.literal(1),
+  id: z.string().regex(PROPOSAL_ID),
+  decision: z.enum(["approved", "modified", "rejected"]),
+  /** The operator's note (approve) or reason (reject). */
+  note: z.string().optional(),
+  /** What was applied, in words, e.g. `added upstream.test:8080 to egress.allowlist`. */
+  applied: z.string().optional(),
+  decidedAt: z.iso.datetime(),
+});
+
+export type ProposalResponse = z.output<typeof responseSchema>;
+
+/** Issues of a zod parse as `key.path: message` lines: never the values. */
+export function issueLines(error: z.ZodError): string[] {
+  return error.issues.map(
+    (issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`,
+  );
+}

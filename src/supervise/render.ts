@@ -1,0 +1,69 @@
+import type { PendingProposal } from "./decide.ts";
+import { changedOnly, lineDiff } from "./diff.ts";
+import type { Proposal } from "./protocol.ts";
+
+/** Text views of the queue, shared by `dashboard --once` and the interactive dashboard. Pure. */
+
+export function summary(proposal: Proposal): string {
+  switch (proposal.kind) {
+    case "egress":
+      return `allow ${proposal.entry}`;
+    case "routes":
+      return `routes: ${proposal.routes.map((route) => route.path).join(", ") || "(none)"}`;
+    case "capability": {
+      const lines = proposal.dockerfile.split("\n").filter((line) => /^\s*RUN\s/i.test(line));
+      return `new Dockerfile (${lines.length} RUN line${lines.length === 1 ? "" : "s"})`;
+    }
+  }
+}
+
+export function age(createdAt: string, now: Date): string {
+  const seconds = Math.max(0, Math.round((now.getTime() - Date.parse(createdAt)) / 1000));
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  return `${Math.round(seconds / 3600)}h`;
+}
+
+/** One row per pending proposal, oldest first, with a header; ids first so scripts can cut them. */
+export function queueTable(pending: readonly PendingProposal[], now: Date, width = 120): string[] {
+  if (pending.length === 0) return ["no pending proposals"];
+  const rows = pending.map(({ instance, proposal }) => [
+    proposal.id,
+    instance,
+    proposal.kind,
+    age(proposal.createdAt, now),
+    `${summary(proposal)} — ${oneLine(proposal.justification)}`,
+  ]);
+  const header = ["ID", "BOTTLE", "KIND", "AGE", "REQUEST — JUSTIFICATION"];
+  const widths = [0, 1, 2, 3].map((column) =>
+    Math.max(header[column]?.length ?? 0, ...rows.map((row) => row[column]?.length ?? 0)),
+  );
+  const format = (row: readonly string[]) => {
+    const line = row
+      .slice(0, 4)
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .concat(row[4] ?? "")
+      .join("  ");
+    return line.length > width ? `${line.slice(0, width - 1)}…` : line;
+  };
+  return [format(header), ...rows.map(format)];
+}
+
+/** The detail view: who asks what and why, and the diff of the change against the current policy. */
+export function detail(entry: PendingProposal, before: string, after: string, now: Date): string[] {
+  const { proposal } = entry;
+  const lines = [
+    `proposal ${proposal.id} · bottle ${entry.instance} · ${proposal.kind} · ${age(proposal.createdAt, now)} old · withdrawn ${proposal.deadline}`,
+    "",
+    "justification:",
+    ...proposal.justification.split("\n").map((line) => `  ${line}`),
+    "",
+  ];
+  if (proposal.kind === "egress") lines.push(`refused URL: ${proposal.url}`, "");
+  lines.push("change:", ...changedOnly(lineDiff(before, after), 3).map((line) => `  ${line}`));
+  return lines;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}

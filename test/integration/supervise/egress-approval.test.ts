@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { EGRESS } from "../../../src/plan/egress-config.ts";
+import { runCliAsync } from "../../helpers/run-cli.ts";
+import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
+import { connectDocker } from "../docker/engine-available.ts";
+
+const docker = await connectDocker({ baseImage: true });
+const { engine } = docker;
+
+async function startUpstream(): Promise<{ server: Server; port: number; requests: string[] }> {
+  const requests: string[] = [];
+  const server = createServer((request, response) => {
+    requests.push(`${request.method} ${request.url}`);
+    response.end("hello from upstream\n");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
+  return { server, port: (server.address() as AddressInfo).port, requests };
+}
+
+async function bridgeGateway(): Promise<string> {
+  const subnet = (await engine.networkInspect("bridge"))?.subnets[0] ?? "172.17.0.0/16";
+  return subnet.replace(/\.0\/\d+$/, ".1");
+}
+
+/**
+ * A minimal MCP client (streamable HTTP, JSON-RPC) run by the agent's own Node inside the bottle:
+ * initialize, initialized, then one tools/call; prints the call's result as JSON.
+ */
+const MCP_CLIENT = `
+const [tool, args] = [process.argv[1], JSON.parse(process.argv[2])];
+const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+const post = async (body) => {
+  const response = await fetch("http://supervise:9100/mcp", { method: "POST", headers, body: JSON.stringify(body) });
+  const text = await response.text();
+  return text ? JSON.parse(text) : undefined;
+};
+await post({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "probe", version: "1" } } });
+await post({ jsonrpc: "2.0", method: "notifications/initialized" });
+const answer = await post({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: tool, arguments: args } });
+process.stdout.write(JSON.stringify(answer.result ?? answer.error));
+`;
+
+describe("supervise in a running bottle", { skip: docker.skip, timeout: 600_000 }, () => {
+  let fixture: TempHome;
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let env: NodeJS.ProcessEnv;
+  let instance = "";
+  const cli = (args: string[]) => runCliAsync(args, { env, cwd: fixture.project });
+  const exec = (...command: string[]) => cli(["exec", instance, "--", ...command]);
+  const sh = (command: string) => exec("sh", "-c", command);
+  const callTool = async (tool: string, args: Record<string, unknown>) => {
+    const result = await exec("node", "--input-type=module", "-e", MCP_CLIENT, tool, JSON.stringify(args));
+    assert.equal(result.status, 0, result.stderr);
+    const parsed = JSON.parse(result.stdout) as { content: { text: string }[]; isError?: boolean };
+    return { text: parsed.content.map((part) => part.text).join("\n"), isError: parsed.isError === true };
+  };
+  /** Waits until `dashboard --once` lists a proposal for `needle`; returns its id. */
+  const pendingId = async (needle: string): Promise<string> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const listed = await cli(["dashboard", "--once"]);
+      assert.equal(listed.status, 0, listed.stderr);
+      const row = listed.stdout.split("\n").find((line) => line.includes(needle));
+      if (row) return row.split(/\s+/)[0] ?? "";
+      if (Date.now() > deadline) throw new Error(`no proposal for ${needle}: ${listed.stdout}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  };
+  const egressConfig = async () =>
+    (await engine.containerExec(`cb-${instance}-egress-proxy`, ["cat", EGRESS.configFile])).stdout;
+  const curl = (port: number, path: string) =>
+    sh(`curl -sS -m 20 -o /dev/null -w '%{http_code}' http://upstream.test:${port}${path}`);
+
+  before(async () => {
+    fixture = tempHome();
+    upstream = await startUpstream();
+    const gateway = await bridgeGateway();
+    fixture.write(
+      "bottles/watched.md",
+      manifest(`
+egress:
+  allowlist: ["unused.test"]
+  hosts: {upstream.test: host-gateway}
+  ip_allowlist: ["${gateway}/32"]
+supervise: true
+`),
+    );
+    fixture.write("agents/asker.md", manifest("bottle: watched", "Ask before reaching out."));
+    env = { CLAUDE_BOTTLE_HOME: fixture.home };
+    const started = await cli(["start", "asker", "--yes", "--detach"]);
+    assert.equal(started.status, 0, started.stderr);
+    instance = started.stdout.trim();
+  });
+
+  after(async () => {
+    if (instance) await cli(["stop", instance]);
+    upstream?.server.close();
+    fixture?.[Symbol.dispose]();
+  });
+
+  it("registers the supervise MCP server in the agent's Claude Code", async () => {
+    const result = await exec("claude", "mcp", "get", "supervise");
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /http:\/\/supervise:9100\/mcp/);
+  });
+
+  it("refuses a request with 403, then lets the same request through once an operator approves, without a restart", async () => {
+    const refused = await sh(`curl -sS -m 20 -i http://upstream.test:${upstream.port}/data`);
+    assert.match(refused.stdout, /^HTTP\/1\.1 403/);
+    assert.match(refused.stdout, /request_egress/, "the refusal names the supervise tool");
+    const proxyBefore = await engine.containerInspect(`cb-${instance}-egress-proxy`);
+
+    const asked = callTool("request_egress", {
+      url: `http://upstream.test:${upstream.port}/data`,
+      justification: "the task needs the data file",
+    });
+    const id = await pendingId(`upstream.test:${upstream.port}`);
+    assert.match(id, /^[0-9a-f]{8}$/);
+    const approved = await cli(["approve", id, "--note", "fine for this task"]);
+    assert.equal(approved.status, 0, approved.stderr);
+    assert.match(
+      approved.stdout,
+      new RegExp(`approved ${id}: added upstream.test:${upstream.port} to egress.allowlist`),
+    );
+
+    const answer = await asked;
+    assert.equal(answer.isError, false, answer.text);
+    assert.match(
+      answer.text,
+      /^approved \(proposal [0-9a-f]{8}\): added upstream\.test:\d+ to egress\.allowlist/,
+    );
+    assert.match(answer.text, /fine for this task/);
+
+    assert.equal(await curl(upstream.port, "/data").then((result) => result.stdout), "200");
+    assert.ok(upstream.requests.includes("GET /data"));
+    const proxyAfter = await engine.containerInspect(`cb-${instance}-egress-proxy`);
+    assert.equal(proxyAfter?.id, proxyBefore?.id, "the same proxy container");
+    assert.equal(proxyAfter?.running, true);
+  });
+
+  it("shows the agent the current allowlist, read-only, updated after the approval", async () => {
+    const shown = await sh("cat /etc/claude-bottle/current-config/allowlist");
+    assert.match(shown.stdout, new RegExp(`^upstream\\.test:${upstream.port}$`, "m"));
+    assert.match(shown.stdout, /^unused\.test$/m);
+    const write = await sh(
+      "echo '*.evil.example' >> /etc/claude-bottle/current-config/allowlist; touch /etc/claude-bottle/current-config/x; stat -c '%U %a' /etc/claude-bottle/current-config /etc/claude-bottle/current-config/allowlist",
+    );
+    assert.match(write.stderr, /allowlist: Permission denied/);
+    assert.match(write.stderr, /touch: cannot touch .*: Permission denied/);
+    assert.equal(write.stdout, "root 755\nroot 644\n");
+    assert.doesNotMatch((await sh("cat /etc/claude-bottle/current-config/allowlist")).stdout, /evil/);
+  });
+
+  it("audits the approval with the justification, the note and the diff", () => {
+    const lines = readFileSync(join(fixture.home, "logs", instance, "supervise-audit.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const entry = lines.find((line) => line.decision === "approved");
+    assert.ok(entry, JSON.stringify(lines));
+    assert.equal(entry.kind, "egress");
+    assert.equal(entry.justification, "the task needs the data file");
+    assert.equal(entry.note, "fine for this task");
+    assert.deepEqual(entry.diff, [`+upstream.test:${upstream.port}`]);
+  });
+
+  it("leaves the policy unchanged when the operator rejects, and tells the agent why", async () => {
+    const other = await startUpstream();
+    try {
+      const configBefore = await egressConfig();
+      const asked = callTool("request_egress", {
+        url: `http://upstream.test:${other.port}/`,
+        justification: "curious",
+      });
+      const id = await pendingId(`upstream.test:${other.port}`);
+      const rejected = await cli(["reject", id, "--reason", "not part of the task"]);
+      assert.equal(rejected.status, 0, rejected.stderr);
+      const answer = await asked;
+      assert.match(answer.text, /^rejected \(proposal [0-9a-f]{8}\): not part of the task\. Nothing changed/);
+      assert.equal(await egressConfig(), configBefore);
+      assert.equal((await curl(other.port, "/")).stdout, "403");
+      assert.deepEqual(other.requests, []);
+      const listed = await cli(["dashboard", "--once"]);
+      assert.match(listed.stdout, /no pending proposals/);
+    } finally {
+      other.server.close();
+    }
+  });
+
+  it("answers a malformed request at once and queues nothing", async () => {
+    const answer = await callTool("request_egress", { url: "not a url at all", justification: "" });
+    assert.equal(answer.isError, true);
+    assert.match(answer.text, /justification: say why/);
+    assert.match((await cli(["dashboard", "--once"])).stdout, /no pending proposals/);
+  });
+
+  it("says which proposal ids are unknown", async () => {
+    const result = await cli(["approve", "0badc0de"]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /no pending proposal 0badc0de/);
+  });
+});
