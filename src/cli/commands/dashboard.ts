@@ -12,25 +12,22 @@ export function registerDashboardCommand(program: Command): void {
     .description(
       "Review supervise proposals of every running bottle: approve, modify in $EDITOR, or reject; --once prints the queue and exits",
     )
-    .option("--once", "print the pending proposals (with ids) and exit")
+    .option("--once", "print the pending proposals (with ids) and exit (required in this build)")
     .action(async (options: { once?: boolean }) => dashboard(processContext(), options));
 }
 
 async function dashboard(context: CliContext, options: { once?: boolean }): Promise<void> {
-  const host = await superviseHost(context);
-  if (options.once) {
-    const { pending, problems } = await listPending(host);
-    for (const problem of problems)
-      context.stderr.write(
-        `claude-bottle: warning: ${problem.file} is not a valid proposal (${problem.issues.join("; ")})\n`,
-      );
-    context.stdout.write(`${queueTable(pending, new Date(), Number.MAX_SAFE_INTEGER).join("\n")}\n`);
-    return;
-  }
-  if (!process.stdin.isTTY || !process.stdout.isTTY)
+  if (!options.once) {
+    // The interactive view (list, diff, modify in $EDITOR) is not built yet; say so plainly
+    // rather than show a screen that cannot decide anything.
     throw new UserError(
-      "the dashboard needs a terminal; use `dashboard --once`, `approve` and `reject` in scripts",
+      "the interactive dashboard is not in this build yet; use `claude-bottle dashboard --once` to list proposals, then `approve <id> [--note TEXT]` or `reject <id> --reason TEXT`",
     );
-  const { runDashboard } = await import("../../supervise/tui.ts");
-  await runDashboard(host, { input: process.stdin, output: process.stdout, env: context.env });
+  }
+  const { pending, problems } = await listPending(await superviseHost(context));
+  for (const problem of problems)
+    context.stderr.write(
+      `claude-bottle: warning: ${problem.file} is not a valid proposal (${problem.issues.join("; ")})\n`,
+    );
+  context.stdout.write(`${queueTable(pending, new Date(), Number.MAX_SAFE_INTEGER).join("\n")}\n`);
 }
