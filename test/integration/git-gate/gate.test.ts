@@ -200,7 +200,7 @@ git:
     assert.equal(await upstream.ref("refs/heads/doomed"), "");
   });
 
-  it("refuses a push when upstream moved meanwhile, and the agent's view stays behind upstream", async () => {
+  it("refuses a push from a checkout that upstream moved past (the gate refreshes when the push connects)", async () => {
     await inRepo("git pull -q --ff-only");
     const moved = await commitUpstream(upstream, "race.txt", "upstream wins");
     // The gate refreshes when the push connects, so the agent's stale main is a non-fast-forward.
@@ -237,6 +237,14 @@ git:
       "grep -rlsI -e 'PRIVATE KEY' -e 'OPENSSH' /home /etc /tmp /run /root /opt 2>/dev/null | grep -v ca-certificates; env | grep -ci 'private key'; echo done",
     );
     assert.equal(agent.stdout.trim(), "0\ndone");
+    // And the gate's very key, by a line of its material, anywhere it could have been copied.
+    const fragment = upstream.clientKey.split("\n")[2] ?? "";
+    assert.ok(fragment.length > 40);
+    const exact = await exec(
+      `grep -rlsF '${fragment}' /home /etc /tmp /run /root /opt /var /usr/local 2>/dev/null; echo "rc=$?"`,
+    );
+    // No file listed; 1 is "no match", 2 "no match, and some path was unreadable" (e.g. /root).
+    assert.match(exact.stdout.trim(), /^rc=[12]$/);
     const gate = await engine.containerExec(
       `cb-${instance}-git-gate`,
       ["stat", "-c", "%a %u", "/etc/claude-bottle/git-gate/keys/app"],
