@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { Block } from "../../lib/block-response.ts";
+import { isGitPush } from "../cred-proxy/git-push.ts";
 import { type AuditRecord, redactPath } from "./audit.ts";
 import { decodeBody } from "./body-decode.ts";
 import type { Limits } from "./config.ts";
@@ -126,6 +127,17 @@ export async function handleRequest(
     return;
   }
   record.rule = decision.rule;
+  // G4: pushes go only through git-gate, which scans them. A smart-HTTP push straight to an
+  // allowlisted git host would skip that scan (the pack's objects are zlib streams DLP does not
+  // open), so it is refused here as cred-proxy refuses it on its routes.
+  if (isGitPush(target.path)) {
+    refuse({
+      code: "git-push-https",
+      rule: "git push over HTTPS (git-receive-pack) is refused on egress-proxy; fetch works",
+      target: `${target.host}:${target.port}`,
+    });
+    return;
+  }
   const inspect = decision.mode === "inspect";
   const headers = endToEndHeaders(req.rawHeaders, inspect ? DROP_BUFFERED : undefined);
   if (inspect) {
