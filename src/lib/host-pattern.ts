@@ -97,9 +97,24 @@ export function parseHostPattern(entry: string): ParseHostPatternResult {
   return { ok: true, pattern: { source: entry, kind: "exact", host, port } };
 }
 
+/** Ports an entry without `:port` allows: the web's own. Any other port must be named. */
+export const DEFAULT_PORTS: readonly number[] = [443, 80];
+
+/** The ports an entry without `:port` allows: a list, or "any" (tests of loopback upstreams). */
+export type DefaultPorts = readonly number[] | "any";
+
 /** Whether a canonical host and port fall under one pattern. */
-export function matchesPattern(pattern: HostPattern, host: string, port: number): boolean {
-  if (pattern.port !== undefined && pattern.port !== port) return false;
+export function matchesPattern(
+  pattern: HostPattern,
+  host: string,
+  port: number,
+  defaultPorts: DefaultPorts = DEFAULT_PORTS,
+): boolean {
+  const portAllowed =
+    pattern.port !== undefined
+      ? pattern.port === port
+      : defaultPorts === "any" || defaultPorts.includes(port);
+  if (!portAllowed) return false;
   if (pattern.kind === "exact") return host === pattern.host;
   return host.length > pattern.host.length + 1 && host.endsWith(`.${pattern.host}`);
 }
@@ -109,10 +124,11 @@ export function findMatch(
   patterns: readonly HostPattern[],
   host: string,
   port: number,
+  defaultPorts: DefaultPorts = DEFAULT_PORTS,
 ): HostPattern | undefined {
   let best: HostPattern | undefined;
   for (const pattern of patterns) {
-    if (!matchesPattern(pattern, host, port)) continue;
+    if (!matchesPattern(pattern, host, port, defaultPorts)) continue;
     if (pattern.kind === "exact") return pattern;
     if (best === undefined || pattern.host.length > best.host.length) best = pattern;
   }

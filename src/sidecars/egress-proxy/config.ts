@@ -97,6 +97,10 @@ export const egressConfigSchema = z
       .describe("bottle name, quoted in refusals"),
     supervise: z.boolean().default(false).describe("when true, refusals point at the supervise tool"),
     allowlist: z.array(hostPattern).default([]).describe("hosts the bottle may reach: host, *.domain, :port"),
+    default_ports: z
+      .union([z.literal("any"), z.array(z.number().int().min(1).max(65535))])
+      .default([443, 80])
+      .describe('ports an allowlist or passthrough entry without :port allows; "any" only for tests'),
     passthrough: z
       .array(hostPattern)
       .default([])

@@ -1,5 +1,5 @@
 import type { Block } from "../../lib/block-response.ts";
-import { type HostPattern, matchesPattern } from "../../lib/host-pattern.ts";
+import { type DefaultPorts, type HostPattern, matchesPattern } from "../../lib/host-pattern.ts";
 import type { Finding, KnownToken, ScanOptions } from "../../lib/scanner/index.ts";
 
 /**
@@ -26,6 +26,8 @@ export interface DlpOptions {
   readonly inlineMaxBytes: number;
   readonly knownTokens: readonly HostToken[];
   readonly extraPatterns: readonly { id: string; pattern: string }[];
+  /** Ports a token's host entry without `:port` covers, as for the allowlist. */
+  readonly defaultPorts?: DefaultPorts | undefined;
 }
 
 export interface HeadInput {
@@ -70,7 +72,7 @@ export function createDlp(options: DlpOptions): Dlp {
   }
 
   function allowedToken(name: string, host: string, port: number): HostToken | undefined {
-    return tokensByName.get(name)?.find((t) => matchesPattern(t.host, host, port));
+    return tokensByName.get(name)?.find((t) => matchesPattern(t.host, host, port, options.defaultPorts));
   }
 
   /** Findings that refuse this request, after allowed known tokens are taken out. */

@@ -1,5 +1,5 @@
 import type { Block } from "../../lib/block-response.ts";
-import { findMatch, type HostPattern, wildcardLabels } from "../../lib/host-pattern.ts";
+import { type DefaultPorts, findMatch, type HostPattern, wildcardLabels } from "../../lib/host-pattern.ts";
 import { type EntropyOptions, findEncodedLabel } from "./subdomain-entropy.ts";
 
 /**
@@ -21,12 +21,14 @@ export function createHostPolicy(options: {
   allowlist: readonly HostPattern[];
   passthrough: readonly HostPattern[];
   entropy: EntropyOptions | undefined;
+  /** Ports an entry without `:port` allows (443 and 80 unless configured). */
+  defaultPorts?: DefaultPorts;
 }): HostPolicy {
   return {
     decide(host, port) {
       const target = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-      const passthrough = findMatch(options.passthrough, host, port);
-      const allowed = passthrough ?? findMatch(options.allowlist, host, port);
+      const passthrough = findMatch(options.passthrough, host, port, options.defaultPorts);
+      const allowed = passthrough ?? findMatch(options.allowlist, host, port, options.defaultPorts);
       if (allowed === undefined) {
         return {
           kind: "block",

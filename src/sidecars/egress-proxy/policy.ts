@@ -44,6 +44,7 @@ export function buildPolicy(
   const hostPolicy = createHostPolicy({
     allowlist: patterns(config.allowlist),
     passthrough: patterns(config.passthrough),
+    defaultPorts: config.default_ports,
     entropy: entropy.enabled ? { minLength: entropy.min_length, threshold: entropy.threshold } : undefined,
   });
   const hosts: Record<string, string> = {};
@@ -60,6 +61,7 @@ export function buildPolicy(
     inlineMaxBytes: config.limits.scan_inline_max_bytes,
     extraPatterns: config.dlp.extra_patterns,
     knownTokens: config.dlp.known_tokens.map((t) => ({ ...t, host: patterns([t.host])[0] as HostPattern })),
+    defaultPorts: config.default_ports,
   });
   const leaves =
     resolved.ca === undefined

@@ -92,6 +92,24 @@ describe("egress-proxy allowlist and refusals", () => {
     }
   });
 
+  it("an entry without a port allows only 443 and 80: another port of an allowed host is refused", async () => {
+    const strict = await startTestProxy(pki, { allowlist: ["upstream.test"], default_ports: [443, 80] });
+    try {
+      const plain = await plainRequest(strict.port, `http://upstream.test:${upstream.http.port}/`);
+      assert.equal(plain.status, 403);
+      assert.equal(plain.headers["x-bottle-block"], "not-allowlisted");
+      assert.match(
+        plain.body,
+        new RegExp(`rule: upstream\\.test:${upstream.http.port} matches no egress\\.allowlist entry`),
+      );
+      const tunnel = replyFromConnect(await connect(strict.port, `upstream.test:${upstream.https.port}`));
+      assert.equal(tunnel.status, 403);
+      assert.equal(tunnel.headers["x-bottle-block"], "not-allowlisted");
+    } finally {
+      await strict.close();
+    }
+  });
+
   it("refuses origin-form requests on the proxy listener as bad-request", async () => {
     const reply = await new Promise<{ status: number; block: string | undefined }>((resolve, reject) => {
       import("node:http").then(({ request }) => {

@@ -160,6 +160,8 @@ export async function startTestProxy(pki: Pki, config: Record<string, unknown>):
     },
     ssrf: { ip_allowlist: ["127.0.0.1/32"] },
     audit: { path: "audit.jsonl" },
+    // Test upstreams listen on random loopback ports; the 443/80 default has its own test.
+    default_ports: "any",
   };
   const write = (c: Record<string, unknown>) => writeFile(configPath, stringify({ ...base, ...c }));
   await write(config);

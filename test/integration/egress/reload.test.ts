@@ -88,6 +88,7 @@ describe("egress-proxy reload", () => {
         hosts: { "upstream.test": "127.0.0.1", "other.test": "127.0.0.1" },
         ssrf: { ip_allowlist: ["127.0.0.1/32"] },
         audit: { path: "audit.jsonl" },
+        default_ports: "any",
       });
 
     it("runs in the foreground, serves /healthz, reloads on SIGHUP and keeps the policy on a bad one", async () => {

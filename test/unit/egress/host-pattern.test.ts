@@ -19,7 +19,11 @@ function pattern(entry: string): HostPattern {
 describe("host patterns", () => {
   const cases: [entry: string, host: string, port: number, expected: boolean][] = [
     ["api.github.com", "api.github.com", 443, true],
-    ["api.github.com", "api.github.com", 8080, true],
+    ["api.github.com", "api.github.com", 80, true],
+    // An entry without a port allows the web's ports only; CONNECT to :22 or :8080 is refused.
+    ["api.github.com", "api.github.com", 8080, false],
+    ["api.github.com", "api.github.com", 22, false],
+    ["*.example.org", "a.example.org", 22, false],
     ["api.github.com", "github.com", 443, false],
     ["api.github.com", "x.api.github.com", 443, false],
     ["*.example.org", "a.example.org", 443, true],
