@@ -2,7 +2,7 @@
  * git-gate benchmark: push and clone of a repository with many commits, through the gate (from
  * inside a launched bottle's agent, `git://git-gate/...`) versus directly to the same sshd (from
  * the host, over SSH with the same key and pinned host key). The upstream is the integration
- * tests' sshd container (test/fixtures/git-upstream), published on the docker0 address.
+ * tests' sshd container (images/git-upstream), published on the docker0 address.
  *
  *   node bench/git-gate/run.ts [--commits 2000] [--clones 3]
  *

@@ -12,7 +12,14 @@ export function newInstanceId(agent: string): string {
 export const INSTANCE_ID = /^[a-z][a-z0-9-]*-[0-9a-f]{8}$/;
 
 export type SidecarRole = "egress-proxy" | "cred-proxy" | "git-gate" | "supervise";
-export type ResourceRole = "agent" | SidecarRole | "internal-network" | "egress-network";
+/** Roles of resources; the demo-* ones belong to `claude-bottle demo`'s stand-ins. */
+export type ResourceRole =
+  | "agent"
+  | SidecarRole
+  | "internal-network"
+  | "egress-network"
+  | "demo-api"
+  | "demo-upstream";
 
 /** Names of an instance's Docker resources: `cb-<instance>-<role>`. */
 export function resourceName(instance: string, role: ResourceRole): string {

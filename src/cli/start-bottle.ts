@@ -26,7 +26,7 @@ export async function startBottle(
   docker: DockerContext,
   plan: BottlePlan,
   options: StartBottleOptions,
-): Promise<number> {
+): Promise<{ instance: string; exitCode: number }> {
   const log = (line: string) => context.stderr.write(`claude-bottle: ${line}\n`);
   await warnAboutOrphans(docker, context);
   const answers = await askEnv(plan, context);
@@ -72,7 +72,7 @@ export async function startBottle(
   if (options.detach) {
     stack.move();
     context.stdout.write(`${instance}\n`);
-    return 0;
+    return { instance, exitCode: 0 };
   }
   // A signal while attached ends the session: removing the agent ends the exec, then teardown runs.
   abort.signal.addEventListener(
@@ -91,5 +91,5 @@ export async function startBottle(
       stdio: "inherit",
     },
   );
-  return result.exitCode;
+  return { instance, exitCode: result.exitCode };
 }

@@ -1,21 +1,23 @@
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createTlsServer } from "node:https";
+import { createServer as createTlsServer, type ServerOptions } from "node:https";
 import type { AddressInfo } from "node:net";
+import { createSecureContext } from "node:tls";
 
 /**
  * A local stand-in for the Anthropic Messages API that plays a script: each request that offers
  * tools gets the next step (a Bash tool call, or a final text), so the real Claude Code CLI can
  * be driven inside a bottle without an account. Requests without tools (Claude Code's
- * housekeeping) get a short text. Streams SSE as the real API does.
+ * housekeeping) get a short text. Streams SSE as the real API does. `GET /demo/hello` is a plain
+ * page, for the demo's "allowed request".
  */
 
 export type ScriptStep = { bash: string; note?: string } | { text: string };
 
 export interface RecordedRequest {
   path: string;
-  /** The credential the request carried: what cred-proxy injected. */
-  authorization: string | undefined;
-  apiKey: string | undefined;
+  /** SHA-256 of the credential the request carried (x-api-key, else the bearer token). */
+  credentialSha256: string | undefined;
   hadTools: boolean;
   /** Text of the tool results the request carried back (the output of the previous Bash step). */
   toolResults: string[];
@@ -33,8 +35,9 @@ export interface FakeAnthropicOptions {
   script: readonly ScriptStep[];
   host?: string;
   port?: number;
-  /** Serve HTTPS with this key pair (PEM); plain HTTP without. */
-  tls?: { cert: string; key: string };
+  /** Serve HTTPS with these certificates (PEM), chosen by SNI, the first by default; plain HTTP without. */
+  tls?: readonly { host: string; cert: string; key: string }[];
+  onRequest?: (request: RecordedRequest) => void;
 }
 
 interface MessagesBody {
@@ -57,24 +60,30 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
     try {
       body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as MessagesBody;
     } catch {
-      response
-        .writeHead(400, { "content-type": "application/json" })
-        .end(
-          JSON.stringify({
-            type: "error",
-            error: { type: "invalid_request_error", message: "body is not JSON" },
-          }),
-        );
+      response.writeHead(400, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          type: "error",
+          error: { type: "invalid_request_error", message: "body is not JSON" },
+        }),
+      );
       return;
     }
     const hadTools = Array.isArray(body.tools) && body.tools.length > 0;
-    requests.push({
+    const credential =
+      header(request, "x-api-key") ?? header(request, "authorization")?.replace(/^Bearer /, "");
+    const recorded: RecordedRequest = {
       path,
-      authorization: header(request, "authorization"),
-      apiKey: header(request, "x-api-key"),
+      credentialSha256:
+        credential === undefined ? undefined : createHash("sha256").update(credential).digest("hex"),
       hadTools,
       toolResults: toolResultsOf(body),
-    });
+    };
+    requests.push(recorded);
+    options.onRequest?.(recorded);
+    if (request.method === "GET" && path === "/demo/hello") {
+      response.writeHead(200, { "content-type": "text/plain" }).end("hello from an allowed host\n");
+      return;
+    }
     if (path.endsWith("/count_tokens")) {
       response
         .writeHead(200, { "content-type": "application/json" })
@@ -106,8 +115,8 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
   const listener = (request: IncomingMessage, response: ServerResponse) => {
     handler(request, response).catch(() => response.destroy());
   };
-  const server = options.tls
-    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, listener)
+  const server = options.tls?.[0]
+    ? createTlsServer(tlsOptions(options.tls), listener)
     : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -127,20 +136,37 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
   };
 }
 
+function tlsOptions(certificates: NonNullable<FakeAnthropicOptions["tls"]>): ServerOptions {
+  const contexts = new Map(
+    certificates.map(({ host, cert, key }) => [host, createSecureContext({ cert, key })]),
+  );
+  const [first] = certificates;
+  return {
+    cert: first?.cert,
+    key: first?.key,
+    SNICallback: (servername, callback) =>
+      callback(null, contexts.get(servername) ?? contexts.get(first?.host ?? "")),
+  };
+}
+
 function header(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Tool results the request carries back: in the messages after the last assistant turn. */
 function toolResultsOf(body: MessagesBody): string[] {
-  const last = body.messages?.at(-1);
-  if (!last || !Array.isArray(last.content)) return [];
-  return last.content.flatMap((block: { type?: string; content?: unknown }) => {
-    if (block.type !== "tool_result") return [];
-    if (typeof block.content === "string") return [block.content];
-    if (Array.isArray(block.content))
-      return block.content.map((part: { text?: string }) => part.text ?? "").filter(Boolean);
-    return [];
+  const messages = body.messages ?? [];
+  const lastAssistant = messages.findLastIndex((message) => message.role === "assistant");
+  return messages.slice(lastAssistant + 1).flatMap((message) => {
+    if (!Array.isArray(message.content)) return [];
+    return message.content.flatMap((block: { type?: string; content?: unknown }) => {
+      if (block.type !== "tool_result") return [];
+      if (typeof block.content === "string") return [block.content];
+      if (Array.isArray(block.content))
+        return block.content.map((part: { text?: string }) => part.text ?? "").filter(Boolean);
+      return [];
+    });
   });
 }
 

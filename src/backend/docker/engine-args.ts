@@ -74,6 +74,8 @@ export function containerCreateArgs(spec: ContainerSpec): ArgvWithEnv {
   if (spec.runtime !== undefined) push("--runtime", spec.runtime);
   for (const [host, address] of Object.entries(spec.extraHosts ?? {}))
     push("--add-host", `${host}:${address}`);
+  for (const { hostIp, hostPort, containerPort } of spec.publish ?? [])
+    push("--publish", `${hostIp}:${hostPort}:${containerPort}`);
   for (const mount of spec.mounts ?? []) {
     for (const part of [mount.source, mount.target]) {
       // --mount is a CSV list: a comma or quote in a path would inject options.

@@ -110,6 +110,11 @@ export interface ContainerSpec {
   /** Bytes. */
   memoryBytes?: number;
   runtime?: string;
+  /**
+   * `--publish hostIp:hostPort:containerPort`: only for demo and test peers (an upstream the
+   * bottle reaches through the host), never for a bottle's own containers.
+   */
+  publish?: readonly { hostIp: string; hostPort: number; containerPort: number }[];
   /** `--add-host name:address` (address may be `host-gateway`). */
   extraHosts?: Readonly<Record<string, string>>;
   mounts?: readonly BindMount[];

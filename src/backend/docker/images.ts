@@ -13,7 +13,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -22,12 +22,14 @@ import { bottleHome } from "../../manifest/paths.ts";
 import type { DockerEngine } from "./engine.ts";
 import { LABEL_INPUTS_HASH } from "./engine.ts";
 
-export type ImageName = "sidecar" | "agent";
+export type ImageName = "sidecar" | "agent" | "git-upstream";
 export const IMAGE_NAMES: readonly ImageName[] = ["sidecar", "agent"];
 
 export const DEFAULT_TAGS: Readonly<Record<ImageName, string>> = {
   sidecar: "claude-bottle/sidecar:latest",
   agent: "claude-bottle/agent:latest",
+  // A real sshd + git upstream, only for `claude-bottle demo` (and git-gate's tests).
+  "git-upstream": "claude-bottle/git-upstream:latest",
 };
 /** Built by scripts/bootstrap-base-image.sh where no registry is reachable. */
 export const OFFLINE_BASE = "claude-bottle/base:bookworm-node24";
@@ -84,15 +86,18 @@ export async function ensureImage(name: ImageName, options: ImageOptions): Promi
   const context = join(options.stageDir, name);
   await mkdir(context, { recursive: true });
 
-  const dockerfile = await readFile(join(packageRoot(), "images", name, "Dockerfile"));
-  await copyFile(join(packageRoot(), "images", name, "Dockerfile"), join(context, "Dockerfile"));
   const hash = createHash("sha256");
   hashField(hash, "image", name);
-  hashField(hash, "dockerfile", dockerfile);
+  // Every file of images/<name>/ is part of the context and of the hash.
+  const sources = join(packageRoot(), "images", name);
+  for (const file of (await readdir(sources)).sort()) {
+    hashField(hash, `file:${file}`, await readFile(join(sources, file)));
+    await copyFile(join(sources, file), join(context, file));
+  }
   hashField(hash, "base", `${base}@${baseImage?.id ?? "remote"}`);
   if (name === "sidecar") {
     hashField(hash, "sidecar.js", await stageSidecarBundle(context));
-  } else {
+  } else if (name === "agent") {
     hashField(hash, "claude-code", `${CLAUDE_CODE_NATIVE}@${CLAUDE_CODE_VERSION}`);
   }
   const inputsHash = hash.digest("hex");

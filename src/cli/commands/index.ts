@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerDashboardCommand } from "./dashboard.ts";
+import { registerDemoCommand } from "./demo.ts";
 import { registerImagesCommand } from "./images.ts";
 import { registerInfoCommand } from "./info.ts";
 import { registerInitCommand } from "./init.ts";
@@ -14,6 +15,7 @@ import { registerSuperviseCommands } from "./supervise.ts";
 /** Every subcommand registers itself here; one line per command module. */
 export function registerCommands(program: Command): void {
   registerStartCommand(program);
+  registerDemoCommand(program);
   registerInfoCommand(program);
   registerImagesCommand(program);
   registerLifecycleCommands(program);

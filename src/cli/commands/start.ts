@@ -49,8 +49,9 @@ export async function start(context: CliContext, agentName: string, options: Sta
     engine: docker.engine,
     stageDir: defaultStageDir(context.env),
   });
-  process.exitCode = await startBottle(context, docker, plan, {
+  const { exitCode } = await startBottle(context, docker, plan, {
     detach: options.detach ?? false,
     images: { sidecar: sidecar!.tag, agent: agent!.tag },
   });
+  process.exitCode = exitCode;
 }

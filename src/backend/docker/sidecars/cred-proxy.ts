@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import {
   CRED_PROXY,
   CRED_PROXY_READY_PROBE,
@@ -59,6 +60,12 @@ export const credProxySidecar: DockerSidecar = {
   spec,
   async start({ engine, stack, docker, ca, signal }) {
     const base = spec(docker);
+    // cred-proxy verifies passthrough upstreams itself (the proxy only tunnels them), so it
+    // trusts the bottle's egress.upstream_ca beside the per-bottle CA.
+    const upstreamCas = await Promise.all(
+      docker.plan.egress.upstreamCa.map((file) => readFile(file, "utf8")),
+    );
+    const trusted = [ca.certPem, ...upstreamCas].join("\n");
     await createContainer(engine, stack, {
       ...base,
       env: { ...base.env, ...credProxyTokenEnv(docker.plan) },
@@ -71,7 +78,7 @@ export const credProxySidecar: DockerSidecar = {
         uid: UID,
         gid: UID,
       },
-      { path: CRED_PROXY.caCert.slice(1), content: ca.certPem, mode: 0o644, uid: UID, gid: UID },
+      { path: CRED_PROXY.caCert.slice(1), content: trusted, mode: 0o644, uid: UID, gid: UID },
     ]);
     await engine.containerStart(base.name);
     await waitReady(engine, base.name, CRED_PROXY_READY_PROBE, { signal });
