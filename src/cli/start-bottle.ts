@@ -4,6 +4,7 @@ import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
 import { DockerBottleBackend } from "../backend/docker/docker-backend.ts";
 import type { ImageRefs } from "../backend/docker/prepare.ts";
 import { AGENT_PROMPT_FILE } from "../backend/docker/provision/prompt.ts";
+import { watchInstance } from "../backend/docker/watch.ts";
 import { newInstanceId } from "../backend/instance.ts";
 import { generateBottleCa } from "../lib/tls/ca.ts";
 import type { BottlePlan } from "../plan/bottle-plan.ts";
@@ -80,6 +81,8 @@ export async function startBottle(
     () => void docker.engine.containerRemove(launched.agentContainer).catch(() => {}),
     { once: true },
   );
+  // Says on stderr when a sidecar dies under the session: the agent lost that path (watch.ts).
+  stack.use(watchInstance(docker.engine, instance, { report: log }));
   log("attaching Claude Code (exit it to tear the bottle down)");
   const prompt = plan.agent.prompt ? ` "$(cat ${AGENT_PROMPT_FILE})"` : "";
   const result = await docker.engine.containerExec(

@@ -10,6 +10,7 @@ import { registerScanCommand } from "./scan.ts";
 import { registerSchemaCommand } from "./schema.ts";
 import { registerSidecarCommand } from "./sidecar.ts";
 import { registerStartCommand } from "./start.ts";
+import { registerStatusCommand } from "./status.ts";
 import { registerSuperviseCommands } from "./supervise.ts";
 
 /** Every subcommand registers itself here; one line per command module. */
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerSidecarCommand(program);
   registerDashboardCommand(program);
   registerSuperviseCommands(program);
+  registerStatusCommand(program);
 }
