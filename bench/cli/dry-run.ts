@@ -1,7 +1,7 @@
 // Times `claude-bottle start --dry-run` against `node -e 0` side by side, alternating runs so
 // both see the same machine load. Prints medians, p90s and the CLI's added milliseconds.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,18 +11,19 @@ const bin = fileURLToPath(new URL("../../bin/claude-bottle.js", import.meta.url)
 const home = mkdtempSync(join(tmpdir(), "bench-dry-run-"));
 const env = { ...process.env, CLAUDE_BOTTLE_HOME: home, ANTHROPIC_API_KEY: "bench-placeholder" };
 
-// The published package runs the esbuild bundle (`npm run build`); a checkout runs the source.
+// The published package runs the esbuild bundle; a checkout runs the source. Bundle it now so
+// the figures are of the current code.
 const bundle = fileURLToPath(new URL("../../dist/claude-bottle.js", import.meta.url));
+const { bundleCli } = (await import("../../scripts/build.ts")) as {
+  bundleCli: (outfile?: string) => Promise<void>;
+};
+await bundleCli(bundle);
 const subjects: Record<string, readonly string[]> = {
   "node -e 0": [process.execPath, "-e", "0"],
   "start --dry-run (source)": [process.execPath, bin, "start", "--dry-run"],
   "start --dry-run --format json (source)": [process.execPath, bin, "start", "--dry-run", "--format", "json"],
-  ...(existsSync(bundle)
-    ? { "start --dry-run (bundle)": [process.execPath, bundle, "start", "--dry-run"] }
-    : {}),
+  "start --dry-run (bundle)": [process.execPath, bundle, "start", "--dry-run"],
 };
-if (!existsSync(bundle))
-  console.error("dist/claude-bottle.js missing: run `npm run build` to bench the bundle too");
 
 function time(argv: readonly string[]): number {
   const started = process.hrtime.bigint();

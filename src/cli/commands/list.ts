@@ -1,8 +1,6 @@
 import type { Command } from "commander";
-import { findInstances } from "../../backend/docker/cleanup.ts";
 import type { ManifestCatalog } from "../../manifest/loader.ts";
 import { type CliContext, openCatalog, processContext } from "../context.ts";
-import { openDocker } from "../docker-context.ts";
 
 export function registerListCommand(program: Command): void {
   program
@@ -15,6 +13,8 @@ export function registerListCommand(program: Command): void {
 }
 
 export async function listRunning(context: CliContext): Promise<void> {
+  const { findInstances } = await import("../../backend/docker/cleanup.ts");
+  const { openDocker } = await import("../docker-context.ts");
   const docker = await openDocker(context);
   const instances = await findInstances(docker.engine);
   const lines = instances.map((found) => {

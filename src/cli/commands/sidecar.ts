@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { runEgressProxy } from "../../sidecars/egress-proxy/main.ts";
 
 /**
  * `claude-bottle sidecar <name>`: the programs that run inside a bottle's sidecar containers,
@@ -14,5 +13,8 @@ export function registerSidecarCommand(program: Command): void {
     .command("egress-proxy")
     .description("Egress firewall: allowlist, TLS interception, DLP, SSRF checks, audit; SIGHUP reloads")
     .requiredOption("--config <file>", "egress proxy config (YAML; see docs/egress-proxy.md)")
-    .action((options: { config: string }) => runEgressProxy(options.config));
+    .action(async (options: { config: string }) => {
+      const { runEgressProxy } = await import("../../sidecars/egress-proxy/main.ts");
+      await runEgressProxy(options.config);
+    });
 }

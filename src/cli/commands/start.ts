@@ -4,8 +4,6 @@ import { planToJson } from "../../plan/render-json.ts";
 import { planToText } from "../../plan/render-text.ts";
 import { confirmPlan } from "../confirm.ts";
 import { type CliContext, planFor, processContext } from "../context.ts";
-import { openDocker } from "../docker-context.ts";
-import { startBottle } from "../start-bottle.ts";
 
 export interface StartOptions {
   dryRun?: boolean;
@@ -43,6 +41,9 @@ export async function start(context: CliContext, agentName: string, options: Sta
   // stdout stays free for the instance id (`--detach`) and scripted callers.
   context.stderr.write(rendered);
   if (!options.yes) await confirmPlan(context);
+  // Loaded only now: `--dry-run` and `--help` stay fast without the Docker backend.
+  const { openDocker } = await import("../docker-context.ts");
+  const { startBottle } = await import("../start-bottle.ts");
   const docker = await openDocker(context);
   const { ensureImages, IMAGE_NAMES, defaultStageDir } = await import("../../backend/docker/images.ts");
   const [sidecar, agent] = await ensureImages(IMAGE_NAMES, {

@@ -1,0 +1,83 @@
+import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
+import { findInstances, removeInstance } from "../backend/docker/cleanup.ts";
+import { resourceName } from "../backend/instance.ts";
+import type { CliContext } from "./context.ts";
+import { openDocker } from "./docker-context.ts";
+import { UserError } from "./user-error.ts";
+
+/** What `exec`, `resume`, `stop` and `cleanup` do; loaded only when one of them runs. */
+
+export async function execIn(context: CliContext, instance: string, command: string[]): Promise<number> {
+  const docker = await openDocker(context);
+  const agent = resourceName(instance, "agent");
+  const info = await docker.engine.containerInspect(agent);
+  if (!info?.running)
+    throw new UserError(
+      `no running bottle \`${instance}\`; \`claude-bottle list --running\` shows the running ones`,
+    );
+  const result = await docker.engine.containerExec(agent, command, {
+    user: AGENT_USER,
+    workdir: AGENT_WORKDIR,
+    stdio: "inherit",
+  });
+  return result.exitCode;
+}
+
+/**
+ * Re-attaches Claude Code (`--continue`) to a bottle left running by `start --detach`. The
+ * bottle keeps running when the session ends; `stop` removes it.
+ */
+export async function resume(context: CliContext, instance: string): Promise<number> {
+  const docker = await openDocker(context);
+  const record = docker.store.load(instance);
+  const agent = resourceName(instance, "agent");
+  const info = await docker.engine.containerInspect(agent);
+  if (!info?.running) {
+    const hint = record
+      ? `start a new one with \`claude-bottle start ${record.agent}\``
+      : "`claude-bottle list --running` shows the running ones";
+    throw new UserError(`bottle \`${instance}\` is not running, so there is nothing to resume; ${hint}`);
+  }
+  const result = await docker.engine.containerExec(
+    agent,
+    ["claude", "--dangerously-skip-permissions", "--continue"],
+    {
+      user: AGENT_USER,
+      workdir: AGENT_WORKDIR,
+      stdio: "inherit",
+    },
+  );
+  return result.exitCode;
+}
+
+export async function stop(context: CliContext, instance: string): Promise<void> {
+  const docker = await openDocker(context);
+  const found = (await findInstances(docker.engine)).find((candidate) => candidate.instance === instance);
+  if (!found && !docker.store.load(instance))
+    throw new UserError(`no bottle \`${instance}\`; \`claude-bottle list --running\` shows the running ones`);
+  if (found) await removeInstance(docker.engine, found);
+  docker.store.remove(instance);
+  context.stdout.write(`stopped ${instance}\n`);
+}
+
+export async function cleanup(context: CliContext): Promise<void> {
+  const docker = await openDocker(context);
+  const instances = await findInstances(docker.engine);
+  const dead = instances.filter((instance) => !instance.alive);
+  for (const instance of dead) {
+    await removeInstance(docker.engine, instance);
+    docker.store.remove(instance.instance);
+    context.stdout.write(
+      `removed ${instance.instance} (${instance.containers.length} container(s), ${instance.networks.length} network(s))\n`,
+    );
+  }
+  const live = new Set(instances.filter((instance) => instance.alive).map((instance) => instance.instance));
+  for (const record of docker.store.list()) {
+    if (!live.has(record.instance)) docker.store.remove(record.instance);
+  }
+  context.stdout.write(
+    dead.length
+      ? `cleanup done; ${live.size} running bottle(s) left alone\n`
+      : `nothing to clean up; ${live.size} running bottle(s)\n`,
+  );
+}
