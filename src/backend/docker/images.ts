@@ -187,7 +187,9 @@ async function stageClaudeCode(context: string, log: (line: string) => void): Pr
   log(`fetching @anthropic-ai/claude-code@${CLAUDE_CODE_VERSION} for linux-x64 with npm (about 400 MB)`);
   await mkdir(prefix, { recursive: true });
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  await promisify(execFile)(
+  // npm never asks anything here (stdin closed) and gets a generous but finite time: a stalled
+  // registry must fail the build with a message, not hang a launch or a CI run.
+  const install = promisify(execFile)(
     npm,
     [
       "install",
@@ -202,8 +204,14 @@ async function stageClaudeCode(context: string, log: (line: string) => void): Pr
       "--libc=glibc",
       `@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}`,
     ],
-    { maxBuffer: 16 * 1024 * 1024 },
+    { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000, killSignal: "SIGKILL" },
   );
+  install.child.stdin?.end();
+  await install.catch((error: unknown) => {
+    throw new Error(
+      `npm could not install @anthropic-ai/claude-code@${CLAUDE_CODE_VERSION} within 15 minutes or failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+    );
+  });
   if (!existsSync(installed)) {
     throw new Error(
       `npm did not install ${CLAUDE_CODE_NATIVE}; is the npm registry reachable from this host?`,
