@@ -36,8 +36,8 @@ export interface AuditLine {
 }
 
 export interface LaunchOptions {
-  /** Frontmatter of the bottle manifest (YAML, without the `---` fences). */
-  bottle: string;
+  /** Frontmatter of the bottle manifest (YAML, without the `---` fences), given the home dir. */
+  bottle: string | ((home: string) => string);
   /** Host environment variables the manifest reads (`${VAR}`, token_ref). */
   env?: NodeJS.ProcessEnv;
   /** Files to write under the home dir before launch (e.g. keys), path → text. */
@@ -47,7 +47,10 @@ export interface LaunchOptions {
 export async function launchBottle(options: LaunchOptions): Promise<TestBottle> {
   const fixture = tempHome();
   for (const [path, text] of Object.entries(options.files ?? {})) fixture.write(path, text);
-  fixture.write("bottles/attacked.md", manifest(options.bottle));
+  fixture.write(
+    "bottles/attacked.md",
+    manifest(typeof options.bottle === "string" ? options.bottle : options.bottle(fixture.home)),
+  );
   fixture.write("agents/attacker.md", manifest("bottle: attacked", "Try to get out."));
   const env = { ...options.env, CLAUDE_BOTTLE_HOME: fixture.home };
   const run = (args: string[]) => runCliAsync(args, { env, cwd: fixture.project });
