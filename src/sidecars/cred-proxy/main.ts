@@ -1,8 +1,9 @@
 import { UserError } from "../../cli/user-error.ts";
 import { CRED_PROXY } from "../../plan/cred-proxy-routes.ts";
 import { EGRESS } from "../../plan/egress-config.ts";
+import { runInForeground } from "../foreground.ts";
 import { tokensFromEnv } from "./routes.ts";
-import { isCredProxyConfigError, type RunningCredProxy, startCredProxy } from "./run.ts";
+import { isCredProxyConfigError, startCredProxy } from "./run.ts";
 
 const USAGE =
   "usage: cred-proxy [--routes FILE] [--listen HOST:PORT] [--health HOST:PORT] [--egress-proxy URL] [--ca FILE]";
@@ -28,38 +29,21 @@ export async function main(argv: readonly string[]): Promise<void> {
     throw new UserError(`cred-proxy: ${(error as Error).message}`, { code: "E_CRED_PROXY_TOKEN" });
   }
   for (const slot of Object.keys(tokens)) delete process.env[slot];
-  let running: RunningCredProxy;
-  try {
-    running = await startCredProxy({
-      routesFile: option(argv, "--routes", CRED_PROXY.routesFile),
-      listen: option(argv, "--listen", `0.0.0.0:${CRED_PROXY.port}`),
-      health: option(argv, "--health", `127.0.0.1:${CRED_PROXY.healthPort}`),
-      egressProxy: option(
-        argv,
-        "--egress-proxy",
-        process.env.HTTPS_PROXY ?? `http://${EGRESS.alias}:${EGRESS.port}`,
-      ),
-      caFile: option(argv, "--ca", CRED_PROXY.caCert),
-      tokens,
-    });
-  } catch (error) {
-    if (isCredProxyConfigError(error)) throw new UserError(error.message, { code: error.code });
-    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
-      throw new UserError(`address in use (${(error as Error).message})`, { code: "E_ADDR_IN_USE" });
-    throw error;
-  }
-  const onHup = () => {
-    void running.reload();
-  };
-  process.on("SIGHUP", onHup);
-  try {
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once("SIGINT", () => resolve("SIGINT"));
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-    });
-    process.stderr.write(`cred-proxy: ${signal}, shutting down\n`);
-  } finally {
-    process.off("SIGHUP", onHup);
-    await running.close();
-  }
+  await runInForeground(
+    "cred-proxy",
+    () =>
+      startCredProxy({
+        routesFile: option(argv, "--routes", CRED_PROXY.routesFile),
+        listen: option(argv, "--listen", `0.0.0.0:${CRED_PROXY.port}`),
+        health: option(argv, "--health", `127.0.0.1:${CRED_PROXY.healthPort}`),
+        egressProxy: option(
+          argv,
+          "--egress-proxy",
+          process.env.HTTPS_PROXY ?? `http://${EGRESS.alias}:${EGRESS.port}`,
+        ),
+        caFile: option(argv, "--ca", CRED_PROXY.caCert),
+        tokens,
+      }),
+    isCredProxyConfigError,
+  );
 }
