@@ -1,7 +1,10 @@
 import type { DockerEngine } from "../backend/docker/engine.ts";
 import { resourceName } from "../backend/instance.ts";
+import { hostOf } from "../plan/bottle-plan.ts";
 import { applyAllowlist, withEntry } from "./apply-egress.ts";
+import { applyRoutes, sortRoutes } from "./apply-routes.ts";
 import {
+  type RoutesDocument,
   readCurrentConfig,
   renderAllowlist,
   syncAgentCurrentConfig,
@@ -89,7 +92,7 @@ export function parseChangeText(
 export function currentText(kind: Change["kind"], currentConfigDir: string): string {
   const current = readCurrentConfig(currentConfigDir);
   if (kind === "egress") return renderAllowlist(current.allowlist);
-  if (kind === "routes") return `${JSON.stringify(current.routes?.routes ?? [], null, 2)}\n`;
+  if (kind === "routes") return routesText(current.routes?.routes ?? [], current.allowlist);
   return current.dockerfile ?? "";
 }
 
@@ -97,7 +100,22 @@ export function currentText(kind: Change["kind"], currentConfigDir: string): str
 export function proposedText(change: Change, currentConfigDir: string): string {
   const current = readCurrentConfig(currentConfigDir);
   if (change.kind === "egress") return renderAllowlist(withEntry(change.entry)(current.allowlist));
+  if (change.kind === "routes") {
+    const allowlist = change.routes.reduce(
+      (list, route) => withEntry(hostOf(route.upstream))(list),
+      current.allowlist,
+    );
+    return routesText(sortRoutes(change.routes), allowlist);
+  }
   return changeText(change);
+}
+
+/**
+ * What a routes change is diffed and audited as: the route list, then the egress allowlist (a new
+ * upstream host joins it), so the audit shows every line of policy the change touched.
+ */
+export function routesText(routes: readonly RenderedRouteEntry[], allowlist: readonly string[]): string {
+  return `${JSON.stringify(routes, null, 2)}\n${renderAllowlist(allowlist)}`;
 }
 
 /** Applies a change to the running bottle, live, and updates the agent's current-config view. */
@@ -119,8 +137,28 @@ export async function applyChange(target: ApplyTarget, change: Change): Promise<
         after: renderAllowlist(after),
       };
     }
-    case "routes":
-      throw new ApplyError("applying cred-proxy routes is not supported by this build yet");
+    case "routes": {
+      const applied = await applyRoutes(target.engine, target.instance, change.routes, target.owner);
+      await publish(target, {
+        routes: applied.document as unknown as RoutesDocument,
+        allowlist: applied.allowlistAfter,
+      });
+      const paths = (routes: readonly RenderedRouteEntry[]) => new Set(routes.map((route) => route.path));
+      const [was, now] = [paths(applied.before), paths(applied.after)];
+      const added = [...now].filter((path) => !was.has(path));
+      const removed = [...was].filter((path) => !now.has(path));
+      const hosts = applied.allowlistAfter.filter((entry) => !applied.allowlistBefore.includes(entry));
+      return {
+        summary: [
+          `cred-proxy routes now ${[...now].join(", ") || "(none)"}`,
+          ...(added.length ? [`added ${added.join(", ")}`] : []),
+          ...(removed.length ? [`removed ${removed.join(", ")}`] : []),
+          ...(hosts.length ? [`added ${hosts.join(", ")} to egress.allowlist`] : []),
+        ].join("; "),
+        before: routesText(applied.before, applied.allowlistBefore),
+        after: routesText(applied.after, applied.allowlistAfter),
+      };
+    }
     case "capability":
       throw new ApplyError("applying a capability (agent Dockerfile) is not supported by this build yet");
   }

@@ -8,6 +8,7 @@ import { EGRESS } from "../../../src/plan/egress-config.ts";
 import { runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";
+import { MCP_CLIENT, toolAnswer } from "./mcp-client.ts";
 
 const docker = await connectDocker({ baseImage: true });
 const { engine } = docker;
@@ -27,24 +28,6 @@ async function bridgeGateway(): Promise<string> {
   return subnet.replace(/\.0\/\d+$/, ".1");
 }
 
-/**
- * A minimal MCP client (streamable HTTP, JSON-RPC) run by the agent's own Node inside the bottle:
- * initialize, initialized, then one tools/call; prints the call's result as JSON.
- */
-const MCP_CLIENT = `
-const [tool, args] = [process.argv[1], JSON.parse(process.argv[2])];
-const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-const post = async (body) => {
-  const response = await fetch("http://supervise:9100/mcp", { method: "POST", headers, body: JSON.stringify(body) });
-  const text = await response.text();
-  return text ? JSON.parse(text) : undefined;
-};
-await post({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "probe", version: "1" } } });
-await post({ jsonrpc: "2.0", method: "notifications/initialized" });
-const answer = await post({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: tool, arguments: args } });
-process.stdout.write(JSON.stringify(answer.result ?? answer.error));
-`;
-
 describe("supervise in a running bottle", { skip: docker.skip, timeout: 600_000 }, () => {
   let fixture: TempHome;
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
@@ -56,8 +39,7 @@ describe("supervise in a running bottle", { skip: docker.skip, timeout: 600_000 
   const callTool = async (tool: string, args: Record<string, unknown>) => {
     const result = await exec("node", "--input-type=module", "-e", MCP_CLIENT, tool, JSON.stringify(args));
     assert.equal(result.status, 0, result.stderr);
-    const parsed = JSON.parse(result.stdout) as { content: { text: string }[]; isError?: boolean };
-    return { text: parsed.content.map((part) => part.text).join("\n"), isError: parsed.isError === true };
+    return toolAnswer(result.stdout);
   };
   /** Waits until `dashboard --once` lists a proposal for `needle`; returns its id. */
   const pendingId = async (needle: string): Promise<string> => {
