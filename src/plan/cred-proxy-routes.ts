@@ -13,16 +13,6 @@ export const CRED_PROXY = {
   routesMode: 0o600,
 } as const;
 
-/**
- * Ready once the health port listens (opened after routes.json loaded and the proxy listens): a
- * grep of /proc/net/tcp, cheap enough to poll right after start. 0A is LISTEN.
- */
-export const CRED_PROXY_READY_PROBE = [
-  "sh",
-  "-c",
-  `grep -q ':${CRED_PROXY.healthPort.toString(16).toUpperCase().padStart(4, "0")} 00000000:0000 0A' /proc/net/tcp`,
-];
-
 export const CRED_PROXY_ROUTES_VERSION = 1;
 
 /** One route of routes.json: what the proxy needs, nothing the agent must not see. */

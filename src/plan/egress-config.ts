@@ -25,16 +25,6 @@ export function upstreamCaMounts(plan: BottlePlan): { source: string; target: st
   }));
 }
 
-/**
- * Ready once the health port listens (the proxy opens it last, after its config and CA loaded):
- * a grep of /proc/net/tcp, cheap enough to poll right after start. 8889 is 0x22B9; 0A is LISTEN.
- */
-export const EGRESS_READY_PROBE = [
-  "sh",
-  "-c",
-  `grep -q ':${EGRESS.healthPort.toString(16).toUpperCase()} 00000000:0000 0A' /proc/net/tcp`,
-];
-
 export interface EgressLaunchFacts {
   /** CIDR of the bottle's internal network, known once Docker has created it. */
   internalCidr?: string;

@@ -1,9 +1,10 @@
 import { stringify } from "yaml";
 import type { BottleCa } from "../../lib/tls/ca.ts";
-import { EGRESS, EGRESS_READY_PROBE, renderEgressConfig } from "../../plan/egress-config.ts";
+import { EGRESS, renderEgressConfig } from "../../plan/egress-config.ts";
 import { AGENT_CA_CERT } from "./agent-env.ts";
 import { createContainer, waitReady } from "./container-steps.ts";
 import type { DockerEngine, NetworkCreateOptions } from "./engine.ts";
+import { listeningProbe } from "./listening-probe.ts";
 import type { DockerBottlePlan } from "./prepare.ts";
 import { labelsFor } from "./prepare.ts";
 import { installAgentCa } from "./provision/ca.ts";
@@ -77,7 +78,7 @@ export async function launchDocker(
       { path: EGRESS.caKey.slice(1), content: options.ca.keyPem, mode: 0o600, uid, gid },
     ]);
     await engine.containerStart(docker.egressProxy.name);
-    await waitReady(engine, docker.egressProxy.name, EGRESS_READY_PROBE, {
+    await waitReady(engine, docker.egressProxy.name, listeningProbe(EGRESS.healthPort), {
       signal: options.signal,
       timeoutMs: options.healthTimeoutMs,
     });

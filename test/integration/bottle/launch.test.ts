@@ -61,7 +61,8 @@ egress:
   ip_allowlist: ["${gateway}/32"]
 `),
     );
-    fixture.write("agents/probe.md", manifest("bottle: web", "Probe the network."));
+    fixture.write("skills/net-probe/SKILL.md", "---\nname: net-probe\ndescription: probes\n---\nUse curl.\n");
+    fixture.write("agents/probe.md", manifest("bottle: web\nskills: [net-probe]", "Probe the network."));
     env = { CLAUDE_BOTTLE_HOME: fixture.home };
     const started = await runCliAsync(["start", "probe", "--yes", "--detach"], { env, cwd: fixture.project });
     startStderr = started.stderr;
@@ -169,6 +170,13 @@ egress:
       await runCliAsync(["stop", otherInstance], { env, cwd: fixture.project });
     }
     assert.deepEqual(await labelled(otherInstance), { containers: 0, networks: 0 });
+  });
+
+  it("provisions the agent's prompt and skills, readable by the agent", async () => {
+    const result = await exec("cat ~/.claude-bottle/prompt.md ~/.claude/skills/net-probe/SKILL.md");
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^Probe the network\.\n/);
+    assert.match(result.stdout, /name: net-probe[\s\S]*Use curl\./);
   });
 
   it("exec passes the command's exit code through", async () => {

@@ -1,13 +1,9 @@
 import { readFile } from "node:fs/promises";
-import {
-  CRED_PROXY,
-  CRED_PROXY_READY_PROBE,
-  credProxyRoutesText,
-  credProxyTokenEnv,
-} from "../../../plan/cred-proxy-routes.ts";
+import { CRED_PROXY, credProxyRoutesText, credProxyTokenEnv } from "../../../plan/cred-proxy-routes.ts";
 import { EGRESS } from "../../../plan/egress-config.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
+import { listeningProbe } from "../listening-probe.ts";
 import { type DockerBottlePlan, sidecarBase } from "../prepare.ts";
 import { provisionCredProxy } from "../provision/cred-proxy.ts";
 import type { DockerSidecar } from "./sidecar.ts";
@@ -37,7 +33,7 @@ function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
     ],
     // Every upstream call tunnels through the egress proxy (allowlist, DLP, known tokens).
     env: { HTTPS_PROXY: `http://${EGRESS.alias}:${EGRESS.port}` },
-    // Liveness only, at a slow interval; launch waits on CRED_PROXY_READY_PROBE instead.
+    // Liveness only, at a slow interval; launch polls listeningProbe instead.
     healthcheck: {
       shellCommand: `node -e "fetch('http://127.0.0.1:${CRED_PROXY.healthPort}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
       intervalMs: 10_000,
@@ -81,7 +77,7 @@ export const credProxySidecar: DockerSidecar = {
       { path: CRED_PROXY.caCert.slice(1), content: trusted, mode: 0o644, uid: UID, gid: UID },
     ]);
     await engine.containerStart(base.name);
-    await waitReady(engine, base.name, CRED_PROXY_READY_PROBE, { signal });
+    await waitReady(engine, base.name, listeningProbe(CRED_PROXY.healthPort), { signal });
   },
   provision: ({ engine, agent, plan }) => provisionCredProxy(engine, agent, plan),
 };

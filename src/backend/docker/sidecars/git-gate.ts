@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { GIT_GATE } from "../../../sidecars/git-gate/layout.ts";
-import { createContainer, waitHealthy } from "../container-steps.ts";
+import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
+import { listeningCheck, listeningProbe } from "../listening-probe.ts";
 import type { DockerBottlePlan } from "../prepare.ts";
 import { sidecarBase } from "../prepare.ts";
 import { gateExtraHosts, gitGateFiles } from "../provision/git-gate-files.ts";
@@ -26,12 +27,13 @@ export const gitGateSidecar: DockerSidecar = {
       command: ["git-gate", "serve", "--config", GIT_GATE.configFile],
       extraHosts: gateExtraHosts(docker.plan),
       healthcheck: {
-        // Listening is enough: a check that fetched would contact upstream every half second.
-        shellCommand: `node -e "require('net').connect(${GIT_GATE.port},'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))"`,
-        intervalMs: 500,
-        timeoutMs: 3000,
-        retries: 60,
-        startPeriodMs: 0,
+        // Liveness only, at a slow interval (launch polls the same check); listening is enough: a
+        // check that fetched would contact upstream every time.
+        shellCommand: listeningCheck(GIT_GATE.port),
+        intervalMs: 10_000,
+        timeoutMs: 3_000,
+        retries: 3,
+        startPeriodMs: 10_000,
       },
     };
   },
@@ -54,7 +56,7 @@ export const gitGateSidecar: DockerSidecar = {
     // The keys go from memory into this container only (mode 600), never into the agent.
     await engine.containerCopyIn(spec.name, "/", gitGateFiles(docker.plan, identities));
     await engine.containerStart(spec.name);
-    await waitHealthy(engine, spec.name, { signal });
+    await waitReady(engine, spec.name, listeningProbe(GIT_GATE.port), { signal });
   },
 
   async provision({ engine, agent, plan }) {
