@@ -172,9 +172,14 @@ export async function replaceAllowlist(target: ApplyTarget, entries: readonly st
     () => [...entries],
     target.owner,
   );
-  writeCurrentConfig(target.currentConfigDir, { allowlist: after });
+  await publish(target, { allowlist: after });
   return {
-    summary: "replaced egress.allowlist",
+    summary: `egress.allowlist: ${
+      [
+        ...after.filter((entry) => !before.includes(entry)).map((entry) => `added ${entry}`),
+        ...before.filter((entry) => !after.includes(entry)).map((entry) => `removed ${entry}`),
+      ].join(", ") || "reordered"
+    }`,
     before: renderAllowlist(before),
     after: renderAllowlist(after),
   };

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { runDashboard } from "../../supervise/dashboard-ui.ts";
 import { listPending } from "../../supervise/decide.ts";
 import { queueTable } from "../../supervise/render.ts";
 import { type CliContext, processContext } from "../context.ts";
@@ -12,17 +13,22 @@ export function registerDashboardCommand(program: Command): void {
     .description(
       "Review supervise proposals of every running bottle: approve, modify in $EDITOR, or reject; --once prints the queue and exits",
     )
-    .option("--once", "print the pending proposals (with ids) and exit (required in this build)")
+    .option("--once", "print the pending proposals (with ids) and exit")
     .action(async (options: { once?: boolean }) => dashboard(processContext(), options));
 }
 
 async function dashboard(context: CliContext, options: { once?: boolean }): Promise<void> {
   if (!options.once) {
-    // The interactive view (list, diff, modify in $EDITOR) is not built yet; say so plainly
-    // rather than show a screen that cannot decide anything.
-    throw new UserError(
-      "the interactive dashboard is not in this build yet; use `claude-bottle dashboard --once` to list proposals, then `approve <id> [--note TEXT]` or `reject <id> --reason TEXT`",
-    );
+    if (!process.stdin.isTTY || !process.stdout.isTTY)
+      throw new UserError(
+        "the interactive dashboard needs a terminal; use `claude-bottle dashboard --once` to list proposals, then `approve <id> [--note TEXT]` or `reject <id> --reason TEXT`",
+      );
+    await runDashboard(await superviseHost(context), {
+      input: process.stdin,
+      output: process.stdout,
+      editor: context.env.VISUAL || context.env.EDITOR || "vi",
+    });
+    return;
   }
   const { pending, problems } = await listPending(await superviseHost(context));
   for (const problem of problems)
