@@ -119,9 +119,14 @@ supervise: true
     const started = await cli(["start", "asker", "--yes", "--detach"]);
     assert.equal(started.status, 0, started.stderr);
     instance = started.stdout.trim();
-    // The operator's $EDITOR: appends one allowlist entry to the file it is given.
+    // The operator's $EDITOR: narrows a proposed egress entry to another one; appends an entry
+    // to an allowlist.
     const editor = join(fixture.home, "editor.sh");
-    writeFileSync(editor, '#!/bin/sh\necho "edited.example.com" >> "$1"\n', { mode: 0o755 });
+    writeFileSync(
+      editor,
+      '#!/bin/sh\ncase "$1" in\n  *-egress.txt) echo "modified.example.com:443" > "$1" ;;\n  *) echo "edited.example.com" >> "$1" ;;\nesac\n',
+      { mode: 0o755 },
+    );
     terminal = new Terminal();
     terminal.start([process.execPath, BIN, "dashboard"], {
       CLAUDE_BOTTLE_HOME: fixture.home,
@@ -186,6 +191,20 @@ supervise: true
     assert.equal((await curl(port)).stdout, "403");
   });
 
+  it("approves with the operator's change made in $EDITOR", async () => {
+    const asked = callTool("request_egress", { url: "https://wide.example.com/", justification: "docs" });
+    await terminal.waitFor(/allow wide\.example\.com:443/);
+    terminal.keys("m");
+    await terminal.waitFor(
+      /approved [0-9a-f]{8} with changes: added modified\.example\.com:443 to egress\.allowlist/,
+    );
+    const answer = await asked;
+    assert.match(answer.text, /^approved with changes by the operator \(proposal [0-9a-f]{8}\)/);
+    const config = await egressConfig();
+    assert.match(config, /- modified\.example\.com:443/);
+    assert.doesNotMatch(config, /wide\.example\.com/);
+  });
+
   it("lets the operator edit the allowlist of the running bottle in $EDITOR, audited", async () => {
     terminal.keys("A");
     await terminal.waitFor(/egress\.allowlist: added edited\.example\.com/);
@@ -200,9 +219,9 @@ supervise: true
       .map((line) => JSON.parse(line) as { decision: string; diff: string[]; note?: string });
     assert.deepEqual(
       entries.map((entry) => entry.decision),
-      ["approved", "rejected", "operator-edit"],
+      ["approved", "rejected", "modified", "operator-edit"],
     );
-    assert.deepEqual(entries[2]?.diff, ["+edited.example.com"]);
+    assert.deepEqual(entries[3]?.diff, ["+edited.example.com"]);
     assert.equal(entries[1]?.note, "not for this task");
   });
 
