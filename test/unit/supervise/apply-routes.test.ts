@@ -1,37 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parse, stringify } from "yaml";
-import type { DockerEngine, ExecResult, InMemoryFile } from "../../../src/backend/docker/engine.ts";
+import { parse } from "yaml";
 import { CRED_PROXY } from "../../../src/plan/cred-proxy-routes.ts";
 import { EGRESS } from "../../../src/plan/egress-config.ts";
 import { applyRoutes, egressForRoutes, nextRoutesDocument } from "../../../src/supervise/apply-routes.ts";
 import { isApplyError } from "../../../src/supervise/live-reload.ts";
 import type { RenderedRouteEntry } from "../../../src/supervise/protocol.ts";
-
-const SHA = "a".repeat(64);
-const api: RenderedRouteEntry = {
-  path: "/api",
-  upstream: "https://api.example.com",
-  auth_scheme: "Bearer",
-  slot: "CRED_PROXY_TOKEN_0",
-  roles: ["anthropic-base-url"],
-};
-const other: RenderedRouteEntry = {
-  path: "/other-api",
-  upstream: "https://other.example.com:8443/v2",
-  auth_scheme: "token",
-  slot: "CRED_PROXY_TOKEN_0",
-  roles: [],
-};
-const routesFile = { version: 1, bottle: "b", supervise: true, routes: [api], git_remotes: [] };
-const egressConfig = {
-  listen: "0.0.0.0:8888",
-  allowlist: ["api.example.com"],
-  dlp: {
-    extra_patterns: [],
-    known_tokens: [{ name: "CRED_PROXY_TOKEN_0", sha256: SHA, length: 40, host: "api.example.com" }],
-  },
-};
+import { api, egressConfig, fakeBottle, other, routesFile, SHA } from "./fake-bottle.ts";
 
 describe("nextRoutesDocument", () => {
   it("replaces the route list, longest path first, and keeps the other fields", () => {
@@ -83,43 +58,6 @@ describe("egressForRoutes", () => {
     );
   });
 });
-
-/**
- * Two sidecars in memory: each has one config file and a reload generation that SIGHUP raises
- * when `accepts` likes the file. cred-proxy can be told to refuse every reload.
- */
-function fakeBottle(options: { credProxyAccepts: boolean }) {
-  const files = new Map<string, string>([
-    [`cb-x-cred-proxy:${CRED_PROXY.routesFile}`, JSON.stringify(routesFile)],
-    [`cb-x-egress-proxy:${EGRESS.configFile}`, stringify(egressConfig)],
-  ]);
-  const generation = new Map([
-    ["cb-x-cred-proxy", 1],
-    ["cb-x-egress-proxy", 1],
-  ]);
-  const signals: string[] = [];
-  const ok = (stdout: string): ExecResult => ({ exitCode: 0, stdout, stderr: "" });
-  const engine: Pick<
-    DockerEngine,
-    "containerInspect" | "containerExec" | "containerCopyIn" | "containerKill"
-  > = {
-    containerInspect: async () =>
-      ({ running: true }) as Awaited<ReturnType<DockerEngine["containerInspect"]>>,
-    containerExec: async (container, command) => {
-      if (command[0] === "cat") return ok(files.get(`${container}:${command[1]}`) ?? "");
-      return ok(String(generation.get(container)));
-    },
-    containerCopyIn: async (container, dir, copied: readonly InMemoryFile[]) => {
-      for (const file of copied) files.set(`${container}:${dir}/${file.path}`, String(file.content));
-    },
-    containerKill: async (container) => {
-      signals.push(container);
-      if (container.endsWith("cred-proxy") && !options.credProxyAccepts) return;
-      generation.set(container, (generation.get(container) ?? 0) + 1);
-    },
-  };
-  return { engine: engine as DockerEngine, files, signals };
-}
 
 describe("applyRoutes", () => {
   const owner = { uid: 1, gid: 1 };
