@@ -1,6 +1,7 @@
 import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
 import { findInstances, removeInstance } from "../backend/docker/cleanup.ts";
 import { resourceName } from "../backend/instance.ts";
+import { removeSuperviseDirs } from "../supervise/host-dirs.ts";
 import type { CliContext } from "./context.ts";
 import { openDocker } from "./docker-context.ts";
 import { UserError } from "./user-error.ts";
@@ -57,6 +58,8 @@ export async function stop(context: CliContext, instance: string): Promise<void>
     throw new UserError(`no bottle \`${instance}\`; \`claude-bottle list --running\` shows the running ones`);
   if (found) await removeInstance(docker.engine, found);
   docker.store.remove(instance);
+  const others = (await findInstances(docker.engine)).map((candidate) => candidate.instance);
+  removeSuperviseDirs(docker.home, new Set(others.filter((other) => other !== instance)));
   context.stdout.write(`stopped ${instance}\n`);
 }
 
@@ -75,6 +78,7 @@ export async function cleanup(context: CliContext): Promise<void> {
   for (const record of docker.store.list()) {
     if (!live.has(record.instance)) docker.store.remove(record.instance);
   }
+  removeSuperviseDirs(docker.home, live);
   context.stdout.write(
     dead.length
       ? `cleanup done; ${live.size} running bottle(s) left alone\n`

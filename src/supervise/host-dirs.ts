@@ -1,4 +1,6 @@
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { INSTANCE_ID } from "../backend/instance.ts";
 
 /** Where supervise keeps each bottle's files on the host, under the claude-bottle home. */
 export interface SuperviseDirs {
@@ -20,4 +22,27 @@ export function superviseDirs(home: string, instance: string): SuperviseDirs {
 
 export function queueRoot(home: string): string {
   return join(home, "queue");
+}
+
+/**
+ * Removes supervise's host dirs of every instance not in `keep` (the audit log in logs/ stays).
+ * A bottle torn down by its own CLI removes them itself; this is for `stop` of a detached bottle
+ * and for `cleanup` after a CLI that was killed.
+ */
+export function removeSuperviseDirs(home: string, keep: ReadonlySet<string>): string[] {
+  const removed: string[] = [];
+  for (const root of [join(home, "queue"), join(home, "current-config")]) {
+    let names: string[];
+    try {
+      names = readdirSync(root);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (keep.has(name) || !INSTANCE_ID.test(name)) continue;
+      rmSync(join(root, name), { recursive: true, force: true });
+      removed.push(join(root, name));
+    }
+  }
+  return removed;
 }
