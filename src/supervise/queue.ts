@@ -205,8 +205,14 @@ export function readProposal(
 /** Write to a temporary name in the same folder, then rename: readers see all or nothing. */
 export function writeAtomic(file: string, content: string, mode = 0o600): void {
   const tmp = `${file}.${process.pid}.${randomBytes(3).toString("hex")}.tmp`;
-  writeFileSync(tmp, content, { mode });
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, content, { mode });
+    renameSync(tmp, file);
+  } catch (error) {
+    // A full disk fails the write after the file exists: leave nothing half-written behind.
+    rmSync(tmp, { force: true });
+    throw error;
+  }
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

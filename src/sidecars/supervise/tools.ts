@@ -116,7 +116,16 @@ async function propose(
     justification,
     ...change,
   } as Proposal;
-  context.queue.submit(proposal);
+  try {
+    context.queue.submit(proposal);
+  } catch (error) {
+    const code =
+      (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    return text(
+      `proposal not queued: the operator's queue on the host cannot be written (${code}${code === "ENOSPC" ? ": no space left on device" : ""}). Nothing changed; tell the user, and do not retry until they have fixed it.`,
+      true,
+    );
+  }
   context.log(`proposal ${id} (${change.kind}) queued; waiting for the operator`);
   const result = await context.queue.waitForResponse(id, {
     deadline,
