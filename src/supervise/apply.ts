@@ -1,5 +1,8 @@
+import { Writable } from "node:stream";
 import type { DockerEngine } from "../backend/docker/engine.ts";
+import { ReplaceAgentError, replaceAgent } from "../backend/docker/replace-agent.ts";
 import { resourceName } from "../backend/instance.ts";
+import { planFor } from "../cli/context.ts";
 import { hostOf } from "../plan/bottle-plan.ts";
 import { applyAllowlist, withEntry } from "./apply-egress.ts";
 import { applyRoutes, sortRoutes } from "./apply-routes.ts";
@@ -33,6 +36,10 @@ export interface ApplyTarget {
   currentConfigDir: string;
   /** Owner of sidecar config files (the sidecars run as the CLI's uid). */
   owner: { uid: number; gid: number };
+  /** The claude-bottle home: a capability re-plans the bottle from its state record there. */
+  home?: string;
+  /** Host environment a capability re-plans the bottle with (its manifests' host variables). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function changeOf(proposal: Proposal): Change {
@@ -159,8 +166,51 @@ export async function applyChange(target: ApplyTarget, change: Change): Promise<
         after: routesText(applied.after, applied.allowlistAfter),
       };
     }
-    case "capability":
-      throw new ApplyError("applying a capability (agent Dockerfile) is not supported by this build yet");
+    case "capability": {
+      const before = currentText("capability", target.currentConfigDir);
+      const replaced = await applyCapability(target, change.dockerfile);
+      await publish(target, { dockerfile: change.dockerfile });
+      return {
+        summary: `rebuilt the agent image ${replaced.image} from the approved Dockerfile and restarted the agent on it (same bottle; kept ${replaced.kept.map((name) => `~/${name}`).join(", ") || "nothing"}); \`claude-bottle resume ${target.instance}\` continues the conversation`,
+        before,
+        after: change.dockerfile,
+      };
+    }
+  }
+}
+
+/**
+ * Rebuilds the agent image from the Dockerfile and replaces the agent container (replace-agent.ts),
+ * the bottle re-planned from its state record with the operator's environment. Any failure is an
+ * ApplyError: the proposal stays pending.
+ */
+async function applyCapability(target: ApplyTarget, dockerfile: string) {
+  const { home } = target;
+  if (home === undefined) throw new ApplyError("applying a capability needs the claude-bottle home");
+  // Warnings of the manifest catalog would land in the dashboard's screen: dropped.
+  const quiet = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  try {
+    return await replaceAgent({
+      engine: target.engine,
+      home,
+      instance: target.instance,
+      dockerfile,
+      plan: (record) =>
+        planFor(
+          { env: target.env ?? process.env, cwd: record.cwd, stdout: quiet, stderr: quiet },
+          record.agent,
+        ),
+    });
+  } catch (error) {
+    if (error instanceof ReplaceAgentError)
+      throw new ApplyError(
+        error.changed ? `${error.message}; the bottle has no agent now: stop it` : error.message,
+        { cause: error },
+      );
+    throw new ApplyError(
+      `replacing the agent failed: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
 }
 

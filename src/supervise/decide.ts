@@ -76,7 +76,13 @@ export async function approve(
   try {
     applied = await withLock(join(dirs.queue, "apply.lock"), () =>
       applyChange(
-        { engine: host.engine, instance, currentConfigDir: dirs.currentConfig, owner: host.owner },
+        {
+          engine: host.engine,
+          instance,
+          currentConfigDir: dirs.currentConfig,
+          owner: host.owner,
+          home: host.home,
+        },
         change,
       ),
     );

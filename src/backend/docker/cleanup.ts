@@ -1,4 +1,5 @@
 import { type ContainerInfo, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";
+import { capabilityImageTag } from "./images.ts";
 import { LABEL_MODE, LABEL_OWNER_PID } from "./prepare.ts";
 
 export interface InstanceResources {
@@ -42,13 +43,17 @@ export async function findInstances(
   return [...byInstance.values()].sort((a, b) => a.instance.localeCompare(b.instance));
 }
 
-/** Removes an instance's containers, then its networks. Idempotent: what is gone is skipped. */
+/**
+ * Removes an instance's containers, then its networks, then (the instance known) the agent image
+ * a capability approval built for it. Idempotent: what is gone is skipped.
+ */
 export async function removeInstance(
   engine: DockerEngine,
-  resources: Pick<InstanceResources, "containers" | "networks">,
+  resources: Pick<InstanceResources, "containers" | "networks"> & { instance?: string },
 ): Promise<void> {
   await Promise.all(resources.containers.map((container) => engine.containerRemove(container.name)));
   for (const network of resources.networks) await engine.networkRemove(network);
+  if (resources.instance !== undefined) await engine.imageRemove(capabilityImageTag(resources.instance));
 }
 
 function pidAlive(pid: number): boolean {

@@ -125,3 +125,12 @@ export function killArgs(container: string, signal: string): string[] {
     throw new TypeError(`kill: not a signal name: ${JSON.stringify(signal)}`);
   return ["kill", "--signal", signal, container];
 }
+
+/** `docker cp CONTAINER:PATH -`: a tar of an absolute path on stdout. */
+export function copyOutArgs(container: string, path: string): string[] {
+  if (!path.startsWith("/") || path.includes("\u0000") || path.split("/").includes(".."))
+    throw new TypeError(`cp: path must be absolute without "..": ${JSON.stringify(path)}`);
+  if (container === "" || container.startsWith("-"))
+    throw new TypeError(`cp: not a container name: ${JSON.stringify(container)}`);
+  return ["cp", `${container}:${path}`, "-"];
+}

@@ -14,7 +14,14 @@ import type {
   NetworkCreateOptions,
   NetworkInfo,
 } from "./engine.ts";
-import { containerCreateArgs, execArgs, filterArgs, killArgs, labelArgs } from "./engine-args.ts";
+import {
+  containerCreateArgs,
+  copyOutArgs,
+  execArgs,
+  filterArgs,
+  killArgs,
+  labelArgs,
+} from "./engine-args.ts";
 import { EngineError, NOT_FOUND } from "./engine-error.ts";
 import { parseContainers, parseImages, parseInfo, parseNetworks } from "./engine-parse.ts";
 import { type RunOptions, type RunResult, runDocker } from "./engine-run.ts";
@@ -28,6 +35,9 @@ export interface CliDockerEngineOptions {
   /** Whether exec with inherited stdio gets a TTY; default: whether our stdin is one. */
   stdinIsTty?: () => boolean;
 }
+
+/** Bound on one `containerCopyOut` (a whole ~/workspace may be large, but not unbounded). */
+const COPY_OUT_MAX_BYTES = 1024 ** 3;
 
 export class CliDockerEngine implements DockerEngine {
   readonly #docker: string;
@@ -142,6 +152,15 @@ export class CliDockerEngine implements DockerEngine {
     // A tar on stdin keeps the uid/gid of its headers. `--archive` is not used: Engine 20.10
     // resolves the container's user with the *host's* getent for it, failing on unknown users.
     await this.#run(["cp", "-", `${container}:${destDir}`], { input: tarFiles(files) });
+  }
+
+  async containerCopyInArchive(container: string, destDir: string, tar: Buffer): Promise<void> {
+    await this.#run(["cp", "-", `${container}:${destDir}`], { input: tar });
+  }
+
+  async containerCopyOut(container: string, path: string): Promise<Buffer> {
+    const result = await this.#run(copyOutArgs(container, path), { maxBuffer: COPY_OUT_MAX_BYTES });
+    return result.stdoutBytes;
   }
 
   async containerStart(container: string): Promise<void> {

@@ -44,7 +44,7 @@ export class EngineError extends Error {
 }
 
 /** How the engine says an object does not exist ("No such container: x", "network x not found"). */
-export const NOT_FOUND = /no such (object|image|container|network)|not found/i;
+export const NOT_FOUND = /no such (object|image|container|network)|not found|could not find the file/i;
 
 export function isEngineError(error: unknown): error is EngineError {
   return error instanceof EngineError;

@@ -78,7 +78,7 @@ export function parseNetworks(json: string): NetworkInfo[] {
 const containerSchema = z.object({
   Id: z.string(),
   Name: z.string(),
-  Config: z.object({ Image: z.string(), Labels: labels }),
+  Config: z.object({ Image: z.string(), Labels: labels, Env: z.array(z.string()).nullish() }),
   State: z.object({
     Status: z.string(),
     Running: z.boolean(),
@@ -119,6 +119,12 @@ export function parseContainers(json: string): ContainerInfo[] {
         health: (HEALTH.includes(health) ? health : "none") as HealthStatus,
         labels: container.Config.Labels,
         networks,
+        env: Object.fromEntries(
+          (container.Config.Env ?? []).flatMap((entry) => {
+            const at = entry.indexOf("=");
+            return at > 0 ? [[entry.slice(0, at), entry.slice(at + 1)]] : [];
+          }),
+        ),
       };
     });
 }

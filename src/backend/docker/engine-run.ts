@@ -28,6 +28,8 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Stdout as bytes (a tar from `docker cp CONTAINER:PATH -`). */
+  stdoutBytes: Buffer;
 }
 
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
@@ -90,6 +92,7 @@ export function runDocker(
         exitCode: code ?? -1,
         stdout: stdout.text(),
         stderr: stderr.text(),
+        stdoutBytes: stdout.bytes(),
       };
       if (failure !== undefined || signal !== null || (code !== 0 && options.reject !== false)) {
         reject(
@@ -134,6 +137,10 @@ class BoundedBuffer {
   }
 
   text(): string {
-    return Buffer.concat(this.#chunks).toString("utf8");
+    return this.bytes().toString("utf8");
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.#chunks);
   }
 }

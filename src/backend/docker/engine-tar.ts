@@ -70,3 +70,29 @@ function splitPath(path: string): { name: string; prefix: string } {
   }
   throw new RangeError(`tar: path too long for ustar: ${path}`);
 }
+
+/**
+ * The content of the first regular file in a tar (what `docker cp CONTAINER:FILE -` returns for
+ * one file), or undefined when there is none. Extended (pax) headers are skipped.
+ */
+export function firstTarFile(tar: Buffer): { name: string; content: Buffer } | undefined {
+  for (let offset = 0; offset + BLOCK <= tar.length; ) {
+    const block = tar.subarray(offset, offset + BLOCK);
+    if (block.every((byte) => byte === 0)) return undefined;
+    const field = (start: number, width: number) => {
+      const bytes = block.subarray(start, start + width);
+      const end = bytes.indexOf(0);
+      return bytes.toString("utf8", 0, end === -1 ? width : end);
+    };
+    const size = Number.parseInt(field(124, 12).trim() || "0", 8);
+    const type = field(156, 1);
+    const start = offset + BLOCK;
+    if (type === "0" || type === "") {
+      const prefix = field(345, 155);
+      const name = prefix === "" ? field(0, 100) : `${prefix}/${field(0, 100)}`;
+      return { name, content: Buffer.from(tar.subarray(start, start + size)) };
+    }
+    offset = start + Math.ceil(size / BLOCK) * BLOCK;
+  }
+  return undefined;
+}

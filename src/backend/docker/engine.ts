@@ -151,6 +151,8 @@ export interface ContainerInfo {
   labels: Record<string, string>;
   /** Network name → address of this container on it. */
   networks: Record<string, { ipAddress: string; aliases: string[] }>;
+  /** The container's environment (the image's and its own); absent from fakes. */
+  env?: Record<string, string>;
 }
 
 export interface ExecOptions {
@@ -201,6 +203,17 @@ export interface DockerEngine {
    * container, via a tar stream on the docker CLI's stdin: the bytes never touch host disk.
    */
   containerCopyIn(container: string, destDir: string, files: readonly InMemoryFile[]): Promise<void>;
+  /**
+   * Extracts a tar (as `containerCopyOut` returns it) into `destDir` of a container; entries keep
+   * the uid/gid of their headers.
+   */
+  containerCopyInArchive(container: string, destDir: string, tar: Buffer): Promise<void>;
+  /**
+   * `docker cp CONTAINER:PATH -`: the file or directory at `path` as a tar (its top entry named
+   * after the path's last segment), in memory. Rejects with an EngineError (isNotFound) when the
+   * path does not exist.
+   */
+  containerCopyOut(container: string, path: string): Promise<Buffer>;
   containerStart(container: string): Promise<void>;
   /** Sends a signal (e.g. "HUP" to make a sidecar reload its config) to the container's PID 1. */
   containerKill(container: string, signal: string): Promise<void>;

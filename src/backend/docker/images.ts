@@ -31,6 +31,10 @@ export const DEFAULT_TAGS: Readonly<Record<ImageName, string>> = {
   // A real sshd + git upstream, only for `claude-bottle demo` (and git-gate's tests).
   "git-upstream": "claude-bottle/git-upstream:latest",
 };
+/** The agent image of one bottle after an approved capability (supervise): removed with it. */
+export function capabilityImageTag(instance: string): string {
+  return `claude-bottle/agent:${instance}`;
+}
 /** Built by scripts/bootstrap-base-image.sh where no registry is reachable. */
 export const OFFLINE_BASE = "claude-bottle/base:bookworm-node24";
 export const ONLINE_BASE = "node:24-bookworm-slim";

@@ -4,6 +4,7 @@ import { EGRESS, renderEgressConfig } from "../../plan/egress-config.ts";
 import { AGENT_CA_CERT } from "./agent-env.ts";
 import { createContainer, waitReady } from "./container-steps.ts";
 import type { DockerEngine, NetworkCreateOptions } from "./engine.ts";
+import { capabilityImageTag } from "./images.ts";
 import { listeningProbe } from "./listening-probe.ts";
 import type { DockerBottlePlan } from "./prepare.ts";
 import { labelsFor } from "./prepare.ts";
@@ -40,6 +41,8 @@ export async function launchDocker(
   options: LaunchOptions,
 ): Promise<LaunchedBottle> {
   await using stack = new AsyncDisposableStack();
+  // Last out: the agent image a capability approval may build for this bottle (replace-agent.ts).
+  stack.defer(() => engine.imageRemove(capabilityImageTag(docker.instance)));
   const step = (message: string) => {
     options.signal?.throwIfAborted();
     options.log(message);
@@ -89,14 +92,7 @@ export async function launchDocker(
     const context = { engine, stack, docker, ca: options.ca, log: options.log, signal: options.signal };
     await allSettledOrThrow(sidecars.map((sidecar) => sidecar.start(context)));
   };
-  const agentBranch = async () => {
-    await createContainer(engine, stack, docker.agent);
-    await engine.containerCopyIn(docker.agent.name, "/", [
-      { path: AGENT_CA_CERT.slice(1), content: options.ca.certPem, mode: 0o644 },
-    ]);
-    await engine.containerStart(docker.agent.name);
-    await installAgentCa(engine, docker.agent.name);
-  };
+  const agentBranch = () => startAgentContainer(engine, stack, docker.agent, options.ca.certPem);
   await allSettledOrThrow([sidecarBranch(), agentBranch()]);
   step("sidecars healthy; agent ready");
 
@@ -107,6 +103,25 @@ export async function launchDocker(
     internalCidr,
     [Symbol.asyncDispose]: () => owned.disposeAsync(),
   };
+}
+
+/**
+ * The agent container of a prepared bottle: created (its removal on the stack), the CA
+ * certificate copied in, started, trust store rebuilt. Also how a capability approval starts the
+ * agent again on its new image (replace-agent.ts).
+ */
+export async function startAgentContainer(
+  engine: DockerEngine,
+  stack: AsyncDisposableStack,
+  agent: DockerBottlePlan["agent"],
+  caCertPem: string,
+): Promise<void> {
+  await createContainer(engine, stack, agent);
+  await engine.containerCopyIn(agent.name, "/", [
+    { path: AGENT_CA_CERT.slice(1), content: caCertPem, mode: 0o644 },
+  ]);
+  await engine.containerStart(agent.name);
+  await installAgentCa(engine, agent.name);
 }
 
 async function createNetwork(

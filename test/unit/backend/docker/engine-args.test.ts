@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { containerCreateArgs, execArgs, killArgs } from "../../../../src/backend/docker/engine-args.ts";
-import { tarFiles } from "../../../../src/backend/docker/engine-tar.ts";
+import {
+  containerCreateArgs,
+  copyOutArgs,
+  execArgs,
+  killArgs,
+} from "../../../../src/backend/docker/engine-args.ts";
+import { firstTarFile, tarFiles } from "../../../../src/backend/docker/engine-tar.ts";
 
 test("environment values never appear in the create argv, only their names", () => {
   const { args, env } = containerCreateArgs({
@@ -93,4 +98,24 @@ test("kill sends a named signal and refuses anything that is not one", () => {
   assert.deepEqual(killArgs("cb-x-egress-proxy", "HUP"), ["kill", "--signal", "HUP", "cb-x-egress-proxy"]);
   assert.deepEqual(killArgs("c", "SIGTERM"), ["kill", "--signal", "SIGTERM", "c"]);
   for (const bad of ["--help", "HUP c2", "", "hup"]) assert.throws(() => killArgs("c", bad), TypeError);
+});
+
+test("cp out asks for a tar of an absolute path on stdout and refuses anything else", () => {
+  assert.deepEqual(copyOutArgs("cb-x-agent", "/home/node/.claude"), [
+    "cp",
+    "cb-x-agent:/home/node/.claude",
+    "-",
+  ]);
+  for (const bad of ["relative", "/a/../etc", "/a\u0000b", ""])
+    assert.throws(() => copyOutArgs("c", bad), TypeError);
+  assert.throws(() => copyOutArgs("--help", "/etc"), TypeError);
+});
+
+test("the first regular file of a tar is read back, pax headers and long paths included", () => {
+  const long = `${"d".repeat(120)}/ca.pem`;
+  const pax = tarFiles([{ path: "PaxHeaders/ca.pem", content: "27 path=ignored/entry.pem\n" }]);
+  pax.write("x", 156, 1, "ascii");
+  const tar = Buffer.concat([pax.subarray(0, 1024), tarFiles([{ path: long, content: "PEM\n" }])]);
+  assert.deepEqual(firstTarFile(tar), { name: long, content: Buffer.from("PEM\n") });
+  assert.equal(firstTarFile(tarFiles([])), undefined);
 });

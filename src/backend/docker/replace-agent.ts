@@ -1,0 +1,245 @@
+/**
+ * A capability approval (supervise): the agent image is rebuilt from the approved Dockerfile and
+ * the bottle's agent container is replaced by one on the new image, for the same instance, with
+ * the same sidecars, networks and CA, and with the agent's home state (transcripts in ~/.claude,
+ * ~/.claude.json, ~/workspace) carried over, so `resume` continues the conversation.
+ */
+import { X509Certificate } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import type { BottlePlan } from "../../plan/bottle-plan.ts";
+import { EGRESS } from "../../plan/egress-config.ts";
+import { resourceName } from "../instance.ts";
+import type { InstanceRecord } from "../state.ts";
+import { InstanceStore } from "../state.ts";
+import { AGENT_HOME } from "./agent-env.ts";
+import { DockerBottleBackend, type DockerLaunched } from "./docker-backend.ts";
+import { type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";
+import { EngineError } from "./engine-error.ts";
+import { firstTarFile } from "./engine-tar.ts";
+import { capabilityImageTag, DEFAULT_TAGS, resolveBase } from "./images.ts";
+import { startAgentContainer } from "./launch.ts";
+import { LABEL_MODE, LABEL_OWNER_PID } from "./prepare.ts";
+
+/** What survives the replacement, relative to the agent's home (uid 1000). */
+export const KEPT_HOME_STATE = [".claude", ".claude.json", "workspace"] as const;
+
+/** Lines of build output a failure reports. */
+const BUILD_TAIL_LINES = 20;
+
+export interface ReplaceAgentInput {
+  engine: DockerEngine;
+  /** The claude-bottle home (state records, logs, staged image contexts). */
+  home: string;
+  instance: string;
+  /** The approved agent Dockerfile. */
+  dockerfile: string;
+  /** The bottle's plan built again from its state record (manifests and host env). */
+  plan: (record: InstanceRecord) => BottlePlan;
+  log?: (line: string) => void;
+}
+
+export interface ReplacedAgent {
+  image: string;
+  imageId: string;
+  /** Home entries copied over (of KEPT_HOME_STATE, those that existed). */
+  kept: string[];
+}
+
+/** A replacement that failed; `changed` is true when the bottle was left without its agent. */
+export class ReplaceAgentError extends Error {
+  readonly changed: boolean;
+  constructor(message: string, changed: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ReplaceAgentError";
+    this.changed = changed;
+  }
+}
+
+/**
+ * Builds the new image (nothing changed when that fails), saves the agent's home state and the
+ * bottle's CA certificate, removes the old agent container, starts the new one like launch does
+ * (CA trusted before anything runs), provisions it like launch does (prompt, skills, git,
+ * cred-proxy, supervise), then puts the saved home state back.
+ */
+export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAgent> {
+  const { engine, instance } = input;
+  const log = input.log ?? (() => {});
+  const record = new InstanceStore(input.home).load(instance);
+  if (record === undefined)
+    throw new ReplaceAgentError(`bottle ${instance} has no state record; it cannot be re-planned`, false);
+  const agentName = resourceName(instance, "agent");
+  const old = await engine.containerInspect(agentName);
+  if (old?.running !== true) throw new ReplaceAgentError(`the agent of ${instance} is not running`, false);
+  if (old.labels[LABEL_MODE] !== "detached")
+    // Its CLI's session runs in the agent container: replacing it would end the session, and the
+    // CLI would then tear the whole bottle down.
+    throw new ReplaceAgentError(
+      `bottle ${instance} is attached to a terminal: a capability replaces the agent container, which would end the session and the bottle; reject this proposal, or start the bottle with --detach (and \`claude-bottle resume\`) to let the agent change its image`,
+      false,
+    );
+  let plan: BottlePlan;
+  try {
+    plan = input.plan(record);
+  } catch (error) {
+    throw new ReplaceAgentError(
+      `the bottle could not be planned again (agent ${record.agent} from ${record.cwd}): ${messageOf(error)}`,
+      false,
+      { cause: error },
+    );
+  }
+
+  // The old image by id, taken before the build: a second capability moves this instance's tag.
+  const previousImage = (await engine.imageInspect(old.image))?.id ?? old.image;
+  const image = capabilityImageTag(instance);
+  log(`building ${image} from the approved Dockerfile`);
+  const imageId = await buildCapabilityImage(engine, input.home, instance, input.dockerfile);
+
+  const certTar = await engine.containerCopyOut(resourceName(instance, "egress-proxy"), EGRESS.caCert);
+  const certPem = firstTarFile(certTar)?.content.toString("utf8");
+  if (certPem === undefined) throw new ReplaceAgentError("the egress proxy holds no CA certificate", false);
+  const saved: { name: string; tar: Buffer }[] = [];
+  for (const name of KEPT_HOME_STATE) {
+    try {
+      saved.push({ name, tar: await engine.containerCopyOut(agentName, `${AGENT_HOME}/${name}`) });
+    } catch (error) {
+      if (!(error instanceof EngineError && error.isNotFound)) throw error;
+    }
+  }
+
+  // The same container spec launch would make, on the new image, with the same owner labels
+  // and the answers the first launch got (`?prompt` env entries), read back from the old agent.
+  const answers = Object.fromEntries(
+    plan.env.flatMap((entry) => {
+      const value = old.env?.[entry.name];
+      return entry.kind === "prompt" && value !== undefined ? [[entry.name, value]] : [];
+    }),
+  );
+  const pid = Number(old.labels[LABEL_OWNER_PID]);
+  const info = await engine.info();
+  const backend = new DockerBottleBackend({
+    engine,
+    images: { agent: image, sidecar: DEFAULT_TAGS.sidecar },
+    logRoot: join(input.home, "logs"),
+    generateCa: () => Promise.reject(new Error("a replaced agent keeps its bottle's CA")),
+    ...(info.hasRunsc ? { runtime: "runsc" } : {}),
+  });
+  const prepared = backend.prepare(plan, {
+    instance,
+    answers,
+    owner: { pid: Number.isInteger(pid) && pid > 0 ? pid : record.ownerPid, mode: "detached" },
+  });
+
+  const startOn = async (ref: string) => {
+    await engine.containerRemove(agentName);
+    // Nothing to undo on success: the new container belongs to the bottle, like the old one.
+    const stack = new AsyncDisposableStack();
+    await startAgentContainer(engine, stack, { ...prepared.agent, image: ref }, certPem);
+    stack.move();
+    const launched: DockerLaunched = {
+      instance,
+      agentContainer: agentName,
+      internalCidr: "",
+      // Provisioning only prints the fingerprint; the key stays in the egress proxy.
+      ca: { certPem, keyPem: "", sha256Fingerprint: new X509Certificate(certPem).fingerprint256 },
+      log,
+      [Symbol.asyncDispose]: async () => {},
+    };
+    await backend.provision(prepared, launched);
+    for (const { tar } of saved) await engine.containerCopyInArchive(agentName, AGENT_HOME, tar);
+  };
+
+  log(`replacing the agent container of ${instance}`);
+  try {
+    await startOn(image);
+  } catch (error) {
+    // Back to the previous image, home state included, so a failed apply changes nothing.
+    const restored = await startOn(previousImage).then(
+      () => "; the agent was started again on its previous image",
+      (cause: unknown) => `; starting it again on its previous image failed too: ${messageOf(cause)}`,
+    );
+    throw new ReplaceAgentError(
+      `the new agent container did not start: ${messageOf(error)}${restored}`,
+      !restored.startsWith("; the agent was started again"),
+      { cause: error },
+    );
+  }
+  if (previousImage !== imageId && (await engine.imageInspect(previousImage))?.tags.length === 0) {
+    // A previous capability's image, now untagged and unused.
+    await engine.imageRemove(previousImage).catch(() => {});
+  }
+  return { image, imageId, kept: saved.map((entry) => entry.name) };
+}
+
+/**
+ * `docker build` of the approved Dockerfile, tagged and labelled for this instance (so `stop`
+ * and `cleanup` remove it). The context is the agent image's staged one (with the Claude Code
+ * binary under npm/, when this host built the agent image), so a Dockerfile derived from
+ * images/agent/Dockerfile builds as well as one `FROM` the current agent image; the Dockerfile
+ * itself is passed outside the context and the context is never modified.
+ */
+async function buildCapabilityImage(
+  engine: DockerEngine,
+  home: string,
+  instance: string,
+  dockerfile: string,
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "claude-bottle-capability-"));
+  try {
+    const staged = join(home, "cache", "images", "agent");
+    const context = existsSync(staged) ? staged : join(dir, "context");
+    if (context !== staged) await mkdir(context);
+    const file = join(dir, "Dockerfile");
+    await writeFile(file, dockerfile);
+    const output = new TailLines(BUILD_TAIL_LINES);
+    try {
+      return await engine.build({
+        context,
+        dockerfile: file,
+        tag: capabilityImageTag(instance),
+        buildArgs: { BASE: await resolveBase({ engine }) },
+        labels: { [LABEL_INSTANCE]: instance, [LABEL_ROLE]: "agent-image" },
+        progress: output,
+      });
+    } catch (error) {
+      const tail = output.lines().join("\n");
+      throw new ReplaceAgentError(
+        `building the new agent image failed: ${messageOf(error).split("\n")[0]}${tail ? `\n${tail}` : ""}`,
+        false,
+        { cause: error },
+      );
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Keeps the last lines written to it (build output, for the failure message). */
+class TailLines extends Writable {
+  readonly #limit: number;
+  #text = "";
+
+  constructor(limit: number) {
+    super();
+    this.#limit = limit;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#text = (this.#text + chunk.toString("utf8"))
+      .split("\n")
+      .slice(-(this.#limit + 1))
+      .join("\n");
+    callback();
+  }
+
+  lines(): string[] {
+    return this.#text.split("\n").filter((line) => line.trim() !== "");
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

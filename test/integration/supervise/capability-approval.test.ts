@@ -1,0 +1,214 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { AGENT_CA_BUNDLE, AGENT_CA_CERT } from "../../../src/backend/docker/agent-env.ts";
+import { EngineError } from "../../../src/backend/docker/engine-error.ts";
+import { firstTarFile } from "../../../src/backend/docker/engine-tar.ts";
+import { EGRESS } from "../../../src/plan/egress-config.ts";
+import { runCliAsync } from "../../helpers/run-cli.ts";
+import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
+import { connectDocker } from "../docker/engine-available.ts";
+import { MCP_CLIENT, toolAnswer } from "./mcp-client.ts";
+
+const docker = await connectDocker({ baseImage: true });
+const { engine } = docker;
+
+const TRANSCRIPT = ".claude/projects/-home-node-workspace/0b5e55ed-transcript.jsonl";
+
+describe("supervise: a capability approval in a running bottle", {
+  skip: docker.skip,
+  timeout: 900_000,
+}, () => {
+  let fixture: TempHome;
+  let env: NodeJS.ProcessEnv;
+  let instance = "";
+  let stopped = false;
+  const cli = (args: string[]) => runCliAsync(args, { env, cwd: fixture.project });
+  const exec = (...command: string[]) => cli(["exec", instance, "--", ...command]);
+  const sh = (command: string) => exec("sh", "-c", command);
+  const agentName = () => `cb-${instance}-agent`;
+  const capabilityImage = () => `claude-bottle/agent:${instance}`;
+  /** The tool call's answer; undefined when the call died with the agent container it ran in. */
+  const callTool = async (tool: string, args: Record<string, unknown>) => {
+    const result = await exec("node", "--input-type=module", "-e", MCP_CLIENT, tool, JSON.stringify(args));
+    return result.status === 0 ? toolAnswer(result.stdout) : undefined;
+  };
+  const pendingId = async (needle: string): Promise<string> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const listed = await cli(["dashboard", "--once"]);
+      assert.equal(listed.status, 0, listed.stderr);
+      const row = listed.stdout.split("\n").find((line) => line.includes(needle));
+      if (row) return row.split(/\s+/)[0] ?? "";
+      if (Date.now() > deadline) throw new Error(`no proposal for ${needle}: ${listed.stdout}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  };
+  const dockerfileFrom = async (run: string) => {
+    const image = (await engine.containerInspect(agentName()))?.image;
+    assert.ok(image);
+    return `FROM ${image}\nUSER root\nRUN ${run}\nUSER node\n`;
+  };
+  const audit = () =>
+    readFileSync(join(fixture.home, "logs", instance, "supervise-audit.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  before(async () => {
+    fixture = tempHome();
+    fixture.write(
+      "bottles/growing.md",
+      manifest(`
+egress:
+  allowlist: ["unused.test"]
+supervise: true
+`),
+    );
+    fixture.write("agents/builder.md", manifest("bottle: growing", "Build things."));
+    env = { CLAUDE_BOTTLE_HOME: fixture.home };
+    const started = await cli(["start", "builder", "--yes", "--detach"]);
+    assert.equal(started.status, 0, started.stderr);
+    instance = started.stdout.trim();
+    const seeded = await sh(
+      `echo kept > ~/workspace/marker.txt && mkdir -p ~/${TRANSCRIPT.replace(/\/[^/]+$/, "")} && echo '{"type":"user","message":"hello"}' > ~/${TRANSCRIPT}`,
+    );
+    assert.equal(seeded.status, 0, seeded.stderr);
+  });
+
+  after(async () => {
+    if (instance && !stopped) await cli(["stop", instance]);
+    if (instance) await engine.imageRemove(capabilityImage());
+    fixture?.[Symbol.dispose]();
+  });
+
+  it("copies a file out of a container as a tar, and says when the path does not exist", async () => {
+    const tar = await engine.containerCopyOut(agentName(), "/home/node/workspace/marker.txt");
+    assert.deepEqual(firstTarFile(tar), { name: "marker.txt", content: Buffer.from("kept\n") });
+    await assert.rejects(engine.containerCopyOut(agentName(), "/home/node/absent"), (error: unknown) => {
+      assert.ok(error instanceof EngineError && error.isNotFound, String(error));
+      return true;
+    });
+  });
+
+  it("changes nothing when the operator rejects a capability", async () => {
+    const agentBefore = await engine.containerInspect(agentName());
+    const asked = callTool("propose_capability", {
+      dockerfile: await dockerfileFrom("echo rejected > /etc/rejected-marker"),
+      justification: "wants a rejected marker",
+    });
+    const id = await pendingId("wants a rejected marker");
+    const rejected = await cli(["reject", id, "--reason", "not needed"]);
+    assert.equal(rejected.status, 0, rejected.stderr);
+    const answer = await asked;
+    assert.match(answer?.text ?? "", /^rejected \(proposal [0-9a-f]{8}\): not needed\. Nothing changed/);
+    const agentAfter = await engine.containerInspect(agentName());
+    assert.equal(agentAfter?.id, agentBefore?.id, "the same agent container");
+    assert.equal(await engine.imageInspect(capabilityImage()), undefined, "no image was built");
+    assert.notEqual((await sh("test -e /etc/rejected-marker")).status, 0);
+    assert.doesNotMatch((await sh("cat /etc/claude-bottle/current-config/Dockerfile")).stdout, /rejected/);
+  });
+
+  it("keeps the proposal pending and shows the build's output when the image does not build", async () => {
+    const agentBefore = await engine.containerInspect(agentName());
+    const asked = callTool("propose_capability", {
+      dockerfile: await dockerfileFrom("echo build-broke-here && exit 3"),
+      justification: "wants a broken build",
+    });
+    const id = await pendingId("wants a broken build");
+    const approved = await cli(["approve", id]);
+    assert.equal(approved.status, 1, approved.stdout + approved.stderr);
+    assert.match(approved.stderr, new RegExp(`proposal ${id} was not applied and stays pending`));
+    assert.match(approved.stderr, /building the new agent image failed/);
+    assert.match(approved.stderr, /build-broke-here/);
+    assert.match((await cli(["dashboard", "--once"])).stdout, new RegExp(id));
+    const agentAfter = await engine.containerInspect(agentName());
+    assert.equal(agentAfter?.id, agentBefore?.id, "the same agent container");
+    assert.equal(await engine.imageInspect(capabilityImage()), undefined);
+    const failed = audit().find((line) => line.decision === "apply-failed" && line.proposal === id);
+    assert.ok(failed, JSON.stringify(audit()));
+    assert.equal(failed.kind, "capability");
+    assert.equal((await cli(["reject", id, "--reason", "broken"])).status, 0);
+    assert.match((await asked)?.text ?? "", /^rejected/);
+  });
+
+  it("rebuilds the agent image and resumes the same bottle on it, transcript and workspace kept", async () => {
+    const agentBefore = await engine.containerInspect(agentName());
+    const sidecarsBefore = await Promise.all(
+      ["egress-proxy", "supervise"].map((role) => engine.containerInspect(`cb-${instance}-${role}`)),
+    );
+    const dockerfile = await dockerfileFrom("echo capability > /etc/capability-marker");
+    // The call dies with the old agent container; the agent learns the outcome from the new one.
+    const asked = callTool("propose_capability", {
+      dockerfile,
+      justification: "needs the capability marker",
+    });
+    const id = await pendingId("needs the capability marker");
+    const approved = await cli(["approve", id, "--note", "go ahead"]);
+    assert.equal(approved.status, 0, approved.stderr);
+    assert.match(approved.stdout, new RegExp(`approved ${id}: rebuilt the agent image ${capabilityImage()}`));
+    assert.match(approved.stdout, /kept ~\/\.claude, ~\/\.claude\.json, ~\/workspace/);
+    await asked;
+
+    // The new image, in a new agent container of the same instance.
+    assert.equal((await sh("cat /etc/capability-marker")).stdout, "capability\n");
+    const agentAfter = await engine.containerInspect(agentName());
+    assert.equal(agentAfter?.running, true);
+    assert.notEqual(agentAfter?.id, agentBefore?.id);
+    assert.equal(agentAfter?.image, capabilityImage());
+    assert.equal(agentAfter?.labels["claude-bottle.instance"], instance);
+    assert.deepEqual(agentAfter?.labels, agentBefore?.labels, "same instance, role, owner and mode labels");
+    const image = await engine.imageInspect(capabilityImage());
+    assert.equal(image?.labels["claude-bottle.instance"], instance);
+    const listed = await cli(["list", "--running"]);
+    assert.match(listed.stdout, new RegExp(instance));
+    const sidecarsAfter = await Promise.all(
+      ["egress-proxy", "supervise"].map((role) => engine.containerInspect(`cb-${instance}-${role}`)),
+    );
+    assert.deepEqual(
+      sidecarsAfter.map((container) => container?.id),
+      sidecarsBefore.map((container) => container?.id),
+      "the sidecars were not restarted",
+    );
+
+    // Home state carried over, owned by the agent.
+    assert.equal((await sh("cat ~/workspace/marker.txt")).stdout, "kept\n");
+    assert.equal((await sh(`cat ~/${TRANSCRIPT}`)).stdout, '{"type":"user","message":"hello"}\n');
+    assert.equal((await sh(`stat -c %u ~/workspace/marker.txt ~/${TRANSCRIPT}`)).stdout, "1000\n1000\n");
+    const mcp = await exec("claude", "mcp", "get", "supervise");
+    assert.equal(mcp.status, 0, mcp.stdout + mcp.stderr);
+
+    // The bottle's CA, unchanged, is trusted by the new agent.
+    const proxyCa = (await engine.containerExec(`cb-${instance}-egress-proxy`, ["cat", EGRESS.caCert]))
+      .stdout;
+    assert.equal((await sh(`cat ${AGENT_CA_CERT}`)).stdout, proxyCa);
+    const inBundle = await exec(
+      "node",
+      "-e",
+      `const fs=require("fs");const b=(s)=>s.replace(/-----[^-]+-----|\\s/g,"");process.exit(fs.readFileSync("${AGENT_CA_BUNDLE}","utf8").replace(/\\s/g,"").includes(b(fs.readFileSync("${AGENT_CA_CERT}","utf8")))?0:1)`,
+    );
+    assert.equal(inBundle.status, 0, "update-ca-certificates put the bottle's CA in the bundle");
+    // The proxy path works from the new agent (a refused host: the proxy itself answers).
+    assert.equal(
+      (await sh("curl -sS -m 20 -o /dev/null -w '%{http_code}' http://blocked.test/")).stdout,
+      "403",
+    );
+
+    // The agent's view and the audit follow.
+    assert.equal((await sh("cat /etc/claude-bottle/current-config/Dockerfile")).stdout, dockerfile);
+    const entry = audit().find((line) => line.decision === "approved" && line.kind === "capability");
+    assert.ok(entry, JSON.stringify(audit()));
+    assert.equal(entry.note, "go ahead");
+    assert.equal(entry.after, dockerfile);
+    assert.ok((entry.diff as string[]).includes("+RUN echo capability > /etc/capability-marker"));
+    assert.match((await cli(["dashboard", "--once"])).stdout, /no pending proposals/);
+  });
+
+  it("stop removes the bottle's capability image", async () => {
+    const result = await cli(["stop", instance]);
+    assert.equal(result.status, 0, result.stderr);
+    stopped = true;
+    assert.equal(await engine.imageInspect(capabilityImage()), undefined);
+  });
+});
