@@ -124,7 +124,7 @@ try {
     join(dir, "config.yaml"),
     stringify({
       listen: "127.0.0.1:0",
-      allowlist: ["127.0.0.1"],
+      allowlist: [`127.0.0.1:${upstreamPort}`],
       tls_interception: { ca_cert: "ca.pem", ca_key: "ca-key.pem" },
       upstream_ca: ["upstream-ca.pem"],
       ssrf: { ip_allowlist: ["127.0.0.1/32"] },

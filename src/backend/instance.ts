@@ -21,6 +21,15 @@ export type ResourceRole =
   | "demo-api"
   | "demo-upstream";
 
+/**
+ * The agent container's name until its launch completed (provisioned, state saved). `cleanup`
+ * reads it: a detached bottle whose agent still has this name was never finished, so once its
+ * CLI is gone it is a leftover, however long its agent keeps idling.
+ */
+export function launchingAgentName(instance: string): string {
+  return `${resourceName(instance, "agent")}-launching`;
+}
+
 /** Names of an instance's Docker resources: `cb-<instance>-<role>`. */
 export function resourceName(instance: string, role: ResourceRole): string {
   return `cb-${instance}-${role}`;

@@ -5,7 +5,7 @@ import { DockerBottleBackend } from "../backend/docker/docker-backend.ts";
 import type { ImageRefs } from "../backend/docker/prepare.ts";
 import { AGENT_PROMPT_FILE } from "../backend/docker/provision/prompt.ts";
 import { watchInstance } from "../backend/docker/watch.ts";
-import { newInstanceId } from "../backend/instance.ts";
+import { newInstanceId, resourceName } from "../backend/instance.ts";
 import { generateBottleCa } from "../lib/tls/ca.ts";
 import type { BottlePlan } from "../plan/bottle-plan.ts";
 import { askEnv } from "./ask-env.ts";
@@ -69,6 +69,11 @@ export async function startBottle(
     cwd: context.cwd,
   });
   stack.defer(() => docker.store.remove(instance));
+  // Launch complete: the agent takes its final name, which is what tells `cleanup` that a
+  // detached bottle is finished and may outlive this process (instance.ts).
+  const agent = resourceName(instance, "agent");
+  stack.defer(() => docker.engine.containerRemove(agent));
+  await docker.engine.containerRename(launched.agentContainer, agent);
 
   if (options.detach) {
     stack.move();
@@ -76,17 +81,15 @@ export async function startBottle(
     return { instance, exitCode: 0 };
   }
   // A signal while attached ends the session: removing the agent ends the exec, then teardown runs.
-  abort.signal.addEventListener(
-    "abort",
-    () => void docker.engine.containerRemove(launched.agentContainer).catch(() => {}),
-    { once: true },
-  );
+  abort.signal.addEventListener("abort", () => void docker.engine.containerRemove(agent).catch(() => {}), {
+    once: true,
+  });
   // Says on stderr when a sidecar dies under the session: the agent lost that path (watch.ts).
   stack.use(watchInstance(docker.engine, instance, { report: log }));
   log("attaching Claude Code (exit it to tear the bottle down)");
   const prompt = plan.agent.prompt ? ` "$(cat ${AGENT_PROMPT_FILE})"` : "";
   const result = await docker.engine.containerExec(
-    launched.agentContainer,
+    agent,
     ["sh", "-c", `exec claude --dangerously-skip-permissions${prompt}`],
     {
       user: AGENT_USER,

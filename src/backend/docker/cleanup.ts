@@ -1,3 +1,4 @@
+import { resourceName } from "../instance.ts";
 import { type ContainerInfo, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";
 import { capabilityImageTag } from "./images.ts";
 import { LABEL_MODE, LABEL_OWNER_PID } from "./prepare.ts";
@@ -31,14 +32,19 @@ export async function findInstances(
   for (const container of containers) entry(container.labels[LABEL_INSTANCE]!).containers.push(container);
   for (const network of networks) entry(network.labels[LABEL_INSTANCE]!).networks.push(network.name);
   for (const found of byInstance.values()) {
-    const agentRunning = found.containers.some(
-      (container) => container.labels[LABEL_ROLE] === "agent" && container.running,
-    );
     const labelled = found.containers.find((container) => container.labels[LABEL_OWNER_PID]);
     const owner = Number(labelled?.labels[LABEL_OWNER_PID]);
     const mode = labelled?.labels[LABEL_MODE];
     const ownerAlive = Number.isInteger(owner) && owner > 0 && isPidAlive(owner);
-    found.alive = mode === "detached" ? agentRunning || ownerAlive : ownerAlive;
+    // A detached bottle lives on its own only once its launch completed (the agent was renamed
+    // from its launching name); until then, and always for attached ones, the CLI must live.
+    const launched = found.containers.some(
+      (container) =>
+        container.labels[LABEL_ROLE] === "agent" &&
+        container.running &&
+        container.name === resourceName(found.instance, "agent"),
+    );
+    found.alive = mode === "detached" ? launched || ownerAlive : ownerAlive;
   }
   return [...byInstance.values()].sort((a, b) => a.instance.localeCompare(b.instance));
 }

@@ -167,6 +167,10 @@ export class CliDockerEngine implements DockerEngine {
     await this.#run(["start", container]);
   }
 
+  async containerRename(container: string, newName: string): Promise<void> {
+    await this.#run(["rename", container, newName]);
+  }
+
   async containerExec(
     container: string,
     command: readonly string[],

@@ -215,6 +215,7 @@ export interface DockerEngine {
    */
   containerCopyOut(container: string, path: string): Promise<Buffer>;
   containerStart(container: string): Promise<void>;
+  containerRename(container: string, newName: string): Promise<void>;
   /** Sends a signal (e.g. "HUP" to make a sidecar reload its config) to the container's PID 1. */
   containerKill(container: string, signal: string): Promise<void>;
   containerExec(container: string, command: readonly string[], options?: ExecOptions): Promise<ExecResult>;

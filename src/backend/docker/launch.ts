@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
 import type { BottleCa } from "../../lib/tls/ca.ts";
 import { EGRESS, renderEgressConfig } from "../../plan/egress-config.ts";
+import { launchingAgentName } from "../instance.ts";
 import { AGENT_CA_CERT } from "./agent-env.ts";
 import { createContainer, waitReady } from "./container-steps.ts";
 import type { DockerEngine, NetworkCreateOptions } from "./engine.ts";
@@ -92,14 +93,20 @@ export async function launchDocker(
     const context = { engine, stack, docker, ca: options.ca, log: options.log, signal: options.signal };
     await allSettledOrThrow(sidecars.map((sidecar) => sidecar.start(context)));
   };
-  const agentBranch = () => startAgentContainer(engine, stack, docker.agent, options.ca.certPem);
+  const agentBranch = () =>
+    startAgentContainer(
+      engine,
+      stack,
+      { ...docker.agent, name: launchingAgentName(instance) },
+      options.ca.certPem,
+    );
   await allSettledOrThrow([sidecarBranch(), agentBranch()]);
   step("sidecars healthy; agent ready");
 
   const owned = stack.move();
   return {
     instance,
-    agentContainer: docker.agent.name,
+    agentContainer: launchingAgentName(instance),
     internalCidr,
     [Symbol.asyncDispose]: () => owned.disposeAsync(),
   };

@@ -93,21 +93,16 @@ async function cleanupLeavesNothing(env: NodeJS.ProcessEnv, fixture: TempHome, i
 }
 
 describe("the CLI SIGKILLed during launch, then cleanup", { skip: docker.skip, timeout: 300_000 }, () => {
-  // Known bug (G6): a detached launch counts as alive while its agent container runs, and the agent
-  // starts in parallel with the sidecars, so a CLI killed from then on leaves a bottle that
-  // `cleanup` never removes (only `stop <instance>` does). Marked todo until it is fixed.
-  const AGENT_RUNS =
-    "bug: a detached launch killed after its agent container started is taken for a running bottle; cleanup leaves it";
-  for (const [step, at, todo] of [
-    ["creating networks", /creating networks\n/, false],
-    ["starting egress-proxy", /starting egress-proxy\n/, false],
-    ["starting the other sidecars", /starting (cred-proxy|supervise)/, AGENT_RUNS],
-    ["provisioning the agent", /sidecars healthy; agent ready\n/, AGENT_RUNS],
-    ["after the CA is installed", /per-bottle CA installed/, AGENT_RUNS],
+  // The agent container starts beside the sidecars, so a detached launch killed after that has a
+  // running agent: only its final name (given when the launch completes) makes it a live bottle.
+  for (const [step, at] of [
+    ["creating networks", /creating networks\n/],
+    ["starting egress-proxy", /starting egress-proxy\n/],
+    ["starting the other sidecars", /starting (cred-proxy|supervise)/],
+    ["provisioning the agent", /sidecars healthy; agent ready\n/],
+    ["after the CA is installed", /per-bottle CA installed/],
   ] as const) {
-    it(`killed at "${step}" (detached): cleanup leaves no container, network or host dir`, {
-      todo,
-    }, async () => {
+    it(`killed at "${step}" (detached): cleanup leaves no container, network or host dir`, async () => {
       const { fixture, env } = setUp();
       using _fixture = fixture;
       const child = spawn(process.execPath, [BIN, "start", "crash", "--yes", "--detach"], {
