@@ -5,6 +5,7 @@ import { isGitPush } from "../cred-proxy/git-push.ts";
 import { type AuditRecord, redactPath } from "./audit.ts";
 import { decodeBody } from "./body-decode.ts";
 import type { Limits } from "./config.ts";
+import { checkHead } from "./head-check.ts";
 import { endToEndHeaders, PROXY_ONLY, rawHeaderValue } from "./headers.ts";
 import { sendBlock, sendUpstreamError } from "./respond.ts";
 import { targetOf } from "./target.ts";
@@ -140,36 +141,17 @@ export async function handleRequest(
   }
   const inspect = decision.mode === "inspect";
   const headers = endToEndHeaders(req.rawHeaders, inspect ? DROP_BUFFERED : undefined);
-  if (inspect) {
-    const head = policy.dlp.inspectHead({
-      host: target.host,
-      port: target.port,
-      method: record.method,
-      target: target.path,
-      rawHeaders: headers,
-    });
-    if (head.urlTainted) record.path = "[redacted: DLP finding in URL]";
-    if (head.block !== undefined) {
-      refuse(head.block);
-      return;
-    }
-  }
-
-  const address = await policy.resolve(target.host);
-  if (!address.ok) {
-    if (address.kind === "ssrf") {
-      refuse({
-        code: "ssrf",
-        rule: `${target.host} ${address.detail}, outside ssrf.ip_allowlist`,
-        target: `${target.host}:${target.port}`,
-      });
-    } else {
+  const checked = await checkHead(policy, record, target, inspect, headers);
+  if (!checked.ok) {
+    if ("block" in checked) refuse(checked.block);
+    else {
       record.decision = "error";
       record.code = "dns";
-      sendUpstreamError(res, "dns", address.detail);
+      sendUpstreamError(res, "dns", checked.dnsError);
     }
     return;
   }
+  const { address } = checked;
 
   let body: Buffer | undefined;
   if (inspect) {

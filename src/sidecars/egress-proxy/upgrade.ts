@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import type { Block } from "../../lib/block-response.ts";
 import { type AuditRecord, redactPath } from "./audit.ts";
 import type { Limits } from "./config.ts";
+import { checkHead } from "./head-check.ts";
 import { endToEndHeaders, PROXY_ONLY } from "./headers.ts";
 import { rawUpstreamError, sendBlockRaw } from "./respond.ts";
 import { targetOf } from "./target.ts";
@@ -84,35 +85,17 @@ export async function handleUpgrade(
   // Upgrade and Connection are hop-by-hop but are the point of this request: put them back.
   const headers = endToEndHeaders(req.rawHeaders);
   headers.push("Connection", "Upgrade", "Upgrade", req.headers.upgrade ?? "websocket");
-  if (decision.mode === "inspect") {
-    const inspection = policy.dlp.inspectHead({
-      host: target.host,
-      port: target.port,
-      method: record.method,
-      target: target.path,
-      rawHeaders: headers,
-    });
-    if (inspection.urlTainted) record.path = "[redacted: DLP finding in URL]";
-    if (inspection.block !== undefined) {
-      refuse(inspection.block);
-      return;
-    }
-  }
-  const address = await policy.resolve(target.host);
-  if (!address.ok) {
-    if (address.kind === "ssrf") {
-      refuse({
-        code: "ssrf",
-        rule: `${target.host} ${address.detail}, outside ssrf.ip_allowlist`,
-        target: `${target.host}:${target.port}`,
-      });
-    } else {
+  const checked = await checkHead(policy, record, target, decision.mode === "inspect", headers);
+  if (!checked.ok) {
+    if ("block" in checked) refuse(checked.block);
+    else {
       record.decision = "error";
-      socket.end(rawUpstreamError("dns", address.detail));
+      socket.end(rawUpstreamError("dns", checked.dnsError));
       finish();
     }
     return;
   }
+  const { address } = checked;
   const options = {
     host: address.address,
     port: target.port,
