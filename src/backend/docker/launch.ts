@@ -2,14 +2,13 @@ import { stringify } from "yaml";
 import type { BottleCa } from "../../lib/tls/ca.ts";
 import { EGRESS, renderEgressConfig } from "../../plan/egress-config.ts";
 import { launchingAgentName } from "../instance.ts";
-import { AGENT_CA_CERT } from "./agent-env.ts";
 import { createContainer, waitReady } from "./container-steps.ts";
 import type { DockerEngine, NetworkCreateOptions } from "./engine.ts";
 import { capabilityImageTag } from "./images.ts";
 import { listeningProbe } from "./listening-probe.ts";
 import type { DockerBottlePlan } from "./prepare.ts";
 import { labelsFor } from "./prepare.ts";
-import { installAgentCa } from "./provision/ca.ts";
+import { installAgentCa, updateCaCertificates } from "./provision/ca.ts";
 import type { DockerSidecar } from "./sidecars/sidecar.ts";
 
 export interface LaunchOptions {
@@ -113,9 +112,9 @@ export async function launchDocker(
 }
 
 /**
- * The agent container of a prepared bottle: created (its removal on the stack), the CA
- * certificate copied in, started, trust store rebuilt. Also how a capability approval starts the
- * agent again on its new image (replace-agent.ts).
+ * The agent container of a prepared bottle: created (its removal on the stack), made to trust
+ * the per-bottle CA, started. Also how a capability approval starts the agent again on its new
+ * image (replace-agent.ts).
  */
 export async function startAgentContainer(
   engine: DockerEngine,
@@ -124,11 +123,9 @@ export async function startAgentContainer(
   caCertPem: string,
 ): Promise<void> {
   await createContainer(engine, stack, agent);
-  await engine.containerCopyIn(agent.name, "/", [
-    { path: AGENT_CA_CERT.slice(1), content: caCertPem, mode: 0o644 },
-  ]);
+  const installed = await installAgentCa(engine, agent.name, caCertPem);
   await engine.containerStart(agent.name);
-  await installAgentCa(engine, agent.name);
+  if (installed === "fallback") await updateCaCertificates(engine, agent.name);
 }
 
 async function createNetwork(
