@@ -13,7 +13,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readdir, readFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -164,16 +164,36 @@ async function stageSidecarBundle(context: string): Promise<Buffer> {
   const root = packageRoot();
   const outfile = join(context, "sidecar.js");
   if (existsSync(join(root, "src", "sidecars", "main.ts")) && existsSync(join(root, "scripts", "build.ts"))) {
+    // Bundling takes a few hundred ms, on every launch from a checkout; skip it while no source
+    // file changed since the staged bundle was made (names, sizes and mtimes of src/ and the lock).
+    const stamp = await sourceStamp(root);
+    const stampFile = join(context, "sidecar.js.sources");
+    if (existsSync(outfile) && (await readFile(stampFile, "utf8").catch(() => "")) === stamp)
+      return readFile(outfile);
     // A variable specifier keeps esbuild from pulling the build script (and esbuild) into the CLI bundle.
     const buildScript = join(root, "scripts", "build.ts");
     const { bundleSidecar } = (await import(pathToFileURL(buildScript).href)) as {
       bundleSidecar: (outfile: string) => Promise<void>;
     };
     await bundleSidecar(outfile);
+    await writeFile(stampFile, stamp);
   } else {
     await copyFile(join(root, "dist", "sidecar.js"), outfile);
   }
   return readFile(outfile);
+}
+
+async function sourceStamp(root: string): Promise<string> {
+  const hash = createHash("sha256");
+  const files = [
+    join(root, "package-lock.json"),
+    ...(await readdir(join(root, "src"), { recursive: true })).map((file) => join(root, "src", file)),
+  ];
+  for (const file of files.sort()) {
+    const info = await stat(file);
+    if (info.isFile()) hash.update(`${file}\0${info.size}\0${info.mtimeMs}\n`);
+  }
+  return hash.digest("hex");
 }
 
 /**
