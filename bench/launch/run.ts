@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
-const bin = fileURLToPath(new URL("../../bin/claude-bottle.js", import.meta.url));
+// What users run: the esbuild bundle of the CLI, built now from the current source.
+const bin = fileURLToPath(new URL("../../dist/claude-bottle.js", import.meta.url));
+const { bundleCli } = (await import("../../scripts/build.ts")) as {
+  bundleCli: (outfile?: string) => Promise<void>;
+};
+await bundleCli(bin);
 const home = mkdtempSync(join(tmpdir(), "bench-launch-"));
 mkdirSync(join(home, "bottles"));
 mkdirSync(join(home, "agents"));
