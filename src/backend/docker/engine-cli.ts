@@ -87,7 +87,9 @@ export class CliDockerEngine implements DockerEngine {
   }
 
   async build(options: BuildOptions): Promise<string> {
-    const args = ["build", "--tag", options.tag];
+    // --force-rm: a failed RUN step (a rejected capability build, say) must not leave its
+    // intermediate container behind.
+    const args = ["build", "--force-rm", "--tag", options.tag];
     if (options.dockerfile !== undefined) args.push("--file", options.dockerfile);
     args.push(...labelArgs(options.labels));
     for (const [name, value] of Object.entries(options.buildArgs ?? {}))

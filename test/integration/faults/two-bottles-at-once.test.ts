@@ -79,6 +79,11 @@ describe("two bottles launched at once", { skip: docker.skip, timeout: 300_000 }
     assert.equal(await code(a, "b.example.test"), "403");
     assert.equal(await code(b, "a.example.test"), "403");
     const hosts = (bottle: TestBottle) => new Set(bottle.audit().map((line) => line.host));
+    // The proxy appends its audit line after it answered: wait for both lines to land.
+    for (let waited = 0; waited < 5_000; waited += 50) {
+      if (hosts(a).has("b.example.test") && hosts(b).has("a.example.test")) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     assert.ok(!hosts(a).has("a.example.test") && !hosts(b).has("b.example.test"));
     assert.ok(hosts(a).has("b.example.test") && !hosts(a).has("a.example.test"));
     assert.ok(hosts(b).has("a.example.test") && !hosts(b).has("b.example.test"));
