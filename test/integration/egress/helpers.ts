@@ -167,9 +167,17 @@ export async function startTestProxy(pki: Pki, config: Record<string, unknown>):
   await write(config);
   const running = await startEgressProxy(configPath, { log: () => {} });
   const auditText = async () => {
-    // The audit stream is asynchronous: give pending writes a moment.
-    await new Promise((r) => setTimeout(r, 50));
-    return readFile(join(dir, "audit.jsonl"), "utf8").catch(() => "");
+    // The audit stream is asynchronous and a line lands after the answer: read until the file
+    // stops growing (a busy machine may take longer than any fixed pause).
+    const read = () => readFile(join(dir, "audit.jsonl"), "utf8").catch(() => "");
+    let text = await read();
+    for (let waited = 0; waited < 2_000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+      const next = await read();
+      if (next === text && next !== "") return next;
+      text = next;
+    }
+    return text;
   };
   return {
     running,
