@@ -89,7 +89,9 @@ export async function launchDocker(
     const sidecars = options.sidecars.filter((sidecar) => sidecar.enabled(docker.plan));
     if (sidecars.length === 0) return;
     step(`starting ${sidecars.map((sidecar) => sidecar.role).join(", ")}`);
-    const context = { engine, stack, docker, ca: options.ca, log: options.log, signal: options.signal };
+    // Sidecars get the CA certificate only: the key stays with the egress proxy.
+    const ca = { certPem: options.ca.certPem, sha256Fingerprint: options.ca.sha256Fingerprint };
+    const context = { engine, stack, docker, ca, log: options.log, signal: options.signal };
     await allSettledOrThrow(sidecars.map((sidecar) => sidecar.start(context)));
   };
   const agentBranch = () =>
