@@ -12,7 +12,7 @@ export interface HostPattern {
   readonly kind: "exact" | "wildcard";
   /** Canonical host (exact) or the domain under the wildcard (`example.org` for `*.example.org`). */
   readonly host: string;
-  /** Undefined: any port. */
+  /** Undefined: the default ports (443 and 80, `DEFAULT_PORTS`), unless a caller says otherwise. */
   readonly port: number | undefined;
 }
 

@@ -5,7 +5,6 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CliDockerEngine } from "../../src/backend/docker/engine-cli.ts";
 import { type CliResult, runCliAsync } from "./run-cli.ts";
 import { manifest, type TempHome, tempHome } from "./temp-home.ts";
 
@@ -86,7 +85,4 @@ export async function launchBottle(options: LaunchOptions): Promise<TestBottle> 
 }
 
 /** The docker0 address: host services listening on 0.0.0.0 are reachable there (host-gateway). */
-export async function bridgeGateway(engine: CliDockerEngine): Promise<string> {
-  const subnet = (await engine.networkInspect("bridge"))?.subnets[0] ?? "172.17.0.0/16";
-  return subnet.replace(/\.0\/\d+$/, ".1");
-}
+export { bridgeGateway } from "../../src/demo/git-upstream.ts";

@@ -18,20 +18,6 @@ export interface HealthWait {
   timeoutMs?: number | undefined;
 }
 
-/** Waits until the container's Docker healthcheck passes; fails fast when it exits or turns unhealthy. */
-export async function waitHealthy(
-  engine: DockerEngine,
-  name: string,
-  options: HealthWait = {},
-): Promise<void> {
-  await pollContainer(engine, name, options, 100, async () => {
-    const health = (await engine.containerInspect(name))?.health;
-    if (health === "unhealthy")
-      throw new Error(`${name} turned unhealthy while starting; see \`docker logs ${name}\``);
-    return health === "healthy";
-  });
-}
-
 /**
  * Polls a readiness probe by exec right after start. Docker's own healthcheck only reports at
  * its interval (and Engine 20.10 has no start interval), which would add up to a second per

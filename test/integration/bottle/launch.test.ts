@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LABEL_INSTANCE } from "../../../src/backend/docker/engine.ts";
+import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
 import { BIN, runCli, runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";
@@ -22,12 +23,6 @@ async function startUpstream(): Promise<{ server: Server; port: number; requests
   });
   await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
   return { server, port: (server.address() as AddressInfo).port, requests };
-}
-
-async function bridgeGateway(): Promise<string> {
-  const inspected = await engine.networkInspect("bridge");
-  const subnet = inspected?.subnets[0] ?? "172.17.0.0/16";
-  return subnet.replace(/\.0\/\d+$/, ".1");
 }
 
 async function labelled(instance: string): Promise<{ containers: number; networks: number }> {
@@ -51,7 +46,7 @@ describe("a launched bottle", { skip: docker.skip, timeout: 600_000 }, () => {
   before(async () => {
     fixture = tempHome();
     upstream = await startUpstream();
-    const gateway = await bridgeGateway();
+    const gateway = await bridgeGateway(engine);
     fixture.write(
       "bottles/web.md",
       manifest(`
@@ -94,7 +89,7 @@ egress:
   it("has no route out when the proxy is bypassed, not even to the host", async () => {
     const internal = (await engine.networkInspect(`cb-${instance}-internal-network`))?.subnets[0] ?? "";
     const ownGateway = internal.replace(/\.0\/\d+$/, ".1");
-    for (const address of [await bridgeGateway(), ownGateway]) {
+    for (const address of [await bridgeGateway(engine), ownGateway]) {
       const result = await exec(
         `curl -sS --noproxy '*' -m 5 http://${address}:${upstream.port}/bypass; echo "rc=$?"`,
       );

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { LABEL_INSTANCE } from "../../../src/backend/docker/engine.ts";
+import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
 import { CRED_PROXY } from "../../../src/plan/cred-proxy-routes.ts";
 import { runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
@@ -15,11 +16,6 @@ const { engine } = docker;
 /** A fresh token per run, shaped so no generic rule would have a reason to find it. */
 const CORE = randomBytes(20).toString("hex");
 const TOKEN = `cbtest_${CORE}`;
-
-async function bridgeGateway(): Promise<string> {
-  const subnet = (await engine.networkInspect("bridge"))?.subnets[0] ?? "172.17.0.0/16";
-  return subnet.replace(/\.0\/\d+$/, ".1");
-}
 
 describe("cred-proxy in a launched bottle", { skip: docker.skip, timeout: 600_000 }, () => {
   let fixture: TempHome;
@@ -52,7 +48,7 @@ cred_proxy:
       role: [git-insteadof, npm-registry, tea-login]
 egress:
   hosts: {upstream.test: host-gateway}
-  ip_allowlist: ["${await bridgeGateway()}/32"]
+  ip_allowlist: ["${await bridgeGateway(engine)}/32"]
   upstream_ca: ["${upstream.caFile}"]
 `),
     );

@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
 import { EGRESS } from "../../../src/plan/egress-config.ts";
 import { runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
@@ -21,11 +22,6 @@ async function startUpstream(): Promise<{ server: Server; port: number; requests
   });
   await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
   return { server, port: (server.address() as AddressInfo).port, requests };
-}
-
-async function bridgeGateway(): Promise<string> {
-  const subnet = (await engine.networkInspect("bridge"))?.subnets[0] ?? "172.17.0.0/16";
-  return subnet.replace(/\.0\/\d+$/, ".1");
 }
 
 describe("supervise in a running bottle", { skip: docker.skip, timeout: 600_000 }, () => {
@@ -61,7 +57,7 @@ describe("supervise in a running bottle", { skip: docker.skip, timeout: 600_000 
   before(async () => {
     fixture = tempHome();
     upstream = await startUpstream();
-    const gateway = await bridgeGateway();
+    const gateway = await bridgeGateway(engine);
     fixture.write(
       "bottles/watched.md",
       manifest(`

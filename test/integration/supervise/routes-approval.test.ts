@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
 import { CRED_PROXY } from "../../../src/plan/cred-proxy-routes.ts";
 import { EGRESS } from "../../../src/plan/egress-config.ts";
 import { runCliAsync } from "../../helpers/run-cli.ts";
@@ -15,11 +16,6 @@ const docker = await connectDocker({ baseImage: true });
 const { engine } = docker;
 
 const TOKEN = `cbtest_${randomBytes(20).toString("hex")}`;
-
-async function bridgeGateway(): Promise<string> {
-  const subnet = (await engine.networkInspect("bridge"))?.subnets[0] ?? "172.17.0.0/16";
-  return subnet.replace(/\.0\/\d+$/, ".1");
-}
 
 interface Route {
   path: string;
@@ -85,7 +81,7 @@ cred_proxy:
       token_ref: CB_TEST_TOKEN
 egress:
   hosts: {upstream.test: host-gateway, other.test: host-gateway}
-  ip_allowlist: ["${await bridgeGateway()}/32"]
+  ip_allowlist: ["${await bridgeGateway(engine)}/32"]
   upstream_ca: ["${upstream.caFile}"]
 supervise: true
 `),

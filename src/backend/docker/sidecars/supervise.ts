@@ -12,9 +12,10 @@ import {
 import { SUPERVISE } from "../../../supervise/protocol.ts";
 import { ProposalQueue } from "../../../supervise/queue.ts";
 import { AGENT_USER, AGENT_WORKDIR } from "../agent-env.ts";
-import { createContainer, waitHealthy } from "../container-steps.ts";
+import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { packageRoot } from "../images.ts";
+import { listeningCheck, listeningProbe } from "../listening-probe.ts";
 import { type DockerBottlePlan, sidecarBase } from "../prepare.ts";
 import type { DockerSidecar } from "./sidecar.ts";
 
@@ -45,12 +46,13 @@ function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
       { source: dirs.queue, target: SUPERVISE.queueMount },
       { source: dirs.currentConfig, target: SUPERVISE.currentConfigMount, readOnly: true },
     ],
+    // Liveness only, at a slow interval; launch polls the same cheap check (no node per probe).
     healthcheck: {
-      shellCommand: `node -e "fetch('http://127.0.0.1:${SUPERVISE.port}${SUPERVISE.healthPath}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
-      intervalMs: 500,
-      timeoutMs: 3000,
-      retries: 60,
-      startPeriodMs: 0,
+      shellCommand: listeningCheck(SUPERVISE.port),
+      intervalMs: 10_000,
+      timeoutMs: 3_000,
+      retries: 3,
+      startPeriodMs: 10_000,
     },
   };
 }
@@ -76,7 +78,7 @@ export const superviseSidecar: DockerSidecar = {
     const container = spec(docker);
     await createContainer(engine, stack, container);
     await engine.containerStart(container.name);
-    await waitHealthy(engine, container.name, { signal });
+    await waitReady(engine, container.name, listeningProbe(SUPERVISE.port), { signal });
   },
   async provision({ engine, agent, plan }) {
     // Nothing can have been approved yet: the agent has not run.
