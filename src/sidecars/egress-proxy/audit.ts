@@ -27,6 +27,27 @@ export interface AuditRecord {
   duration_ms: number;
 }
 
+/** A fresh record for one request or tunnel: allowed until something refuses it, no bytes yet. */
+export function startAuditRecord(
+  fields: Pick<AuditRecord, "client" | "kind" | "method" | "scheme" | "host" | "port">,
+): AuditRecord {
+  return {
+    time: new Date().toISOString(),
+    ...fields,
+    path: "",
+    decision: "allow",
+    rule: "",
+    bytes_in: 0,
+    bytes_out: 0,
+    duration_ms: 0,
+  };
+}
+
+/** Milliseconds since `started` (a performance.now() reading), to the microsecond. */
+export function elapsedMs(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
 export interface AuditLog extends AsyncDisposable {
   write(record: AuditRecord): void;
   readonly dropped: number;

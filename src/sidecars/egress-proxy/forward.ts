@@ -2,7 +2,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { Block } from "../../lib/block-response.ts";
 import { isGitPush } from "../cred-proxy/git-push.ts";
-import { type AuditRecord, redactPath } from "./audit.ts";
+import { type AuditRecord, elapsedMs, redactPath, startAuditRecord } from "./audit.ts";
 import { decodeBody } from "./body-decode.ts";
 import type { Limits } from "./config.ts";
 import { checkHead } from "./head-check.ts";
@@ -85,24 +85,17 @@ export async function handleRequest(
 ): Promise<void> {
   const started = performance.now();
   const { policy } = ctx;
-  const record: AuditRecord = {
-    time: new Date().toISOString(),
+  const record = startAuditRecord({
     client: clientOf(req),
     kind: "request",
     method: req.method ?? "?",
     scheme: tunnel?.tls ? "https" : "http",
     host: tunnel?.host ?? "",
     port: tunnel?.port ?? 0,
-    path: "",
-    decision: "allow",
-    rule: "",
-    bytes_in: 0,
-    bytes_out: 0,
-    duration_ms: 0,
-  };
+  });
   res.once("close", () => {
     record.status = res.statusCode;
-    record.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
+    record.duration_ms = elapsedMs(started);
     ctx.audit(record);
   });
   const refuse = (block: Block, close = false) => {

@@ -3,7 +3,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Block } from "../../lib/block-response.ts";
 import { normalizeHost, splitHostPort } from "../../lib/host-pattern.ts";
-import type { AuditRecord } from "./audit.ts";
+import { type AuditRecord, elapsedMs, startAuditRecord } from "./audit.ts";
 import type { Limits } from "./config.ts";
 import { rawUpstreamError, sendBlockRaw } from "./respond.ts";
 import type { ProxyPolicy, TunnelBinding } from "./types.ts";
@@ -41,23 +41,16 @@ export async function handleConnect(
 ): Promise<void> {
   const started = performance.now();
   const { policy } = ctx;
-  const record: AuditRecord = {
-    time: new Date().toISOString(),
+  const record = startAuditRecord({
     client: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,
     kind: "tunnel",
     method: "CONNECT",
     scheme: "tunnel",
     host: "",
     port: 0,
-    path: "",
-    decision: "allow",
-    rule: "",
-    bytes_in: 0,
-    bytes_out: 0,
-    duration_ms: 0,
-  };
+  });
   const finish = () => {
-    record.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
+    record.duration_ms = elapsedMs(started);
     ctx.audit(record);
   };
   const refuse = (block: Block) => {

@@ -2,7 +2,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { Socket } from "node:net";
 import type { Block } from "../../lib/block-response.ts";
-import { type AuditRecord, redactPath } from "./audit.ts";
+import { type AuditRecord, elapsedMs, redactPath, startAuditRecord } from "./audit.ts";
 import type { Limits } from "./config.ts";
 import { checkHead } from "./head-check.ts";
 import { endToEndHeaders, PROXY_ONLY } from "./headers.ts";
@@ -33,26 +33,19 @@ export async function handleUpgrade(
 ): Promise<void> {
   const started = performance.now();
   const { policy } = ctx;
-  const record: AuditRecord = {
-    time: new Date().toISOString(),
+  const record = startAuditRecord({
     client: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,
     kind: "websocket",
     method: req.method ?? "GET",
     scheme: tunnel?.tls ? "https" : "http",
     host: tunnel?.host ?? "",
     port: tunnel?.port ?? 0,
-    path: "",
-    decision: "allow",
-    rule: "",
-    bytes_in: 0,
-    bytes_out: 0,
-    duration_ms: 0,
-  };
+  });
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
-    record.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
+    record.duration_ms = elapsedMs(started);
     ctx.audit(record);
   };
   const refuse = (block: Block) => {
