@@ -1,9 +1,7 @@
-import { once } from "node:events";
 import { readFile } from "node:fs/promises";
-import * as http from "node:http";
 import type * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import { splitHostPort } from "../../lib/host-pattern.ts";
+import { parseListenAddress, startHealthServer } from "../listen.ts";
 import { describeLoadFailure, loadRoutes, type RouteTable } from "./routes.ts";
 import { type CredProxy, createCredProxy } from "./server.ts";
 import { TunnelAgent } from "./tunnel-agent.ts";
@@ -54,11 +52,9 @@ export interface RunningCredProxy extends AsyncDisposable {
 }
 
 function hostPort(address: string): { host: string; port: number } {
-  const zero = address.endsWith(":0");
-  const split = splitHostPort(zero ? `${address.slice(0, -2)}:1` : address);
-  if (split === undefined || split.port === undefined)
-    throw new CredProxyConfigError(`bad listen address ${address}`);
-  return { host: split.host.replace(/^\[|\]$/g, ""), port: zero ? 0 : split.port };
+  const parsed = parseListenAddress(address);
+  if (parsed === undefined) throw new CredProxyConfigError(`bad listen address ${address}`);
+  return parsed;
 }
 
 async function load(settings: CredProxySettings): Promise<RouteTable> {
@@ -100,26 +96,11 @@ export async function startCredProxy(settings: CredProxySettings): Promise<Runni
     let healthAddress: AddressInfo | undefined;
     if (settings.health !== undefined) {
       const h = hostPort(settings.health);
-      const server = http.createServer((req, res) => {
-        const ok = req.url === "/healthz";
-        const body = ok
-          ? JSON.stringify({
-              status: "ok",
-              generation,
-              routes: proxy.routes.routes.map((route) => route.path),
-              requests: proxy.requests,
-            })
-          : "not found";
-        res.writeHead(ok ? 200 : 404, { "Content-Type": ok ? "application/json" : "text/plain" });
-        res.end(body);
-      });
-      stack.defer(async () => {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      });
-      server.listen(h.port, h.host);
-      await once(server, "listening");
-      healthAddress = server.address() as AddressInfo;
+      healthAddress = await startHealthServer(stack, h, () => ({
+        generation,
+        routes: proxy.routes.routes.map((route) => route.path),
+        requests: proxy.requests,
+      }));
     }
     log(
       `listening on ${address.address}:${address.port} with ${table.routes.length} route(s)${healthAddress ? `, health on ${healthAddress.address}:${healthAddress.port}` : ""}`,

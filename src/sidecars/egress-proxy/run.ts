@@ -1,7 +1,6 @@
-import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import { splitHostPort } from "../../lib/host-pattern.ts";
 import { createScanPool, scan } from "../../lib/scanner/index.ts";
+import { parseListenAddress, startHealthServer } from "../listen.ts";
 import { type AuditLog, createAuditLog } from "./audit.ts";
 import {
   describeIssues,
@@ -11,7 +10,7 @@ import {
 } from "./load-config.ts";
 import { buildPolicy } from "./policy.ts";
 import type { LookupAll } from "./resolve.ts";
-import { createEgressProxy, createHealthServer, type EgressProxy } from "./server.ts";
+import { createEgressProxy, type EgressProxy } from "./server.ts";
 
 /**
  * The egress proxy as a program: load the config (an explicitly named config that fails to load
@@ -45,10 +44,9 @@ export interface RunningEgressProxy extends AsyncDisposable {
 }
 
 function hostPort(address: string): { host: string; port: number } {
-  const zero = address.endsWith(":0");
-  const split = splitHostPort(zero ? `${address.slice(0, -2)}:1` : address);
-  if (split === undefined || split.port === undefined) throw new Error(`bad listen address ${address}`);
-  return { host: split.host.replace(/^\[|\]$/g, ""), port: zero ? 0 : split.port };
+  const parsed = parseListenAddress(address);
+  if (parsed === undefined) throw new Error(`bad listen address ${address}`);
+  return parsed;
 }
 
 const BOUND_AT_START = ["listen", "health", "audit", "limits"] as const;
@@ -88,14 +86,7 @@ export async function startEgressProxy(
     let healthAddress: AddressInfo | undefined;
     if (config.health !== undefined) {
       const h = hostPort(config.health);
-      const server = createHealthServer(() => ({ tunnels: proxy.openTunnels, generation }));
-      stack.defer(async () => {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      });
-      server.listen(h.port, h.host);
-      await once(server, "listening");
-      healthAddress = server.address() as AddressInfo;
+      healthAddress = await startHealthServer(stack, h, () => ({ tunnels: proxy.openTunnels, generation }));
     }
     log(
       `listening on ${address.address}:${address.port}${healthAddress ? `, health on ${healthAddress.address}:${healthAddress.port}` : ""}`,

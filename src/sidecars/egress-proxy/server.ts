@@ -1,7 +1,6 @@
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { handleRequest } from "./forward.ts";
-import { sendBlock } from "./respond.ts";
 import { handleConnect } from "./tunnel.ts";
 import type { EgressProxyOptions, ProxyPolicy, TunnelBinding } from "./types.ts";
 import { handleUpgrade } from "./upgrade.ts";
@@ -160,21 +159,4 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     close,
     [Symbol.asyncDispose]: close,
   };
-}
-
-/** GET /healthz on its own listener: 200 while the proxy runs. */
-export function createHealthServer(status: () => Record<string, unknown>): http.Server {
-  return http.createServer((req, res) => {
-    if (req.method === "GET" && req.url === "/healthz") {
-      const body = JSON.stringify({ status: "ok", ...status() });
-      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
-      res.end(body);
-      return;
-    }
-    sendBlock(
-      res,
-      { code: "bad-request", rule: "the health listener serves only GET /healthz" },
-      { supervise: false },
-    );
-  });
 }
