@@ -1,17 +1,3 @@
-/**
- * cred-proxy benchmark: what cred-proxy adds on top of the egress proxy, in one run on loopback.
- *
- *   node bench/cred-proxy/run.ts [--seconds 3] [--connections 16]
- *
- * Both paths end at the same HTTPS upstream through the same egress-proxy process (TLS
- * interception, DLP with the token as a known token of the upstream):
- *   egress-proxy alone       client holds the token, CONNECT + TLS through egress-proxy
- *   cred-proxy + egress      client sends plain HTTP to cred-proxy, which injects the token and
- *                            tunnels through egress-proxy (what an agent does)
- * Each path: closed-loop small GETs on keep-alive connections (req/s, p50/p99) and a sequential
- * phase on one connection (added latency per request). Every program runs in its own process.
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as http from "node:http";
@@ -22,6 +8,7 @@ import { stringify } from "yaml";
 import { generateBottleCa, loadSigningCa } from "../../src/lib/tls/ca.ts";
 import { generateLeafKey, mintLeaf } from "../../src/lib/tls/leaf.ts";
 import { TunnelAgent } from "../../src/sidecars/cred-proxy/tunnel-agent.ts";
+import { BenchProcesses, firstMatch } from "../processes.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,25 +20,9 @@ const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const TOKEN = `cbbench_${randomBytes(20).toString("hex")}`;
 
-const children: ChildProcess[] = [];
-function start(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(process.execPath, args, {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { PATH: process.env.PATH, ...env },
-  });
-  children.push(child);
-  return child;
-}
-
-async function firstMatch(stream: NodeJS.ReadableStream, pattern: RegExp): Promise<RegExpMatchArray> {
-  let text = "";
-  for await (const chunk of stream) {
-    text += String(chunk);
-    const match = text.match(pattern);
-    if (match) return match;
-  }
-  throw new Error(`stream ended before ${pattern}: ${text.slice(-500)}`);
-}
+const processes = new BenchProcesses();
+const start = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  processes.start(process.execPath, args, { PATH: process.env.PATH, ...env });
 
 interface Target {
   name: string;
@@ -248,6 +219,6 @@ try {
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 } finally {
-  for (const child of children) child.kill("SIGTERM");
+  processes.stopAll();
   await rm(dir, { recursive: true, force: true });
 }

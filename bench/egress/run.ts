@@ -1,18 +1,3 @@
-/**
- * Egress proxy benchmark: direct vs claude-bottle egress-proxy vs mitmproxy, side by side in one
- * run, all on loopback. Both proxies intercept TLS with the same CA and verify the upstream with
- * the same upstream CA; mitmproxy runs with defaults (no scripts).
- *
- *   node bench/egress/run.ts [--seconds 3] [--connections 16] [--download-mib 256]
- *                            [--mitmproxy-download-mib 32] [--skip-mitmproxy]
- *
- * mitmproxy buffers whole bodies by default and moves about 1 MB/s on a large one, so its
- * download is measured on a smaller body (MB/s is a rate; the size only bounds the run time).
- *
- * Phases: small HTTPS GETs over keep-alive (req/s, p50/p99 latency, added latency vs direct),
- * 1 KiB POSTs (scanned by DLP in ours), one large download (MB/s).
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as net from "node:net";
@@ -22,6 +7,7 @@ import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { generateBottleCa, loadSigningCa } from "../../src/lib/tls/ca.ts";
 import { generateLeafKey, mintLeaf } from "../../src/lib/tls/leaf.ts";
+import { BenchProcesses, firstMatch } from "../processes.ts";
 import { download, type LoadResult, load, type Route } from "./client.ts";
 
 const { values } = parseArgs({
@@ -37,22 +23,9 @@ const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const downloadBytes = Number(values["download-mib"]) * 1024 * 1024;
 
-const children: ChildProcess[] = [];
-function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-  children.push(child);
-  return child;
-}
-
-async function firstMatch(stream: NodeJS.ReadableStream, pattern: RegExp): Promise<RegExpMatchArray> {
-  let text = "";
-  for await (const chunk of stream) {
-    text += String(chunk);
-    const match = text.match(pattern);
-    if (match) return match;
-  }
-  throw new Error(`stream ended before ${pattern}: ${text.slice(-500)}`);
-}
+const processes = new BenchProcesses();
+const start = (command: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+  processes.start(command, args, { ...process.env, ...env });
 
 async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, "127.0.0.1");
@@ -197,6 +170,6 @@ try {
   }
   process.stdout.write(`${lines.join("\n")}\n`);
 } finally {
-  for (const child of children) child.kill("SIGTERM");
+  processes.stopAll();
   await rm(dir, { recursive: true, force: true });
 }
