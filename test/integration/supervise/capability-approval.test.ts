@@ -6,10 +6,9 @@ import { AGENT_CA_BUNDLE, AGENT_CA_CERT } from "../../../src/backend/docker/agen
 import { EngineError } from "../../../src/backend/docker/engine-error.ts";
 import { firstTarFile } from "../../../src/backend/docker/engine-tar.ts";
 import { EGRESS } from "../../../src/plan/egress-config.ts";
-import { runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";
-import { MCP_CLIENT, toolAnswer } from "./mcp-client.ts";
+import { supervisedBottle } from "./mcp-client.ts";
 
 const docker = await connectDocker({ baseImage: true });
 const { engine } = docker;
@@ -24,27 +23,13 @@ describe("supervise: a capability approval in a running bottle", {
   let env: NodeJS.ProcessEnv;
   let instance = "";
   let stopped = false;
-  const cli = (args: string[]) => runCliAsync(args, { env, cwd: fixture.project });
-  const exec = (...command: string[]) => cli(["exec", instance, "--", ...command]);
-  const sh = (command: string) => exec("sh", "-c", command);
+  const { cli, exec, sh, callTool, pendingId } = supervisedBottle(() => ({
+    instance,
+    env,
+    cwd: fixture.project,
+  }));
   const agentName = () => `cb-${instance}-agent`;
   const capabilityImage = () => `claude-bottle/agent:${instance}`;
-  /** The tool call's answer; undefined when the call died with the agent container it ran in. */
-  const callTool = async (tool: string, args: Record<string, unknown>) => {
-    const result = await exec("node", "--input-type=module", "-e", MCP_CLIENT, tool, JSON.stringify(args));
-    return result.status === 0 ? toolAnswer(result.stdout) : undefined;
-  };
-  const pendingId = async (needle: string): Promise<string> => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const listed = await cli(["dashboard", "--once"]);
-      assert.equal(listed.status, 0, listed.stderr);
-      const row = listed.stdout.split("\n").find((line) => line.includes(needle));
-      if (row) return row.split(/\s+/)[0] ?? "";
-      if (Date.now() > deadline) throw new Error(`no proposal for ${needle}: ${listed.stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
-  };
   const dockerfileFrom = async (run: string) => {
     const image = (await engine.containerInspect(agentName()))?.image;
     assert.ok(image);

@@ -6,10 +6,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
 import { EGRESS } from "../../../src/plan/egress-config.ts";
-import { runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";
-import { MCP_CLIENT, toolAnswer } from "./mcp-client.ts";
+import { supervisedBottle } from "./mcp-client.ts";
 
 const docker = await connectDocker({ baseImage: true });
 const { engine } = docker;
@@ -29,25 +28,12 @@ describe("supervise in a running bottle", { skip: docker.skip, timeout: 600_000 
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
   let env: NodeJS.ProcessEnv;
   let instance = "";
-  const cli = (args: string[]) => runCliAsync(args, { env, cwd: fixture.project });
-  const exec = (...command: string[]) => cli(["exec", instance, "--", ...command]);
-  const sh = (command: string) => exec("sh", "-c", command);
+  const bottle = supervisedBottle(() => ({ instance, env, cwd: fixture.project }));
+  const { cli, exec, sh, pendingId } = bottle;
   const callTool = async (tool: string, args: Record<string, unknown>) => {
-    const result = await exec("node", "--input-type=module", "-e", MCP_CLIENT, tool, JSON.stringify(args));
-    assert.equal(result.status, 0, result.stderr);
-    return toolAnswer(result.stdout);
-  };
-  /** Waits until `dashboard --once` lists a proposal for `needle`; returns its id. */
-  const pendingId = async (needle: string): Promise<string> => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const listed = await cli(["dashboard", "--once"]);
-      assert.equal(listed.status, 0, listed.stderr);
-      const row = listed.stdout.split("\n").find((line) => line.includes(needle));
-      if (row) return row.split(/\s+/)[0] ?? "";
-      if (Date.now() > deadline) throw new Error(`no proposal for ${needle}: ${listed.stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
+    const answer = await bottle.callTool(tool, args);
+    assert.ok(answer, `the ${tool} call failed`);
+    return answer;
   };
   const egressConfig = async () =>
     (await engine.containerExec(`cb-${instance}-egress-proxy`, ["cat", EGRESS.configFile])).stdout;

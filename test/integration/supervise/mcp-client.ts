@@ -1,3 +1,5 @@
+import assert from "node:assert/strict";
+import { type CliResult, runCliAsync } from "../../helpers/run-cli.ts";
 /**
  * A minimal MCP client (streamable HTTP, JSON-RPC) run by the agent's own Node inside the bottle:
  * initialize, initialized, then one tools/call; prints the call's result as JSON. Arguments:
@@ -21,4 +23,46 @@ process.stdout.write(JSON.stringify(answer.result ?? answer.error));
 export function toolAnswer(stdout: string): { text: string; isError: boolean } {
   const parsed = JSON.parse(stdout) as { content: { text: string }[]; isError?: boolean };
   return { text: parsed.content.map((part) => part.text).join("\n"), isError: parsed.isError === true };
+}
+
+/** What a test of a running supervised bottle does as the agent (tool calls) and the operator. */
+export interface SupervisedBottle {
+  cli(args: string[]): Promise<CliResult>;
+  exec(...command: string[]): Promise<CliResult>;
+  sh(command: string): Promise<CliResult>;
+  /** The agent's tool call and its answer; undefined when the call died with its container. */
+  callTool(
+    tool: string,
+    args: Record<string, unknown>,
+  ): Promise<{ text: string; isError: boolean } | undefined>;
+  /** Waits until `dashboard --once` lists a proposal for `needle`; returns its id. */
+  pendingId(needle: string): Promise<string>;
+}
+
+/** `state` is read on each call: tests fill the instance and env in `before`. */
+export function supervisedBottle(
+  state: () => { instance: string; env: NodeJS.ProcessEnv; cwd: string },
+): SupervisedBottle {
+  const cli = (args: string[]) => runCliAsync(args, { env: state().env, cwd: state().cwd });
+  const exec = (...command: string[]) => cli(["exec", state().instance, "--", ...command]);
+  return {
+    cli,
+    exec,
+    sh: (command) => exec("sh", "-c", command),
+    async callTool(tool, args) {
+      const result = await exec("node", "--input-type=module", "-e", MCP_CLIENT, tool, JSON.stringify(args));
+      return result.status === 0 ? toolAnswer(result.stdout) : undefined;
+    },
+    async pendingId(needle) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const listed = await cli(["dashboard", "--once"]);
+        assert.equal(listed.status, 0, listed.stderr);
+        const row = listed.stdout.split("\n").find((line) => line.includes(needle));
+        if (row) return row.split(/\s+/)[0] ?? "";
+        if (Date.now() > deadline) throw new Error(`no proposal for ${needle}: ${listed.stdout}`);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    },
+  };
 }

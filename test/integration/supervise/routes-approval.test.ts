@@ -6,11 +6,10 @@ import { after, before, describe, it } from "node:test";
 import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
 import { CRED_PROXY } from "../../../src/plan/cred-proxy-routes.ts";
 import { EGRESS } from "../../../src/plan/egress-config.ts";
-import { runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";
 import { type HttpsUpstream, startHttpsUpstream } from "./https-upstream.ts";
-import { MCP_CLIENT, toolAnswer } from "./mcp-client.ts";
+import { supervisedBottle } from "./mcp-client.ts";
 
 const docker = await connectDocker({ baseImage: true });
 const { engine } = docker;
@@ -33,24 +32,12 @@ describe("supervise applies a cred-proxy routes change to a running bottle", {
   let upstream: HttpsUpstream;
   let env: NodeJS.ProcessEnv;
   let instance = "";
-  const cli = (args: string[]) => runCliAsync(args, { env, cwd: fixture.project });
-  const exec = (...command: string[]) => cli(["exec", instance, "--", ...command]);
-  const sh = (command: string) => exec("sh", "-c", command);
+  const bottle = supervisedBottle(() => ({ instance, env, cwd: fixture.project }));
+  const { cli, sh, pendingId } = bottle;
   const callTool = async (tool: string, args: Record<string, unknown>) => {
-    const result = await exec("node", "--input-type=module", "-e", MCP_CLIENT, tool, JSON.stringify(args));
-    assert.equal(result.status, 0, result.stderr);
-    return toolAnswer(result.stdout);
-  };
-  const pendingId = async (needle: string): Promise<string> => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const listed = await cli(["dashboard", "--once"]);
-      assert.equal(listed.status, 0, listed.stderr);
-      const row = listed.stdout.split("\n").find((line) => line.includes(needle));
-      if (row) return row.split(/\s+/)[0] ?? "";
-      if (Date.now() > deadline) throw new Error(`no proposal for ${needle}: ${listed.stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
+    const answer = await bottle.callTool(tool, args);
+    assert.ok(answer, `the ${tool} call failed`);
+    return answer;
   };
   const credProxy = () => `cb-${instance}-cred-proxy`;
   const liveRoutes = async () =>
