@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { stripVTControlCharacters } from "node:util";
 import { runScan, type ScanFormat } from "../../../src/cli/commands/scan.ts";
 import { base62, crc32 } from "../../../src/lib/scanner/checksums.ts";
 
@@ -27,7 +28,8 @@ async function run(paths: string[], format: ScanFormat = "text", stdin = "") {
     stderr: { write: (chunk: string) => (stderr += chunk) },
     readStdin: async () => stdin,
   });
-  return { code, stdout, stderr };
+  // Colours depend on the terminal and on CI=1 (picocolors); the words must not.
+  return { code, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) };
 }
 
 test("a directory is scanned recursively, skipping .git, binaries and symlinks; exit 1 on findings", async () => {
