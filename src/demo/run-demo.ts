@@ -9,7 +9,7 @@ import { findInstances, removeInstance } from "../backend/docker/cleanup.ts";
 import { waitReady } from "../backend/docker/container-steps.ts";
 import type { DockerEngine } from "../backend/docker/engine.ts";
 import { defaultStageDir, ensureImages } from "../backend/docker/images.ts";
-import { listeningProbe } from "../backend/docker/listening-probe.ts";
+import { listeningCheck } from "../backend/docker/listening-probe.ts";
 import { labelsFor, type Ownership } from "../backend/docker/prepare.ts";
 import { resourceName } from "../backend/instance.ts";
 import { type CliContext, planFor } from "../cli/context.ts";
@@ -197,7 +197,7 @@ async function startDemoApi(
     },
   ]);
   await engine.containerStart(name);
-  await waitReady(engine, name, listeningProbe(DEMO_API_PORT));
+  await waitReady(engine, name, listeningCheck(DEMO_API_PORT));
   return caFile;
 }
 

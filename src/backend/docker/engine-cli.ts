@@ -182,6 +182,7 @@ export class CliDockerEngine implements DockerEngine {
     const runOptions: RunOptions = { env, reject: false, stdio: options.stdio ?? "capture" };
     if (options.input !== undefined) runOptions.input = options.input;
     if (options.timeoutMs !== undefined) runOptions.timeoutMs = options.timeoutMs;
+    if (options.signal !== undefined) runOptions.signal = options.signal;
     const result = await this.#run(args, runOptions);
     if (options.check === true && result.exitCode !== 0) {
       throw new EngineError({ command: result.command, exitCode: result.exitCode, stderr: result.stderr });

@@ -19,6 +19,8 @@ export interface RunOptions {
   /** Reject when the exit code is not 0; default true. */
   reject?: boolean;
   timeoutMs?: number;
+  /** Ends the command (SIGTERM, then SIGKILL) when aborted; the promise rejects. */
+  signal?: AbortSignal | undefined;
   /** Bound on each captured stream; exceeding it kills the command. Default 64 MiB. */
   maxBuffer?: number;
 }
@@ -67,6 +69,10 @@ export function runDocker(
             terminate();
           }, options.timeoutMs);
 
+    const onAbort = () => terminate();
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
+
     const onData = (sink: BoundedBuffer) => (chunk: Buffer) => {
       options.progress?.write(chunk);
       if (!sink.push(chunk) && failure === undefined) {
@@ -87,6 +93,11 @@ export function runDocker(
     child.on("close", (code, signal) => {
       if (timer !== undefined) clearTimeout(timer);
       if (killTimer !== undefined) clearTimeout(killTimer);
+      options.signal?.removeEventListener("abort", onAbort);
+      if (options.signal?.aborted) {
+        reject(options.signal.reason);
+        return;
+      }
       const result: RunResult = {
         command,
         exitCode: code ?? -1,

@@ -168,6 +168,8 @@ export interface ExecOptions {
   /** Reject with an EngineError when the command exits non-zero; default false. */
   check?: boolean;
   timeoutMs?: number;
+  /** Ends the exec's docker client when aborted (the command inside may run on); rejects. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ExecResult {

@@ -5,7 +5,7 @@ import { launchingAgentName } from "../instance.ts";
 import { createContainer, waitReady } from "./container-steps.ts";
 import type { DockerEngine, NetworkCreateOptions } from "./engine.ts";
 import { capabilityImageTag } from "./images.ts";
-import { listeningProbe } from "./listening-probe.ts";
+import { listeningCheck } from "./listening-probe.ts";
 import type { DockerBottlePlan } from "./prepare.ts";
 import { labelsFor } from "./prepare.ts";
 import { installAgentCa, updateCaCertificates } from "./provision/ca.ts";
@@ -81,7 +81,7 @@ export async function launchDocker(
       { path: EGRESS.caKey.slice(1), content: options.ca.keyPem, mode: 0o600, uid, gid },
     ]);
     await engine.containerStart(docker.egressProxy.name);
-    await waitReady(engine, docker.egressProxy.name, listeningProbe(EGRESS.healthPort), {
+    await waitReady(engine, docker.egressProxy.name, listeningCheck(EGRESS.healthPort), {
       signal: options.signal,
       timeoutMs: options.healthTimeoutMs,
     });

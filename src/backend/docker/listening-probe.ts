@@ -1,13 +1,8 @@
 /**
  * Whether something in the container listens on a TCP port (IPv4, any address): a grep of
  * /proc/net/tcp, where local ports are upper-case hex and state 0A is LISTEN. Cheap enough to
- * poll right after start (readiness) and to run as a healthcheck (liveness), unlike a `node -e`.
+ * loop on right after start (`waitReady`) and to run as a healthcheck (liveness), unlike a `node -e`.
  */
 export function listeningCheck(port: number): string {
   return `grep -q ':${port.toString(16).toUpperCase().padStart(4, "0")} 00000000:0000 0A' /proc/net/tcp`;
-}
-
-/** The same check as an exec argv, for `waitReady`. */
-export function listeningProbe(port: number): string[] {
-  return ["sh", "-c", listeningCheck(port)];
 }

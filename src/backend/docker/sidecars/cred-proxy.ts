@@ -3,7 +3,7 @@ import { CRED_PROXY, credProxyRoutesText, credProxyTokenEnv } from "../../../pla
 import { EGRESS } from "../../../plan/egress-config.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
-import { listeningProbe } from "../listening-probe.ts";
+import { listeningCheck } from "../listening-probe.ts";
 import { type DockerBottlePlan, sidecarBase } from "../prepare.ts";
 import { provisionCredProxy } from "../provision/cred-proxy.ts";
 import type { DockerSidecar } from "./sidecar.ts";
@@ -33,7 +33,7 @@ function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
     ],
     // Every upstream call tunnels through the egress proxy (allowlist, DLP, known tokens).
     env: { HTTPS_PROXY: `http://${EGRESS.alias}:${EGRESS.port}` },
-    // Liveness only, at a slow interval; launch polls listeningProbe instead.
+    // Liveness only, at a slow interval; launch waits on listeningCheck instead.
     healthcheck: {
       shellCommand: `node -e "fetch('http://127.0.0.1:${CRED_PROXY.healthPort}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
       intervalMs: 10_000,
@@ -77,7 +77,7 @@ export const credProxySidecar: DockerSidecar = {
       { path: CRED_PROXY.caCert.slice(1), content: trusted, mode: 0o644, uid: UID, gid: UID },
     ]);
     await engine.containerStart(base.name);
-    await waitReady(engine, base.name, listeningProbe(CRED_PROXY.healthPort), { signal });
+    await waitReady(engine, base.name, listeningCheck(CRED_PROXY.healthPort), { signal });
   },
   provision: ({ engine, agent, plan }) => provisionCredProxy(engine, agent, plan),
 };

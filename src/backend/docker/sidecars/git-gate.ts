@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { GIT_GATE } from "../../../sidecars/git-gate/layout.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
-import { listeningCheck, listeningProbe } from "../listening-probe.ts";
+import { listeningCheck } from "../listening-probe.ts";
 import type { DockerBottlePlan } from "../prepare.ts";
 import { sidecarBase } from "../prepare.ts";
 import { gateExtraHosts, gitGateFiles } from "../provision/git-gate-files.ts";
@@ -56,7 +56,7 @@ export const gitGateSidecar: DockerSidecar = {
     // The keys go from memory into this container only (mode 600), never into the agent.
     await engine.containerCopyIn(spec.name, "/", gitGateFiles(docker.plan, identities));
     await engine.containerStart(spec.name);
-    await waitReady(engine, spec.name, listeningProbe(GIT_GATE.port), { signal });
+    await waitReady(engine, spec.name, listeningCheck(GIT_GATE.port), { signal });
   },
 
   async provision({ engine, agent, plan }) {

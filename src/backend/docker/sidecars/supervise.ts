@@ -15,7 +15,7 @@ import { AGENT_USER, AGENT_WORKDIR } from "../agent-env.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { packageRoot } from "../images.ts";
-import { listeningCheck, listeningProbe } from "../listening-probe.ts";
+import { listeningCheck } from "../listening-probe.ts";
 import { type DockerBottlePlan, sidecarBase } from "../prepare.ts";
 import type { DockerSidecar } from "./sidecar.ts";
 
@@ -78,7 +78,7 @@ export const superviseSidecar: DockerSidecar = {
     const container = spec(docker);
     await createContainer(engine, stack, container);
     await engine.containerStart(container.name);
-    await waitReady(engine, container.name, listeningProbe(SUPERVISE.port), { signal });
+    await waitReady(engine, container.name, listeningCheck(SUPERVISE.port), { signal });
   },
   async provision({ engine, agent, plan }) {
     // Nothing can have been approved yet: the agent has not run.
