@@ -65,28 +65,48 @@ export interface EnsuredImage {
   inputsHash: string;
   /** False when the existing image was current and reused. */
   built: boolean;
-  /** Wall time of this call, staging and build included. */
+  /** Seconds: of the build when built, else of the check. */
   seconds: number;
 }
 
-/** Ensures each image in turn (builds share the engine; in parallel they only contend). */
+/**
+ * Ensures each image: the checks (staging, hashing, one inspect each) run side by side, the builds
+ * one after another (in parallel they only contend for the engine).
+ */
 export async function ensureImages(
   names: readonly ImageName[],
   options: ImageOptions,
 ): Promise<EnsuredImage[]> {
-  const base = await resolveBase(options);
+  const started = performance.now();
+  const base = await resolveBaseImage(options);
+  const checked = await Promise.all(names.map((name) => checkImage(name, options, base)));
   const results: EnsuredImage[] = [];
-  for (const name of names) results.push(await ensureImage(name, { ...options, base }));
+  for (const image of checked) results.push(await buildIfStale(image, options, base, started));
   return results;
 }
 
 export async function ensureImage(name: ImageName, options: ImageOptions): Promise<EnsuredImage> {
-  const started = performance.now();
-  const log = options.log ?? ((line: string) => process.stderr.write(`claude-bottle: ${line}\n`));
-  const { engine } = options;
+  const [image] = await ensureImages([name], options);
+  return image!;
+}
+
+/** A base image reference and its local id (absent when only a registry has it). */
+interface BaseImage {
+  ref: string;
+  id: string | undefined;
+}
+
+interface CheckedImage {
+  name: ImageName;
+  tag: string;
+  context: string;
+  inputsHash: string;
+  existing: Awaited<ReturnType<DockerEngine["imageInspect"]>>;
+}
+
+/** Stages the build context of one image and hashes its inputs; inspects the current image. */
+async function checkImage(name: ImageName, options: ImageOptions, base: BaseImage): Promise<CheckedImage> {
   const tag = options.tags?.[name] ?? DEFAULT_TAGS[name];
-  const base = options.base ?? (await resolveBase(options));
-  const baseImage = await engine.imageInspect(base);
   const context = join(options.stageDir, name);
   await mkdir(context, { recursive: true });
 
@@ -98,26 +118,37 @@ export async function ensureImage(name: ImageName, options: ImageOptions): Promi
     hashField(hash, `file:${file}`, await readFile(join(sources, file)));
     await copyFile(join(sources, file), join(context, file));
   }
-  hashField(hash, "base", `${base}@${baseImage?.id ?? "remote"}`);
+  hashField(hash, "base", `${base.ref}@${base.id ?? "remote"}`);
   if (name === "sidecar") {
     hashField(hash, "sidecar.js", await stageSidecarBundle(context));
   } else if (name === "agent") {
     hashField(hash, "claude-code", `${CLAUDE_CODE_NATIVE}@${CLAUDE_CODE_VERSION}`);
   }
   const inputsHash = hash.digest("hex");
-  const seconds = () => Math.round((performance.now() - started) / 100) / 10;
+  return { name, tag, context, inputsHash, existing: await options.engine.imageInspect(tag) };
+}
 
-  const existing = await engine.imageInspect(tag);
+async function buildIfStale(
+  image: CheckedImage,
+  options: ImageOptions,
+  base: BaseImage,
+  started: number,
+): Promise<EnsuredImage> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`claude-bottle: ${line}\n`));
+  const { engine } = options;
+  const { name, tag, context, inputsHash, existing } = image;
+  const seconds = (since = started) => Math.round((performance.now() - since) / 100) / 10;
   if (existing !== undefined && existing.labels[LABEL_INPUTS_HASH] === inputsHash && options.force !== true) {
     return { name, tag, id: existing.id, inputsHash, built: false, seconds: seconds() };
   }
   const why = existing === undefined ? "missing" : options.force === true ? "forced" : "inputs changed";
-  log(`building ${tag} (${why}; inputs ${inputsHash.slice(0, 12)}, base ${base})`);
+  const buildStarted = performance.now();
+  log(`building ${tag} (${why}; inputs ${inputsHash.slice(0, 12)}, base ${base.ref})`);
   if (name === "agent") await stageClaudeCode(context, log);
   const id = await engine.build({
     context,
     tag,
-    buildArgs: { BASE: base },
+    buildArgs: { BASE: base.ref },
     labels: { [LABEL_INPUTS_HASH]: inputsHash },
     progress: options.progress === undefined ? process.stderr : options.progress,
   });
@@ -129,14 +160,22 @@ export async function ensureImage(name: ImageName, options: ImageOptions): Promi
     // The previous build is now dangling; drop it unless a container or a child image uses it.
     await engine.imageRemove(existing.id).catch(() => {});
   }
-  log(`built ${tag} in ${seconds()} s`);
-  return { name, tag, id, inputsHash, built: true, seconds: seconds() };
+  log(`built ${tag} in ${seconds(buildStarted)} s`);
+  return { name, tag, id, inputsHash, built: true, seconds: seconds(buildStarted) };
 }
 
 /** The offline base when it was bootstrapped here, else the public one. */
 export async function resolveBase(options: Pick<ImageOptions, "engine" | "base">): Promise<string> {
-  if (options.base !== undefined) return options.base;
-  return (await options.engine.imageInspect(OFFLINE_BASE)) === undefined ? ONLINE_BASE : OFFLINE_BASE;
+  return (await resolveBaseImage(options)).ref;
+}
+
+async function resolveBaseImage(options: Pick<ImageOptions, "engine" | "base">): Promise<BaseImage> {
+  const candidates = options.base !== undefined ? [options.base] : [OFFLINE_BASE, ONLINE_BASE];
+  for (const ref of candidates) {
+    const image = await options.engine.imageInspect(ref);
+    if (image !== undefined) return { ref, id: image.id };
+  }
+  return { ref: options.base ?? ONLINE_BASE, id: undefined };
 }
 
 function hashField(hash: ReturnType<typeof createHash>, name: string, value: string | Buffer): void {
