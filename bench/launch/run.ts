@@ -19,7 +19,13 @@ mkdirSync(join(home, "bottles"));
 mkdirSync(join(home, "agents"));
 writeFileSync(join(home, "bottles", "bench.md"), "---\negress:\n  allowlist: [example.com]\n---\n");
 writeFileSync(join(home, "agents", "bench.md"), "---\nbottle: bench\n---\n");
-const env = { ...process.env, CLAUDE_BOTTLE_HOME: home, NO_COLOR: "1" };
+// The code cache an installed bin keeps in the claude-bottle home (bin/claude-bottle.js).
+const env = {
+  ...process.env,
+  CLAUDE_BOTTLE_HOME: home,
+  NO_COLOR: "1",
+  NODE_COMPILE_CACHE: join(home, "cache", "node-compile-cache"),
+};
 const cli = (...args: string[]) =>
   execFileSync(process.execPath, [bin, ...args], {
     env,
