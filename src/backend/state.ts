@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pidAlive } from "../lib/pid.ts";
 import { INSTANCE_ID } from "./instance.ts";
 
 /** What the host remembers of an instance: enough for `list --running`, `exec`, `stop`, `resume`. */
@@ -55,6 +56,32 @@ export class InstanceStore {
 
   remove(instance: string): void {
     rmSync(this.#file(instance), { force: true });
+  }
+
+  /**
+   * Marks the instance's agent container as being replaced (a capability approval) by process
+   * `pid`: a session attached to the old container waits for the new one instead of ending the
+   * bottle (src/cli/attach.ts). Dispose to clear the mark.
+   */
+  markReplacing(instance: string, pid = process.pid): Disposable {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const file = this.#replacingFile(instance);
+    writeFileSync(file, `${pid}\n`, { mode: 0o600 });
+    return { [Symbol.dispose]: () => rmSync(file, { force: true }) };
+  }
+
+  /** Whether a live process is replacing the instance's agent container right now. */
+  isReplacing(instance: string): boolean {
+    try {
+      const pid = Number(readFileSync(this.#replacingFile(instance), "utf8"));
+      return Number.isInteger(pid) && pid > 0 && pidAlive(pid);
+    } catch {
+      return false;
+    }
+  }
+
+  #replacingFile(instance: string): string {
+    return join(this.dir, `${instance}.replacing`);
   }
 
   #file(instance: string): string {

@@ -2,6 +2,7 @@ import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
 import { findInstances, removeInstance } from "../backend/docker/cleanup.ts";
 import { resourceName } from "../backend/instance.ts";
 import { removeSuperviseDirs } from "../supervise/host-dirs.ts";
+import { attachSession, sessionCommand } from "./attach.ts";
 import type { CliContext } from "./context.ts";
 import { openDocker } from "./docker-context.ts";
 import { UserError } from "./user-error.ts";
@@ -39,16 +40,13 @@ export async function resume(context: CliContext, instance: string): Promise<num
       : "`claude-bottle list --running` shows the running ones";
     throw new UserError(`bottle \`${instance}\` is not running, so there is nothing to resume; ${hint}`);
   }
-  const result = await docker.engine.containerExec(
-    agent,
-    ["claude", "--dangerously-skip-permissions", "--continue"],
-    {
-      user: AGENT_USER,
-      workdir: AGENT_WORKDIR,
-      stdio: "inherit",
-    },
-  );
-  return result.exitCode;
+  return attachSession({
+    engine: docker.engine,
+    store: docker.store,
+    instance,
+    command: sessionCommand("continue"),
+    log: (line: string) => context.stderr.write(`claude-bottle: ${line}\n`),
+  });
 }
 
 export async function stop(context: CliContext, instance: string): Promise<void> {

@@ -1,14 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
 import { DockerBottleBackend } from "../backend/docker/docker-backend.ts";
 import type { ImageRefs } from "../backend/docker/prepare.ts";
-import { AGENT_PROMPT_FILE } from "../backend/docker/provision/prompt.ts";
 import { watchInstance } from "../backend/docker/watch.ts";
 import { newInstanceId, resourceName } from "../backend/instance.ts";
 import { generateBottleCa } from "../lib/tls/ca.ts";
 import type { BottlePlan } from "../plan/bottle-plan.ts";
 import { askEnv } from "./ask-env.ts";
+import { attachSession, sessionCommand } from "./attach.ts";
 import type { CliContext } from "./context.ts";
 import { type DockerContext, warnAboutOrphans } from "./docker-context.ts";
 
@@ -87,15 +86,12 @@ export async function startBottle(
   // Says on stderr when a sidecar dies under the session: the agent lost that path (watch.ts).
   stack.use(watchInstance(docker.engine, instance, { report: log }));
   log("attaching Claude Code (exit it to tear the bottle down)");
-  const prompt = plan.agent.prompt ? ` "$(cat ${AGENT_PROMPT_FILE})"` : "";
-  const result = await docker.engine.containerExec(
-    agent,
-    ["sh", "-c", `exec claude --dangerously-skip-permissions${prompt}`],
-    {
-      user: AGENT_USER,
-      workdir: AGENT_WORKDIR,
-      stdio: "inherit",
-    },
-  );
-  return { instance, exitCode: result.exitCode };
+  const exitCode = await attachSession({
+    engine: docker.engine,
+    store: docker.store,
+    instance,
+    command: sessionCommand({ prompt: Boolean(plan.agent.prompt) }),
+    log,
+  });
+  return { instance, exitCode };
 }

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { pidAlive } from "../lib/pid.ts";
 
 /**
  * One decision applies at a time per bottle (each rewrites a config from what it read). The lock
@@ -38,10 +39,5 @@ function holderAlive(file: string): boolean {
     return true; // being written right now
   }
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return pidAlive(pid);
 }

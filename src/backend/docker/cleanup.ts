@@ -1,3 +1,4 @@
+import { pidAlive } from "../../lib/pid.ts";
 import { resourceName } from "../instance.ts";
 import { type ContainerInfo, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";
 import { capabilityImageTag } from "./images.ts";
@@ -60,13 +61,4 @@ export async function removeInstance(
   await Promise.all(resources.containers.map((container) => engine.containerRemove(container.name)));
   for (const network of resources.networks) await engine.networkRemove(network);
   if (resources.instance !== undefined) await engine.imageRemove(capabilityImageTag(resources.instance));
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -2,7 +2,8 @@
  * A capability approval (supervise): the agent image is rebuilt from the approved Dockerfile and
  * the bottle's agent container is replaced by one on the new image, for the same instance, with
  * the same sidecars, networks and CA, and with the agent's home state (transcripts in ~/.claude,
- * ~/.claude.json, ~/workspace) carried over, so `resume` continues the conversation.
+ * ~/.claude.json, ~/workspace) carried over, so the conversation continues: an attached session
+ * moves to the new container by itself (src/cli/attach.ts), a detached bottle with `resume`.
  */
 import { X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -68,19 +69,13 @@ export class ReplaceAgentError extends Error {
 export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAgent> {
   const { engine, instance } = input;
   const log = input.log ?? (() => {});
-  const record = new InstanceStore(input.home).load(instance);
+  const store = new InstanceStore(input.home);
+  const record = store.load(instance);
   if (record === undefined)
     throw new ReplaceAgentError(`bottle ${instance} has no state record; it cannot be re-planned`, false);
   const agentName = resourceName(instance, "agent");
   const old = await engine.containerInspect(agentName);
   if (old?.running !== true) throw new ReplaceAgentError(`the agent of ${instance} is not running`, false);
-  if (old.labels[LABEL_MODE] !== "detached")
-    // Its CLI's session runs in the agent container: replacing it would end the session, and the
-    // CLI would then tear the whole bottle down.
-    throw new ReplaceAgentError(
-      `bottle ${instance} is attached to a terminal: a capability replaces the agent container, which would end the session and the bottle; reject this proposal, or start the bottle with --detach (and \`claude-bottle resume\`) to let the agent change its image`,
-      false,
-    );
   let plan: BottlePlan;
   try {
     plan = input.plan(record);
@@ -130,7 +125,10 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
   const prepared = backend.prepare(plan, {
     instance,
     answers,
-    owner: { pid: Number.isInteger(pid) && pid > 0 ? pid : record.ownerPid, mode: "detached" },
+    owner: {
+      pid: Number.isInteger(pid) && pid > 0 ? pid : record.ownerPid,
+      mode: old.labels[LABEL_MODE] === "attached" ? "attached" : "detached",
+    },
   });
 
   const startOn = async (ref: string) => {
@@ -153,6 +151,9 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
   };
 
   log(`replacing the agent container of ${instance}`);
+  // An attached session's exec ends with the old container; the mark tells its CLI to wait for
+  // the new one and continue there rather than tear the bottle down.
+  using _replacing = store.markReplacing(instance);
   try {
     await startOn(image);
   } catch (error) {

@@ -1,4 +1,5 @@
 import { readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { pidAlive } from "../../lib/pid.ts";
 
 /**
  * A lock file holding the owner's PID, for hooks (separate processes) that must not run the same
@@ -44,10 +45,5 @@ function ownerIsGone(path: string): boolean {
   const pid = Number(text);
   // Created but not yet written (the owner is between open and write), unless that is stale.
   if (!Number.isInteger(pid) || pid <= 0) return ageMs > 10_000;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  return !pidAlive(pid);
 }

@@ -5,6 +5,8 @@ import { after, before, describe, it } from "node:test";
 import { AGENT_CA_BUNDLE, AGENT_CA_CERT } from "../../../src/backend/docker/agent-env.ts";
 import { EngineError } from "../../../src/backend/docker/engine-error.ts";
 import { firstTarFile } from "../../../src/backend/docker/engine-tar.ts";
+import { InstanceStore } from "../../../src/backend/state.ts";
+import { attachSession } from "../../../src/cli/attach.ts";
 import { EGRESS } from "../../../src/plan/egress-config.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";
@@ -188,6 +190,51 @@ supervise: true
     assert.equal(entry.after, dockerfile);
     assert.ok((entry.diff as string[]).includes("+RUN echo capability > /etc/capability-marker"));
     assert.match((await cli(["dashboard", "--once"])).stdout, /no pending proposals/);
+  });
+
+  it("a session that ends by itself is not attached again", async () => {
+    const logged: string[] = [];
+    const exitCode = await attachSession({
+      engine,
+      store: new InstanceStore(fixture.home),
+      instance,
+      command: ["sh", "-c", "exit 3"],
+      log: (line) => logged.push(line),
+    });
+    assert.equal(exitCode, 3);
+    assert.deepEqual(logged, []);
+  });
+
+  it("a session attached to the agent continues in the new container when a capability replaces it", async () => {
+    const sessions = "~/workspace/sessions.log";
+    const logged: string[] = [];
+    const attached = attachSession({
+      engine,
+      store: new InstanceStore(fixture.home),
+      instance,
+      // Stand-ins for Claude Code (which needs a terminal and an API): each session records itself.
+      command: ["sh", "-c", `echo first >> ${sessions}; exec sleep 600`],
+      continueCommand: ["sh", "-c", `echo continued >> ${sessions}; exit 7`],
+      log: (line) => logged.push(line),
+    });
+    while ((await sh(`cat ${sessions}`)).stdout !== "first\n")
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const asked = callTool("propose_capability", {
+      dockerfile: await dockerfileFrom("echo second > /etc/second-marker"),
+      justification: "needs the second marker",
+    });
+    const approved = await cli(["approve", await pendingId("needs the second marker")]);
+    assert.equal(approved.status, 0, approved.stderr);
+    await asked;
+
+    // The first session ended with the old container; the next one ran in the new container,
+    // with the workspace carried over, and its exit code is the session's.
+    assert.equal(await attached, 7);
+    assert.equal((await sh("cat /etc/second-marker")).stdout, "second\n");
+    assert.equal((await sh(`cat ${sessions}`)).stdout, "first\ncontinued\n");
+    assert.match(logged.join("\n"), /agent container was replaced .*continuing the session/);
+    assert.equal(new InstanceStore(fixture.home).isReplacing(instance), false);
   });
 
   it("stop removes the bottle's capability image", async () => {

@@ -58,12 +58,26 @@ async function refusal(
   return error.message;
 }
 
-test("a capability is refused for an attached bottle before anything is built or removed", async () => {
-  const message = await refusal({ "claude-bottle.mode": "attached", "claude-bottle.owner-pid": "1" });
-  assert.match(message, /attached to a terminal.*--detach/);
-});
-
 test("a capability is refused when the bottle has no state record or no running agent", async () => {
   assert.match(await refusal({ "claude-bottle.mode": "detached" }, { record: false }), /no state record/);
   assert.match(await refusal({ "claude-bottle.mode": "detached" }, { running: false }), /is not running/);
+});
+
+test("a replacement mark holds while its process lives, and is gone once disposed", () => {
+  using fixture = tempHome();
+  const store = new InstanceStore(fixture.home);
+  assert.equal(store.isReplacing(INSTANCE), false);
+  {
+    using _mark = store.markReplacing(INSTANCE);
+    assert.equal(store.isReplacing(INSTANCE), true);
+  }
+  assert.equal(store.isReplacing(INSTANCE), false);
+});
+
+test("the mark of a replacing process that died does not hold a session waiting", () => {
+  using fixture = tempHome();
+  const store = new InstanceStore(fixture.home);
+  // Beyond the kernel's pid range: no such process.
+  store.markReplacing(INSTANCE, 2 ** 22 + 1);
+  assert.equal(store.isReplacing(INSTANCE), false);
 });

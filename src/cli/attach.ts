@@ -1,0 +1,55 @@
+import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
+import type { DockerEngine } from "../backend/docker/engine.ts";
+import { AGENT_PROMPT_FILE } from "../backend/docker/provision/prompt.ts";
+import { resourceName } from "../backend/instance.ts";
+import type { InstanceStore } from "../backend/state.ts";
+
+/**
+ * Claude Code in the agent, as the terminal's session: a new conversation (with the agent's
+ * prompt when it has one), or the last one continued (`resume`, and after a replacement).
+ */
+export function sessionCommand(session: { prompt: boolean } | "continue"): string[] {
+  if (session === "continue") return ["claude", "--dangerously-skip-permissions", "--continue"];
+  const prompt = session.prompt ? ` "$(cat ${AGENT_PROMPT_FILE})"` : "";
+  return ["sh", "-c", `exec claude --dangerously-skip-permissions${prompt}`];
+}
+
+export interface AttachOptions {
+  engine: Pick<DockerEngine, "containerExec" | "containerInspect">;
+  store: Pick<InstanceStore, "isReplacing">;
+  instance: string;
+  /** The first session's command (`sessionCommand`). */
+  command: readonly string[];
+  /** After a replacement, the command that continues the session; default `sessionCommand("continue")`. */
+  continueCommand?: readonly string[];
+  log: (line: string) => void;
+  /** How often to look whether a replacement finished; default 250 ms. */
+  pollMs?: number;
+}
+
+/**
+ * Gives the terminal to a session in the agent container until it ends; resolves to its exit
+ * code. A capability approval replaces the agent container (replace-agent.ts), which ends the
+ * exec: the session then continues in the new container, with the transcript that was carried
+ * over, instead of the bottle coming down.
+ */
+export async function attachSession(options: AttachOptions): Promise<number> {
+  const { engine, instance } = options;
+  const agent = resourceName(instance, "agent");
+  let command = options.command;
+  for (;;) {
+    const attachedTo = (await engine.containerInspect(agent))?.id;
+    const result = await engine.containerExec(agent, command, {
+      user: AGENT_USER,
+      workdir: AGENT_WORKDIR,
+      stdio: "inherit",
+    });
+    while (options.store.isReplacing(instance)) {
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+    }
+    const now = await engine.containerInspect(agent);
+    if (now?.running !== true || now.id === attachedTo) return result.exitCode;
+    options.log("the agent container was replaced (an approved capability); continuing the session in it");
+    command = options.continueCommand ?? sessionCommand("continue");
+  }
+}
