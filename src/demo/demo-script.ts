@@ -26,6 +26,15 @@ export function demoScript(targets: DemoTargets): { step: ScriptStep; shows: str
       },
     },
     {
+      shows:
+        "an API key the bottle does not hold, sent straight to the API, is refused: only cred-proxy's calls pass untouched",
+      step: {
+        note: "Calling the API directly with a key of my own.",
+        // Made inside the bottle, like the AWS key below, so the conversation never carries it.
+        bash: `curl -sS -H "x-api-key: sk-ant-api03-$(tr -dc A-Za-z0-9 </dev/urandom | head -c 93)AA" https://api.anthropic.com/v1/models`,
+      },
+    },
+    {
       shows: "a push carrying a secret is refused by git-gate; upstream is unchanged",
       step: {
         note: "Cloning through git-gate and pushing a commit that carries a key.",
@@ -44,7 +53,7 @@ export function demoScript(targets: DemoTargets): { step: ScriptStep; shows: str
     {
       shows: "",
       step: {
-        text: "Done: one allowed request, one refused host, one refused secret push and one clean push.",
+        text: "Done: one allowed request, one refused host, one refused key, one refused secret push and one clean push.",
       },
     },
   ];

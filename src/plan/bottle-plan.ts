@@ -4,6 +4,7 @@ import { classifyEnvValue } from "../manifest/env-value.ts";
 import { ManifestError, type SourcePosition } from "../manifest/errors.ts";
 import type { AgentManifest, BottleManifest, ManifestOrigin } from "../manifest/loader.ts";
 import type { CredProxyRole } from "../manifest/schema.ts";
+import { CRED_PROXY } from "./cred-proxy-routes.ts";
 import { Secret } from "./secret.ts";
 
 /** Hosts Claude Code itself needs; always on a bottle's allowlist. */
@@ -64,6 +65,12 @@ export interface BottlePlan {
   egress: {
     allowlist: string[];
     passthrough: string[];
+    /**
+     * When set, passthrough hosts are tunnelled only for these clients and inspected for anyone
+     * else: cred-proxy, when it carries the Anthropic route, so the agent's own connections to the
+     * API are scanned (a key that is not the bottle's cannot leave in their headers).
+     */
+    passthroughClients: string[];
     tlsInterception: boolean;
     /** The bottle's internal network CIDR is added at launch, when Docker has assigned it. */
     ipAllowlist: string[];
@@ -122,6 +129,9 @@ export function buildPlan(input: PlanInput): BottlePlan {
         ...routes.routes.map((route) => hostOf(route.upstream)),
       ]),
       passthrough: [...PASSTHROUGH_HOSTS],
+      passthroughClients: routes.routes.some((route) => route.roles.includes("anthropic-base-url"))
+        ? [CRED_PROXY.alias]
+        : [],
       tlsInterception: true,
       ipAllowlist: [...bottle.data.egress.ip_allowlist],
       hosts: { ...bottle.data.egress.hosts },

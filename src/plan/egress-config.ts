@@ -55,6 +55,7 @@ export function renderEgressConfig(plan: BottlePlan, facts: EgressLaunchFacts = 
     supervise: plan.supervise.enabled,
     allowlist: plan.egress.allowlist,
     passthrough: plan.egress.passthrough,
+    ...(plan.egress.passthroughClients.length ? { passthrough_clients: plan.egress.passthroughClients } : {}),
     ...(plan.egress.tlsInterception
       ? { tls_interception: { ca_cert: EGRESS.caCert, ca_key: EGRESS.caKey } }
       : {}),

@@ -29,6 +29,7 @@ export function planToJson(plan: BottlePlan): Record<string, unknown> {
     egress: {
       allowlist: plan.egress.allowlist,
       passthrough: plan.egress.passthrough,
+      passthrough_clients: plan.egress.passthroughClients,
       tls_interception: plan.egress.tlsInterception,
       ip_allowlist: plan.egress.ipAllowlist,
       hosts: plan.egress.hosts,

@@ -38,8 +38,11 @@ function describeEnv(entry: PlannedEnv): string {
 
 function describeEgress({ egress }: BottlePlan): string[] {
   const passthrough = new Set(egress.passthrough);
+  const passthroughNote = egress.passthroughClients.length
+    ? `(passthrough for ${egress.passthroughClients.join(", ")}; the agent's own connections inspected)`
+    : "(passthrough)";
   return [
-    `allowed hosts: ${egress.allowlist.map((host) => (passthrough.has(host) ? `${host} ${pc.dim("(passthrough)")}` : host)).join(", ")}`,
+    `allowed hosts: ${egress.allowlist.map((host) => (passthrough.has(host) ? `${host} ${pc.dim(passthroughNote)}` : host)).join(", ")}`,
     `TLS interception: ${egress.tlsInterception ? "on (per-bottle CA; bodies, URLs and headers scanned for secrets)" : "off"}`,
     `private ranges reachable: ${egress.ipAllowlist.length ? egress.ipAllowlist.join(", ") : "none"} ${pc.dim("(plus the bottle's own network)")}`,
     ...(Object.keys(egress.hosts).length

@@ -105,6 +105,12 @@ export const egressConfigSchema = z
       .array(hostPattern)
       .default([])
       .describe("hosts tunnelled without interception (allowed by being listed)"),
+    passthrough_clients: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "when set, passthrough hosts are tunnelled only for these clients (IPs or names); other clients get them inspected",
+      ),
     tls_interception: z
       .strictObject({ ca_cert: filePath, ca_key: filePath })
       .optional()

@@ -5,7 +5,7 @@ import { isGitPush } from "../cred-proxy/git-push.ts";
 import { type AuditRecord, elapsedMs, redactPath, startAuditRecord } from "./audit.ts";
 import { decodeBody } from "./body-decode.ts";
 import type { Limits } from "./config.ts";
-import { checkHead } from "./head-check.ts";
+import { checkHead, inspects } from "./head-check.ts";
 import { endToEndHeaders, PROXY_ONLY, rawHeaderValue } from "./headers.ts";
 import { sendBlock, sendUpstreamError } from "./respond.ts";
 import { targetOf } from "./target.ts";
@@ -132,7 +132,7 @@ export async function handleRequest(
     });
     return;
   }
-  const inspect = decision.mode === "inspect";
+  const inspect = await inspects(policy, decision.mode, req.socket.remoteAddress);
   const headers = endToEndHeaders(req.rawHeaders, inspect ? DROP_BUFFERED : undefined);
   const checked = await checkHead(policy, record, target, inspect, headers);
   if (!checked.ok) {

@@ -2,6 +2,18 @@ import type { Block } from "../../lib/block-response.ts";
 import type { AuditRecord } from "./audit.ts";
 import type { ProxyPolicy, Target } from "./types.ts";
 
+/**
+ * Whether a request the proxy sees in the clear is inspected (DLP): always, except to a
+ * passthrough host from a client passthrough_clients names (or from anyone when it names none).
+ */
+export async function inspects(
+  policy: ProxyPolicy,
+  mode: "inspect" | "passthrough",
+  clientAddress: string | undefined,
+): Promise<boolean> {
+  return mode === "inspect" || !(await policy.passthroughFor(clientAddress ?? ""));
+}
+
 export type HeadCheck =
   | { ok: true; address: Extract<Awaited<ReturnType<ProxyPolicy["resolve"]>>, { ok: true }> }
   | { ok: false; block: Block }

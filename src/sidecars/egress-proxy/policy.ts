@@ -5,7 +5,8 @@ import { createLeafCache } from "../../lib/tls/leaf-cache.ts";
 import { type AsyncScanFn, createDlp, type ScanFn } from "./dlp.ts";
 import { createHostPolicy } from "./host-policy.ts";
 import type { ResolvedConfig } from "./load-config.ts";
-import { createResolver, type LookupAll } from "./resolve.ts";
+import { createPassthroughClients } from "./passthrough-clients.ts";
+import { createResolver, type LookupAll, systemLookupAll } from "./resolve.ts";
 import type { ProxyPolicy } from "./types.ts";
 
 /** Builds the policy the server runs on from a validated config. Pure apart from TLS contexts. */
@@ -67,8 +68,13 @@ export function buildPolicy(
     resolved.ca === undefined
       ? undefined
       : createLeafCache(resolved.ca, { maxEntries: config.limits.leaf_cache_size });
+  const passthroughFor = createPassthroughClients(config.passthrough_clients, {
+    hosts,
+    lookupAll: options.lookupAll ?? systemLookupAll,
+  });
   return {
     decide: (host, port) => hostPolicy.decide(host, port),
+    passthroughFor,
     resolve: (host) => resolver.resolve(host),
     dlp,
     mintLeaf: leaves === undefined ? undefined : (host) => leaves.get(host),

@@ -111,13 +111,18 @@ export async function handleConnect(
   });
 
   const mintLeaf = policy.mintLeaf;
-  if (decision.mode === "passthrough" || mintLeaf === undefined) {
-    record.rule =
-      decision.mode === "passthrough" ? `passthrough ${decision.rule}` : `${decision.rule} (not intercepted)`;
+  // A passthrough host is tunnelled only for the clients passthrough_clients names, when it does.
+  const passthrough =
+    decision.mode === "passthrough" && (await policy.passthroughFor(socket.remoteAddress ?? ""));
+  if (passthrough || mintLeaf === undefined) {
+    record.rule = passthrough ? `passthrough ${decision.rule}` : `${decision.rule} (not intercepted)`;
     blindTunnel(ctx, socket, head, address.address, port, record);
     return;
   }
-  record.rule = `intercept ${decision.rule}`;
+  record.rule =
+    decision.mode === "passthrough"
+      ? `intercept ${decision.rule} (passthrough only for passthrough_clients)`
+      : `intercept ${decision.rule}`;
   const leaf = mintLeaf(host);
   leaf.catch(() => undefined);
   socket.write(ESTABLISHED);

@@ -14,6 +14,8 @@ export interface ProxyPolicy {
   decide(host: string, port: number): HostDecision;
   /** SSRF-checked resolution; the proxy dials exactly the address returned. */
   resolve(host: string): Promise<ResolveResult>;
+  /** Whether a passthrough host is tunnelled for this client address (else it is inspected). */
+  passthroughFor(clientAddress: string): Promise<boolean>;
   readonly dlp: Dlp;
   /** Secure context for a leaf certificate of `host`; undefined when interception is off. */
   readonly mintLeaf: ((host: string) => Promise<SecureContext>) | undefined;

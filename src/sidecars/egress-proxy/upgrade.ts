@@ -4,7 +4,7 @@ import type { Socket } from "node:net";
 import type { Block } from "../../lib/block-response.ts";
 import { type AuditRecord, elapsedMs, redactPath, startAuditRecord } from "./audit.ts";
 import type { Limits } from "./config.ts";
-import { checkHead } from "./head-check.ts";
+import { checkHead, inspects } from "./head-check.ts";
 import { endToEndHeaders, PROXY_ONLY } from "./headers.ts";
 import { rawUpstreamError, sendBlockRaw } from "./respond.ts";
 import { targetOf } from "./target.ts";
@@ -78,7 +78,8 @@ export async function handleUpgrade(
   // Upgrade and Connection are hop-by-hop but are the point of this request: put them back.
   const headers = endToEndHeaders(req.rawHeaders);
   headers.push("Connection", "Upgrade", "Upgrade", req.headers.upgrade ?? "websocket");
-  const checked = await checkHead(policy, record, target, decision.mode === "inspect", headers);
+  const inspect = await inspects(policy, decision.mode, req.socket.remoteAddress);
+  const checked = await checkHead(policy, record, target, inspect, headers);
   if (!checked.ok) {
     if ("block" in checked) refuse(checked.block);
     else {

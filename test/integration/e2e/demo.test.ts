@@ -30,6 +30,9 @@ describe("claude-bottle demo: the real Claude Code in a real bottle", {
       /code: not-allowlisted\n\s*rule: example\.com:80 matches no egress\.allowlist entry/,
     );
     assert.match(output, /To ask for access: .*egress\.allowlist/);
+    // The agent's own call to the API was intercepted and its foreign key refused (cred-proxy's
+    // calls, tunnelled untouched, are the only ones the API saw: the check below).
+    assert.match(output, /code: dlp-secret\n\s*rule: anthropic-api-key in headers/);
     // git-gate refused the secret with commit, file, line and rule, and forwarded nothing.
     assert.match(output, /push exit: 1/);
     assert.match(output, /push to demo rejected \(1 secret found\); nothing was forwarded upstream/);

@@ -220,16 +220,17 @@ function collect(res: http.IncomingMessage): Promise<Reply> {
   });
 }
 
-/** Plain absolute-form request through the proxy. */
+/** Plain absolute-form request through the proxy (from `from`, a loopback address, when given). */
 export function plainRequest(
   proxyPort: number,
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; from?: string } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request({
       host: "127.0.0.1",
       port: proxyPort,
+      ...(options.from === undefined ? {} : { localAddress: options.from }),
       method: options.method ?? "GET",
       path: url,
       headers: { host: new URL(url).host, ...options.headers },
@@ -247,10 +248,17 @@ export interface ConnectResult {
   socket: net.Socket;
 }
 
-/** Sends CONNECT and resolves with the proxy's answer; the socket is the tunnel on 200. */
-export function connect(proxyPort: number, authority: string): Promise<ConnectResult> {
+/**
+ * Sends CONNECT and resolves with the proxy's answer; the socket is the tunnel on 200. `from` is
+ * the client's own (loopback) address, when the test needs a particular one.
+ */
+export function connect(proxyPort: number, authority: string, from?: string): Promise<ConnectResult> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(proxyPort, "127.0.0.1");
+    const socket = net.connect({
+      port: proxyPort,
+      host: "127.0.0.1",
+      ...(from === undefined ? {} : { localAddress: from }),
+    });
     socket.on("error", reject);
     socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     let buffered = Buffer.alloc(0);

@@ -41,5 +41,32 @@ describe("the plan's egress config", () => {
     assert.match(known?.sha256 ?? "", /^[0-9a-f]{64}$/);
     assert.equal(known?.length, token.length);
     assert.equal(JSON.stringify(rendered).includes(token), false);
+    // No Anthropic route through cred-proxy: the agent holds its own login, and the API is
+    // passthrough for it.
+    assert.deepEqual(parsed.data.passthrough_clients, []);
+  });
+
+  it("tunnels the Anthropic API only for cred-proxy when cred-proxy carries the Anthropic route", () => {
+    using fixture = tempHome();
+    fixture.write(
+      "bottles/work.md",
+      manifest(`
+cred_proxy:
+  routes:
+    - {path: /anthropic, upstream: "https://api.anthropic.com", auth_scheme: x-api-key, token_ref: ANTHROPIC_API_KEY, role: anthropic-base-url}
+`),
+    );
+    fixture.write("agents/dev.md", manifest("bottle: work", "Do it."));
+    const catalog = new ManifestCatalog({ env: { CLAUDE_BOTTLE_HOME: fixture.home }, cwd: fixture.project });
+    const plan = buildPlan({
+      agent: catalog.agent("dev"),
+      bottle: catalog.bottle("work"),
+      env: { ANTHROPIC_API_KEY: "the-bottles-own-key" },
+      skills: {},
+      homeDir: "/home/u",
+    });
+    const parsed = egressConfigSchema.parse(renderEgressConfig(plan));
+    assert.deepEqual(parsed.passthrough, ["api.anthropic.com"]);
+    assert.deepEqual(parsed.passthrough_clients, ["cred-proxy"]);
   });
 });

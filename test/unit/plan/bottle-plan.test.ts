@@ -64,6 +64,8 @@ describe("BottlePlan", () => {
       "npm.internal.example:8443",
     ]);
     assert.deepEqual(plan.egress.passthrough, ["api.anthropic.com"]);
+    // Its cred-proxy carries the Anthropic route: only cred-proxy gets the API untouched.
+    assert.deepEqual(plan.egress.passthroughClients, ["cred-proxy"]);
     assert.equal(plan.egress.tlsInterception, true);
     assert.deepEqual(plan.egress.ipAllowlist, ["10.0.0.0/24"]);
     assert.deepEqual(plan.egress.hosts, { "registry.local": "host-gateway" });
@@ -186,7 +188,7 @@ describe("BottlePlan", () => {
       "agent dev",
       "DB_PASSWORD  from host $HOST_DB_PASSWORD",
       "OTP  asked at launch: One-time code",
-      "api.anthropic.com (passthrough)",
+      "api.anthropic.com (passthrough for cred-proxy; the agent's own connections inspected)",
       "TLS interception: on",
       "10.0.0.0/24",
       "registry.local → host-gateway",
