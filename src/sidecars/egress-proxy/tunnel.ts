@@ -157,7 +157,12 @@ export async function handleConnect(
         });
         // Closing the decrypted side (timeouts, server close) must release the TCP socket too.
         tlsSocket.once("close", () => socket.destroy());
+        // A client gone before its handshake finished: nothing will read this tunnel again, and it
+        // would hold a tunnel slot until the handshake timeout.
+        const leftDuringHandshake = () => tlsSocket.destroy();
+        tlsSocket.once("end", leftDuringHandshake);
         tlsSocket.once("secure", () => {
+          tlsSocket.off("end", leftDuringHandshake);
           clearTimeout(handshakeTimer);
           ctx.adopt(tlsSocket, { host, port, tls: true, rule: decision.rule });
         });

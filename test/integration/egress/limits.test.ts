@@ -117,3 +117,53 @@ describe("egress-proxy limits", () => {
     fourth.socket.destroy();
   });
 });
+
+/** The first bytes a TLS client sends (its ClientHello), captured without any network. */
+async function clientHello(servername: string): Promise<Buffer> {
+  const { Duplex } = await import("node:stream");
+  const tls = await import("node:tls");
+  return new Promise((resolve) => {
+    const wire = new Duplex({
+      read() {},
+      write(chunk: Buffer) {
+        resolve(chunk);
+        setImmediate(() => client.destroy());
+      },
+    });
+    const client = tls.connect({ socket: wire, servername });
+    client.on("error", () => {});
+  });
+}
+
+describe("egress-proxy: a client that leaves in the middle of its TLS handshake", () => {
+  let pki: Pki;
+  let upstream: Upstream;
+  let proxy: TestProxy;
+
+  before(async () => {
+    pki = await makePki();
+    upstream = await startUpstream(pki);
+    // One tunnel slot and a handshake timeout far beyond the test: only noticing the client's
+    // close can free the slot.
+    proxy = await startTestProxy(pki, {
+      allowlist: ["upstream.test"],
+      limits: { max_tunnels: 1, handshake_timeout_ms: 600_000 },
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    await upstream.close();
+  });
+
+  it("frees its tunnel at once: the proxy closes its side and the slot takes the next CONNECT", async () => {
+    const tunnel = await connect(proxy.port, `upstream.test:${upstream.https.port}`);
+    assert.equal(tunnel.status, 200);
+    tunnel.socket.write(await clientHello("upstream.test"));
+    tunnel.socket.end();
+    tunnel.socket.resume();
+    await closedWithin(tunnel.socket, 20_000);
+    const next = await connect(proxy.port, `upstream.test:${upstream.https.port}`);
+    assert.equal(next.status, 200, replyFromConnect(next).body);
+    next.socket.destroy();
+  });
+});
