@@ -17,6 +17,12 @@ export interface InstanceRecord {
   cwd: string;
 }
 
+/**
+ * How long a replacement may take (remove, start, provision, restore the home state; the image is
+ * built before the mark is set). A mark older than this is a leftover.
+ */
+export const REPLACING_MAX_MS = 10 * 60_000;
+
 /** `~/.claude-bottle/state/<instance>.json`, written atomically. */
 export class InstanceStore {
   readonly dir: string;
@@ -56,6 +62,7 @@ export class InstanceStore {
 
   remove(instance: string): void {
     rmSync(this.#file(instance), { force: true });
+    rmSync(this.#replacingFile(instance), { force: true });
   }
 
   /**
@@ -66,15 +73,25 @@ export class InstanceStore {
   markReplacing(instance: string, pid = process.pid): Disposable {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const file = this.#replacingFile(instance);
-    writeFileSync(file, `${pid}\n`, { mode: 0o600 });
+    writeFileSync(file, `${pid} ${Date.now()}\n`, { mode: 0o600 });
     return { [Symbol.dispose]: () => rmSync(file, { force: true }) };
   }
 
-  /** Whether a live process is replacing the instance's agent container right now. */
-  isReplacing(instance: string): boolean {
+  /**
+   * Whether a live process is replacing the instance's agent container right now. A mark older
+   * than REPLACING_MAX_MS does not count: its writer died without clearing it and the pid may
+   * have been reused.
+   */
+  isReplacing(instance: string, now = Date.now()): boolean {
     try {
-      const pid = Number(readFileSync(this.#replacingFile(instance), "utf8"));
-      return Number.isInteger(pid) && pid > 0 && pidAlive(pid);
+      const [pid, since] = readFileSync(this.#replacingFile(instance), "utf8").trim().split(" ").map(Number);
+      return (
+        Number.isInteger(pid) &&
+        pid! > 0 &&
+        pidAlive(pid!) &&
+        Number.isFinite(since) &&
+        now - since! < REPLACING_MAX_MS
+      );
     } catch {
       return false;
     }

@@ -23,6 +23,8 @@ export interface AttachOptions {
   /** After a replacement, the command that continues the session; default `sessionCommand("continue")`. */
   continueCommand?: readonly string[];
   log: (line: string) => void;
+  /** Ends a wait for a replacement (the CLI's SIGINT/SIGTERM): the session is then over. */
+  signal?: AbortSignal;
   /** How often to look whether a replacement finished; default 250 ms. */
   pollMs?: number;
 }
@@ -31,25 +33,42 @@ export interface AttachOptions {
  * Gives the terminal to a session in the agent container until it ends; resolves to its exit
  * code. A capability approval replaces the agent container (replace-agent.ts), which ends the
  * exec: the session then continues in the new container, with the transcript that was carried
- * over, instead of the bottle coming down.
+ * over, instead of the bottle coming down. The wait is bounded by the replacement mark's own
+ * age limit (state.ts) and ends on the signal.
  */
 export async function attachSession(options: AttachOptions): Promise<number> {
   const { engine, instance } = options;
   const agent = resourceName(instance, "agent");
   let command = options.command;
+  let exitCode = 0;
   for (;;) {
-    const attachedTo = (await engine.containerInspect(agent))?.id;
+    if (!(await whileReplacing(options))) return exitCode;
+    const attachedTo = await engine.containerInspect(agent);
+    if (attachedTo?.running !== true) return exitCode;
     const result = await engine.containerExec(agent, command, {
       user: AGENT_USER,
       workdir: AGENT_WORKDIR,
       stdio: "inherit",
     });
-    while (options.store.isReplacing(instance)) {
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
-    }
+    exitCode = result.exitCode;
+    if (!(await whileReplacing(options))) return exitCode;
     const now = await engine.containerInspect(agent);
-    if (now?.running !== true || now.id === attachedTo) return result.exitCode;
+    if (now?.running !== true || now.id === attachedTo.id) return exitCode;
     options.log("the agent container was replaced (an approved capability); continuing the session in it");
     command = options.continueCommand ?? sessionCommand("continue");
   }
+}
+
+/** Waits while the agent container is being replaced; false when the signal ended the wait. */
+async function whileReplacing(options: AttachOptions): Promise<boolean> {
+  let said = false;
+  while (options.store.isReplacing(options.instance)) {
+    if (options.signal?.aborted) return false;
+    if (!said) {
+      options.log("the agent container is being replaced (an approved capability); waiting for the new one");
+      said = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+  }
+  return options.signal?.aborted !== true;
 }

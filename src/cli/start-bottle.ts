@@ -92,6 +92,7 @@ export async function startBottle(
     instance,
     command: sessionCommand({ prompt: Boolean(plan.agent.prompt) }),
     log,
+    signal: abort.signal,
   });
   return { instance, exitCode };
 }

@@ -171,7 +171,7 @@ export async function applyChange(target: ApplyTarget, change: Change): Promise<
       const replaced = await applyCapability(target, change.dockerfile);
       await publish(target, { dockerfile: change.dockerfile });
       return {
-        summary: `rebuilt the agent image ${replaced.image} from the approved Dockerfile and restarted the agent on it (same bottle; kept ${replaced.kept.map((name) => `~/${name}`).join(", ") || "nothing"}); \`claude-bottle resume ${target.instance}\` continues the conversation`,
+        summary: `rebuilt the agent image ${replaced.image} from the approved Dockerfile and restarted the agent on it (same bottle; kept ${replaced.kept.map((name) => `~/${name}`).join(", ") || "nothing"}); an attached session continues in it by itself, otherwise \`claude-bottle resume ${target.instance}\` continues the conversation`,
         before,
         after: change.dockerfile,
       };

@@ -33,7 +33,7 @@ export async function waitReady(
   check: string,
   options: HealthWait = {},
 ): Promise<void> {
-  const loop = `i=0; while [ $i -lt ${CHECKS_PER_WAIT} ]; do ${check} && exit 0; i=$((i+1)); sleep 0.02; done; exit 1`;
+  const loop = `i=0; while [ $i -lt ${CHECKS_PER_WAIT} ]; do if ${check}; then exit 0; fi; i=$((i+1)); sleep 0.02; done; exit 1`;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

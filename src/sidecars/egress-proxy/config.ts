@@ -162,6 +162,15 @@ export const egressConfigSchema = z
       .default({}),
     limits: limitsSchema.default(limitsSchema.parse({})),
   })
+  .superRefine((config, ctx) => {
+    // Without interception nobody is inspected: the restriction would only look like one.
+    if (config.passthrough_clients.length > 0 && config.tls_interception === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["passthrough_clients"],
+        message: "needs tls_interception: other clients' connections to passthrough hosts are inspected",
+      });
+  })
   .describe("claude-bottle egress-proxy configuration");
 
 export type EgressConfig = z.infer<typeof egressConfigSchema>;

@@ -8,7 +8,8 @@ import type { LookupAll } from "./resolve.ts";
  * host is intercepted and inspected like any allowlisted host. A bottle whose cred-proxy carries
  * the Anthropic route names cred-proxy here: the model's request bodies, which legitimately trip
  * DLP, come from cred-proxy, while the agent's own connections to the API are scanned, so a key
- * that is not the bottle's cannot leave in their headers. Unresolvable names match nobody.
+ * that is not the bottle's cannot leave in their headers. A name that does not resolve matches
+ * nobody; only successful lookups are reused.
  */
 export type PassthroughClients = (clientAddress: string) => Promise<boolean>;
 
@@ -29,6 +30,7 @@ export function createPassthroughClients(
 
   const resolveAll = async (): Promise<Set<string>> => {
     const addresses = new Set<string>();
+    let complete = true;
     await Promise.all(
       names.map(async (name) => {
         const literal = canonicalIp(options.hosts[name] ?? name);
@@ -42,10 +44,13 @@ export function createPassthroughClients(
             if (canonical !== undefined) addresses.add(canonical);
           }
         } catch {
-          // Not resolvable now: nobody matches this name (its connections are inspected).
+          // Not resolvable now: nobody matches this name (its connections are inspected), and
+          // the next connection asks again rather than keep a tunnel inspected for the ttl.
+          complete = false;
         }
       }),
     );
+    if (!complete) cached = undefined;
     return addresses;
   };
 

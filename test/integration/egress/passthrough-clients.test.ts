@@ -103,8 +103,15 @@ describe("egress-proxy passthrough_clients: passthrough only for the named clien
     // A tunnel's line is written when it closes.
     const rules = async () =>
       (await proxy.auditLines()).filter((line) => line.kind === "tunnel").map((line) => line.rule);
-    while (!(await rules()).includes("intercept passthrough.test (passthrough only for passthrough_clients)"))
+    // Bounded, so a regression fails instead of hanging.
+    for (let tries = 0; tries < 100; tries++) {
+      if ((await rules()).includes("intercept passthrough.test (passthrough only for passthrough_clients)"))
+        break;
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(
+      (await rules()).includes("intercept passthrough.test (passthrough only for passthrough_clients)"),
+    );
     assert.ok((await rules()).includes("passthrough passthrough.test"));
   });
 });

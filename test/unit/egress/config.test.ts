@@ -110,6 +110,18 @@ audit: {path: audit.jsonl}
     assert.equal(result.status, "invalid");
   });
 
+  it("refuses passthrough_clients without tls_interception, where nobody would be inspected", async () => {
+    const result = await parseEgressConfigText(
+      stringify({ passthrough: ["api.anthropic.com"], passthrough_clients: ["cred-proxy"] }),
+      join(dir, "p.yaml"),
+    );
+    assert.equal(result.status, "invalid");
+    if (result.status === "invalid") {
+      assert.equal(result.issues[0]?.path, "passthrough_clients");
+      assert.match(result.issues[0]?.message ?? "", /needs tls_interception/);
+    }
+  });
+
   it("exports a JSON Schema for editors", () => {
     const schema = egressConfigJsonSchema() as { properties: Record<string, unknown> };
     for (const key of [

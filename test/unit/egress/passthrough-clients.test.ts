@@ -66,3 +66,12 @@ test("resolved addresses are reused for the ttl, then looked up again", async ()
   assert.equal(await isClient("172.18.0.9"), true);
   assert.equal(lookupAll.calls.length, 2);
 });
+
+test("a lookup that failed is asked again by the next connection, not kept for the ttl", async () => {
+  const answers: Record<string, string[]> = {};
+  const lookupAll = lookup(answers);
+  const isClient = createPassthroughClients(["cred-proxy"], { hosts: {}, lookupAll, now: () => 0 });
+  assert.equal(await isClient("172.18.0.3"), false);
+  answers["cred-proxy"] = ["172.18.0.3"];
+  assert.equal(await isClient("172.18.0.3"), true);
+});

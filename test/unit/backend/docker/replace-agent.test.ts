@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ContainerInfo, DockerEngine } from "../../../../src/backend/docker/engine.ts";
 import { ReplaceAgentError, replaceAgent } from "../../../../src/backend/docker/replace-agent.ts";
-import { InstanceStore } from "../../../../src/backend/state.ts";
+import { InstanceStore, REPLACING_MAX_MS } from "../../../../src/backend/state.ts";
 import type { BottlePlan } from "../../../../src/plan/bottle-plan.ts";
 import { tempHome } from "../../../helpers/temp-home.ts";
 
@@ -79,5 +79,15 @@ test("the mark of a replacing process that died does not hold a session waiting"
   const store = new InstanceStore(fixture.home);
   // Beyond the kernel's pid range: no such process.
   store.markReplacing(INSTANCE, 2 ** 22 + 1);
+  assert.equal(store.isReplacing(INSTANCE), false);
+});
+
+test("a mark older than a replacement can take is a leftover; remove clears it with the record", () => {
+  using fixture = tempHome();
+  const store = new InstanceStore(fixture.home);
+  store.markReplacing(INSTANCE);
+  assert.equal(store.isReplacing(INSTANCE, Date.now() + REPLACING_MAX_MS + 1), false);
+  assert.equal(store.isReplacing(INSTANCE), true);
+  store.remove(INSTANCE);
   assert.equal(store.isReplacing(INSTANCE), false);
 });
