@@ -126,6 +126,30 @@ describe("renderScreen", () => {
     assert.ok(lines.some((line) => line.endsWith("reason (enter: reject, esc: cancel): x")));
   });
 
+  it("scrolls a long list so the selected proposal is always on screen", () => {
+    const ids = Array.from({ length: 40 }, (_, index) => `p${String(index).padStart(7, "0")}`);
+    const many = withQueue(
+      initialState(),
+      ids.map((id, index) => pending(id, "b1", 40 - index)),
+      ["b1"],
+    );
+    const downs = Array.from({ length: 29 }, () => ({ name: "down" }));
+    const lines = renderScreen(press(many, ...downs), { now, width: 100, height: 14, detail: () => [] });
+    assert.ok(lines.length <= 14);
+    assert.match(lines.find((line) => line.includes(ids[29]!)) ?? "", /^> /);
+    assert.ok(!lines.some((line) => line.includes(ids[0]!)));
+    assert.ok(lines.some((line) => /… \d+ above, \d+ below$/.test(line)));
+    // Back at the top, the first proposal is shown again.
+    const top = renderScreen(press(many, ...downs, ...downs.map(() => ({ name: "up" }))), {
+      now,
+      width: 100,
+      height: 14,
+      detail: () => [],
+    });
+    assert.match(top.find((line) => line.includes(ids[0]!)) ?? "", /^> /);
+    assert.ok(top.some((line) => /… 0 above, \d+ below$/.test(line)));
+  });
+
   it("cuts a long detail to the screen and says how much is hidden", () => {
     const state = press(two, { name: "return" });
     const lines = renderScreen(state, {
