@@ -50,21 +50,29 @@ export async function launchDocker(
   const { networks, instance } = docker;
 
   step("creating networks");
-  await allSettledOrThrow([
-    createNetwork(engine, stack, {
+  // Only the egress proxy joins the egress network, just before it starts: creating it (the
+  // slower of the two, with its NAT rules) overlaps the internal network and the containers'
+  // creation. It is awaited on every path, so teardown never races its creation.
+  const egressNetwork = createNetwork(engine, stack, {
+    name: networks.egress,
+    internal: false,
+    labels: labelsFor(instance, "egress-network"),
+  });
+  egressNetwork.catch(() => {}); // awaited below; this only marks a rejection as handled
+  let internalCidr: string;
+  try {
+    await createNetwork(engine, stack, {
       name: networks.internal,
       internal: true,
       labels: labelsFor(instance, "internal-network"),
-    }),
-    createNetwork(engine, stack, {
-      name: networks.egress,
-      internal: false,
-      labels: labelsFor(instance, "egress-network"),
-    }),
-  ]);
-  const internalCidr = (await engine.networkInspect(networks.internal))?.subnets[0];
-  if (!internalCidr)
-    throw new Error(`network ${networks.internal} has no subnet; is the Docker engine healthy?`);
+    });
+    const subnet = (await engine.networkInspect(networks.internal))?.subnets[0];
+    if (!subnet) throw new Error(`network ${networks.internal} has no subnet; is the Docker engine healthy?`);
+    internalCidr = subnet;
+  } catch (error) {
+    await egressNetwork.catch(() => {});
+    throw error;
+  }
 
   // Two independent branches. The agent container only idles (and learns to trust the CA) until
   // provisioning; Claude Code starts after both branches, so every sidecar is healthy first.
@@ -72,6 +80,7 @@ export async function launchDocker(
     step("starting egress-proxy");
     const config = renderEgressConfig(docker.plan, { internalCidr });
     await createContainer(engine, stack, docker.egressProxy);
+    await egressNetwork;
     await engine.networkConnect(networks.egress, docker.egressProxy.name);
     // The CA key goes from memory into this container only; it is never written to host disk.
     const [uid, gid] = (docker.egressProxy.user ?? "0:0").split(":").map(Number) as [number, number];
@@ -101,7 +110,7 @@ export async function launchDocker(
       { ...docker.agent, name: launchingAgentName(instance) },
       options.ca.certPem,
     );
-  await allSettledOrThrow([sidecarBranch(), agentBranch()]);
+  await allSettledOrThrow([sidecarBranch(), agentBranch(), egressNetwork]);
   step("sidecars healthy; agent ready");
 
   const owned = stack.move();
