@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
@@ -103,7 +104,8 @@ export async function parseEgressConfigText(text: string, path: string): Promise
   for (const [index, p] of config.upstream_ca.entries()) {
     const pem = await read(`upstream_ca.${index}`, p);
     if (pem === undefined) continue;
-    if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    // Checked now: the trust store that uses it is built only at the first upstream dial.
+    if (!isPemCertificate(pem)) {
       issues.push({ path: `upstream_ca.${index}`, message: "not a PEM certificate" });
       continue;
     }
@@ -112,4 +114,14 @@ export async function parseEgressConfigText(text: string, path: string): Promise
   if (issues.length > 0) return { status: "invalid", path, issues };
   const auditPath = config.audit.path === undefined ? undefined : abs(config.audit.path);
   return { status: "ok", resolved: { path, config, ca, upstreamCaPems, auditPath } };
+}
+
+function isPemCertificate(pem: string): boolean {
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) return false;
+  try {
+    new X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
+  }
 }

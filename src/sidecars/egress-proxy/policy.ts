@@ -68,6 +68,7 @@ export function buildPolicy(
     resolved.ca === undefined
       ? undefined
       : createLeafCache(resolved.ca, { maxEntries: config.limits.leaf_cache_size });
+  let trust = options.trust;
   const passthroughFor = createPassthroughClients(config.passthrough_clients, {
     hosts,
     lookupAll: options.lookupAll ?? systemLookupAll,
@@ -78,7 +79,7 @@ export function buildPolicy(
     resolve: (host) => resolver.resolve(host),
     dlp,
     mintLeaf: leaves === undefined ? undefined : (host) => leaves.get(host),
-    upstreamTls: options.trust ?? upstreamTrust(resolved.upstreamCaPems),
+    upstreamTls: () => (trust ??= upstreamTrust(resolved.upstreamCaPems)),
     blockContext: { bottle: config.bottle, supervise: config.supervise },
   };
 }

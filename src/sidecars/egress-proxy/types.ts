@@ -19,8 +19,11 @@ export interface ProxyPolicy {
   readonly dlp: Dlp;
   /** Secure context for a leaf certificate of `host`; undefined when interception is off. */
   readonly mintLeaf: ((host: string) => Promise<SecureContext>) | undefined;
-  /** Trust for upstream TLS (system roots plus upstream_ca). */
-  readonly upstreamTls: SecureContext;
+  /**
+   * Trust for upstream TLS (system roots plus upstream_ca), built on first use: loading ~300
+   * roots takes ~30 ms, which a proxy that has not yet dialled anyone need not spend at start.
+   */
+  upstreamTls(): SecureContext;
   readonly blockContext: BlockContext;
 }
 

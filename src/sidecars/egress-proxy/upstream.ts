@@ -19,7 +19,7 @@ export interface Upstreams {
   destroy(): void;
 }
 
-export function createUpstreams(trust: SecureContext, options: { idleMs: number }): Upstreams {
+export function createUpstreams(trust: () => SecureContext, options: { idleMs: number }): Upstreams {
   const common = {
     keepAlive: true,
     maxFreeSockets: 256,
@@ -27,22 +27,30 @@ export function createUpstreams(trust: SecureContext, options: { idleMs: number 
     timeout: options.idleMs,
   };
   const httpAgent = new http.Agent(common);
-  const httpsAgent = new https.Agent({ ...common, secureContext: trust });
-  const upgradeTls = new https.Agent({ keepAlive: false, secureContext: trust });
+  // The TLS pools are made on first use, with the trust store (built on first use too).
+  let httpsAgent: https.Agent | undefined;
+  let upgradeTls: https.Agent | undefined;
   const retire = () => {
     for (const agent of [httpAgent, httpsAgent]) {
-      for (const sockets of Object.values(agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+      for (const sockets of Object.values(agent?.freeSockets ?? {}))
+        for (const s of sockets ?? []) s.destroy();
     }
   };
   return {
     http: httpAgent,
-    https: httpsAgent,
-    upgradeTls,
+    get https() {
+      httpsAgent ??= new https.Agent({ ...common, secureContext: trust() });
+      return httpsAgent;
+    },
+    get upgradeTls() {
+      upgradeTls ??= new https.Agent({ keepAlive: false, secureContext: trust() });
+      return upgradeTls;
+    },
     retire,
     destroy() {
       httpAgent.destroy();
-      httpsAgent.destroy();
-      upgradeTls.destroy();
+      httpsAgent?.destroy();
+      upgradeTls?.destroy();
     },
   };
 }

@@ -96,6 +96,23 @@ audit: {path: audit.jsonl}
     );
   });
 
+  it("refuses an upstream_ca file that only looks like a certificate (checked at load, not at first use)", async () => {
+    await writeFile(
+      join(dir, "fake-ca.pem"),
+      "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n",
+    );
+    const result = await parseEgressConfigText(
+      stringify({ upstream_ca: ["fake-ca.pem"] }),
+      join(dir, "f.yaml"),
+    );
+    assert.equal(result.status, "invalid");
+    if (result.status === "invalid")
+      assert.deepEqual(
+        result.issues.map((issue) => [issue.path, issue.message]),
+        [["upstream_ca.0", "not a PEM certificate"]],
+      );
+  });
+
   it("reports YAML syntax errors by line, without the text", async () => {
     const result = await parseEgressConfigText("allowlist: [a.test\nlisten: x", join(dir, "y.yaml"));
     assert.equal(result.status, "invalid");
