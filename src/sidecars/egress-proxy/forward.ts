@@ -1,5 +1,4 @@
-import * as http from "node:http";
-import * as https from "node:https";
+import type * as http from "node:http";
 import type { Block } from "../../lib/block-response.ts";
 import { isGitPush } from "../cred-proxy/git-push.ts";
 import { type AuditRecord, elapsedMs, redactPath, startAuditRecord } from "./audit.ts";
@@ -10,7 +9,7 @@ import { endToEndHeaders, PROXY_ONLY, rawHeaderValue } from "./headers.ts";
 import { sendBlock, sendUpstreamError } from "./respond.ts";
 import { targetOf } from "./target.ts";
 import type { ProxyPolicy, Target, TunnelBinding } from "./types.ts";
-import { classifyUpstreamError, tlsOptionsFor, type Upstreams } from "./upstream.ts";
+import { classifyUpstreamError, requestUpstream, type Upstreams } from "./upstream.ts";
 
 /**
  * One HTTP request, plain (absolute-form) or from inside an intercepted tunnel: target and Host
@@ -207,18 +206,12 @@ function forward(
   body: Buffer | undefined,
   record: AuditRecord,
 ): void {
-  const common = {
-    host: address,
-    port: target.port,
-    method: req.method,
-    path: target.path,
-    headers,
-    timeout: ctx.limits.upstream_timeout_ms,
-  };
-  const upstreamReq =
-    target.scheme === "https"
-      ? https.request({ ...common, agent: ctx.upstreams.https, ...tlsOptionsFor(target.host) })
-      : http.request({ ...common, agent: ctx.upstreams.http });
+  const upstreamReq = requestUpstream(
+    target,
+    address,
+    { method: req.method, headers, timeoutMs: ctx.limits.upstream_timeout_ms },
+    { https: ctx.upstreams.https, http: ctx.upstreams.http },
+  );
   let responded = false;
   upstreamReq.on("timeout", () => {
     if (!responded)

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { type Block, type BlockContext, renderBlock, renderBlockRaw } from "../../lib/block-response.ts";
+import { type AuditRecord, elapsedMs } from "./audit.ts";
 import { ERROR_HEADER, type UpstreamFailure } from "./upstream.ts";
 
 /** Writes a refusal on a response; closes the connection when the request body was not read. */
@@ -47,4 +48,33 @@ export function rawUpstreamError(kind: UpstreamFailure | "dns", detail: string):
   const body = `claude-bottle egress-proxy could not reach the upstream: ${kind} (${detail})\n`;
   const status = STATUS[kind];
   return `HTTP/1.1 ${status} ${status === 504 ? "Gateway Timeout" : "Bad Gateway"}\r\n${ERROR_HEADER}: ${kind}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/**
+ * The two ways a raw-socket exchange (CONNECT, upgrade) ends in the audit log: `finish` writes
+ * its record once, whenever called again; `refuse` answers the refusal on the socket and
+ * finishes.
+ */
+export function rawExchange(
+  socket: Socket,
+  record: AuditRecord,
+  started: number,
+  audit: (record: AuditRecord) => void,
+  context: BlockContext,
+): { finish: () => void; refuse: (block: Block) => void } {
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    record.duration_ms = elapsedMs(started);
+    audit(record);
+  };
+  const refuse = (block: Block) => {
+    record.decision = "block";
+    record.rule = block.rule;
+    record.code = block.code;
+    sendBlockRaw(socket, block, context);
+    finish();
+  };
+  return { finish, refuse };
 }

@@ -1,11 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import type { Block } from "../../lib/block-response.ts";
 import { normalizeHost, splitHostPort } from "../../lib/host-pattern.ts";
-import { type AuditRecord, elapsedMs, startAuditRecord } from "./audit.ts";
+import { type AuditRecord, startAuditRecord } from "./audit.ts";
 import type { Limits } from "./config.ts";
-import { rawUpstreamError, sendBlockRaw } from "./respond.ts";
+import { rawExchange, rawUpstreamError } from "./respond.ts";
 import type { ProxyPolicy, TunnelBinding } from "./types.ts";
 import { classifyUpstreamError } from "./upstream.ts";
 
@@ -49,17 +48,7 @@ export async function handleConnect(
     host: "",
     port: 0,
   });
-  const finish = () => {
-    record.duration_ms = elapsedMs(started);
-    ctx.audit(record);
-  };
-  const refuse = (block: Block) => {
-    record.decision = "block";
-    record.rule = block.rule;
-    record.code = block.code;
-    sendBlockRaw(socket, block, policy.blockContext);
-    finish();
-  };
+  const { finish, refuse } = rawExchange(socket, record, started, ctx.audit, policy.blockContext);
   socket.on("error", () => socket.destroy());
 
   const authority = splitHostPort(req.url ?? "");

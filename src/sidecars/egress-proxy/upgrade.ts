@@ -1,15 +1,13 @@
-import * as http from "node:http";
-import * as https from "node:https";
+import type * as http from "node:http";
 import type { Socket } from "node:net";
-import type { Block } from "../../lib/block-response.ts";
-import { type AuditRecord, elapsedMs, redactPath, startAuditRecord } from "./audit.ts";
+import { type AuditRecord, redactPath, startAuditRecord } from "./audit.ts";
 import type { Limits } from "./config.ts";
 import { checkHead, inspects } from "./head-check.ts";
 import { endToEndHeaders, PROXY_ONLY } from "./headers.ts";
-import { rawUpstreamError, sendBlockRaw } from "./respond.ts";
+import { rawExchange, rawUpstreamError } from "./respond.ts";
 import { targetOf } from "./target.ts";
 import type { ProxyPolicy, TunnelBinding } from "./types.ts";
-import { classifyUpstreamError, tlsOptionsFor, type Upstreams } from "./upstream.ts";
+import { classifyUpstreamError, requestUpstream, type Upstreams } from "./upstream.ts";
 
 /**
  * WebSocket (and any other Upgrade) requests pass after the same checks as a plain request:
@@ -41,20 +39,7 @@ export async function handleUpgrade(
     host: tunnel?.host ?? "",
     port: tunnel?.port ?? 0,
   });
-  let finished = false;
-  const finish = () => {
-    if (finished) return;
-    finished = true;
-    record.duration_ms = elapsedMs(started);
-    ctx.audit(record);
-  };
-  const refuse = (block: Block) => {
-    record.decision = "block";
-    record.rule = block.rule;
-    record.code = block.code;
-    sendBlockRaw(socket, block, policy.blockContext);
-    finish();
-  };
+  const { finish, refuse } = rawExchange(socket, record, started, ctx.audit, policy.blockContext);
   socket.on("error", () => socket.destroy());
 
   const resolved = targetOf(req, tunnel);
@@ -90,18 +75,12 @@ export async function handleUpgrade(
     return;
   }
   const { address } = checked;
-  const options = {
-    host: address.address,
-    port: target.port,
-    method: req.method,
-    path: target.path,
-    headers,
-    timeout: ctx.limits.upstream_timeout_ms,
-  };
-  const upstreamReq =
-    target.scheme === "https"
-      ? https.request({ ...options, agent: ctx.upstreams.upgradeTls, ...tlsOptionsFor(target.host) })
-      : http.request({ ...options, agent: false });
+  const upstreamReq = requestUpstream(
+    target,
+    address.address,
+    { method: req.method, headers, timeoutMs: ctx.limits.upstream_timeout_ms },
+    { https: ctx.upstreams.upgradeTls, http: false },
+  );
   upstreamReq.on("timeout", () =>
     upstreamReq.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })),
   );

@@ -2,6 +2,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { SecureContext } from "node:tls";
 import { parseIpLiteral } from "../../lib/ip-policy.ts";
+import type { Target } from "./types.ts";
 
 /**
  * Keep-alive connection pools to upstreams. Sockets are keyed by the dialled address (already
@@ -56,12 +57,35 @@ export function createUpstreams(trust: () => SecureContext, options: { idleMs: n
 }
 
 /**
+ * A request to the checked `address` of `target` (for https, verified for the target's host
+ * name), through the given pools: forwarded requests keep their sockets, upgrades do not.
+ */
+export function requestUpstream(
+  target: Target,
+  address: string,
+  request: { method: string | undefined; headers: string[]; timeoutMs: number },
+  agents: { https: https.Agent; http: http.Agent | false },
+): http.ClientRequest {
+  const options = {
+    host: address,
+    port: target.port,
+    method: request.method,
+    path: target.path,
+    headers: request.headers,
+    timeout: request.timeoutMs,
+  };
+  return target.scheme === "https"
+    ? https.request({ ...options, agent: agents.https, ...tlsOptionsFor(target.host) })
+    : http.request({ ...options, agent: agents.http });
+}
+
+/**
  * TLS options for dialling the checked address while verifying the certificate for `host`.
  * SNI carries names only (RFC 6066 §3); Node verifies against `servername`, or against the
  * dialled address when there is none, which for an IP target is the target itself. (A custom
  * checkServerIdentity would also work but stops the agent from reusing sockets.)
  */
-export function tlsOptionsFor(host: string): { servername?: string } {
+function tlsOptionsFor(host: string): { servername?: string } {
   return parseIpLiteral(host) === undefined ? { servername: host } : {};
 }
 
