@@ -5,9 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { generateBottleCa, loadSigningCa } from "../../src/lib/tls/ca.ts";
-import { generateLeafKey, mintLeaf } from "../../src/lib/tls/leaf.ts";
 import { TunnelAgent } from "../../src/sidecars/cred-proxy/tunnel-agent.ts";
+import { benchPki } from "../pki.ts";
 import { BenchProcesses, firstMatch } from "../processes.ts";
 
 const { values } = parseArgs({
@@ -74,16 +73,7 @@ async function closedLoop(target: Target, workers: number, durationMs: number): 
 
 const dir = await mkdtemp(join(tmpdir(), "cred-proxy-bench-"));
 try {
-  const upstreamCa = await generateBottleCa({ commonName: "bench upstream CA" });
-  const bottleCa = await generateBottleCa({ commonName: "bench bottle CA" });
-  const leaf = await mintLeaf(
-    await loadSigningCa(upstreamCa.certPem, upstreamCa.keyPem),
-    await generateLeafKey(),
-    "127.0.0.1",
-  );
-  await writeFile(join(dir, "upstream-ca.pem"), upstreamCa.certPem);
-  await writeFile(join(dir, "ca.pem"), bottleCa.certPem);
-  await writeFile(join(dir, "ca-key.pem"), bottleCa.keyPem, { mode: 0o600 });
+  const { bottleCa, leaf } = await benchPki(dir);
 
   const upstream = start([join(import.meta.dirname, "../egress/upstream.ts")], {
     BENCH_CERT: leaf.certPem,

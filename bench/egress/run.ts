@@ -5,8 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { generateBottleCa, loadSigningCa } from "../../src/lib/tls/ca.ts";
-import { generateLeafKey, mintLeaf } from "../../src/lib/tls/leaf.ts";
+import { benchPki } from "../pki.ts";
 import { BenchProcesses, firstMatch } from "../processes.ts";
 import { download, type LoadResult, load, type Route } from "./client.ts";
 
@@ -75,16 +74,7 @@ async function measure(name: string, route: Route, bytes = downloadBytes): Promi
 
 const dir = await mkdtemp(join(tmpdir(), "egress-bench-"));
 try {
-  const upstreamCa = await generateBottleCa({ commonName: "bench upstream CA" });
-  const bottleCa = await generateBottleCa({ commonName: "bench bottle CA" });
-  const leaf = await mintLeaf(
-    await loadSigningCa(upstreamCa.certPem, upstreamCa.keyPem),
-    await generateLeafKey(),
-    "127.0.0.1",
-  );
-  await writeFile(join(dir, "upstream-ca.pem"), upstreamCa.certPem);
-  await writeFile(join(dir, "ca.pem"), bottleCa.certPem);
-  await writeFile(join(dir, "ca-key.pem"), bottleCa.keyPem);
+  const { upstreamCa, bottleCa, leaf } = await benchPki(dir);
   await writeFile(join(dir, "mitmproxy-ca.pem"), `${bottleCa.keyPem}${bottleCa.certPem}`);
 
   const upstream = start(process.execPath, [join(import.meta.dirname, "upstream.ts")], {
