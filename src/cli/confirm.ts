@@ -1,9 +1,8 @@
-import type { CliContext } from "./context.ts";
 import { UserError } from "./user-error.ts";
 
 /** Asks y/N on a terminal. Without a terminal there is nobody to ask: refuse rather than hang. */
-export async function confirmPlan(context: CliContext): Promise<void> {
-  if (!process.stdin.isTTY || !(context.stderr as NodeJS.WriteStream).isTTY) {
+export async function confirmPlan(): Promise<void> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new UserError(
       "no terminal to confirm the plan on; review it with --dry-run, then pass --yes to start without asking",
     );
@@ -11,7 +10,7 @@ export async function confirmPlan(context: CliContext): Promise<void> {
   const { default: confirm } = await import("@inquirer/confirm");
   const accepted = await confirm(
     { message: "Start this bottle?", default: false },
-    { output: context.stderr },
+    { output: process.stderr },
   );
   if (!accepted)
     throw new UserError("not started: the plan was declined", { exitCode: 1, code: "E_DECLINED" });

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { type TextSink, terminalSafeSink, visible } from "../lib/terminal-text.ts";
 import { ManifestError } from "../manifest/errors.ts";
 import { type AgentManifest, ManifestCatalog } from "../manifest/loader.ts";
 import { type BottlePlan, buildPlan } from "../plan/bottle-plan.ts";
@@ -8,18 +9,25 @@ import { type BottlePlan, buildPlan } from "../plan/bottle-plan.ts";
 export interface CliContext {
   env: NodeJS.ProcessEnv;
   cwd: string;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
+  stdout: TextSink;
+  stderr: TextSink;
 }
 
+/** The process's context; its output streams let no control character through but colours. */
 export function processContext(): CliContext {
-  return { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr };
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: terminalSafeSink(process.stdout),
+    stderr: terminalSafeSink(process.stderr),
+  };
 }
 
 /** Finds manifests and reports anything ignored on stderr. */
 export function openCatalog(context: CliContext): ManifestCatalog {
   const catalog = new ManifestCatalog({ env: context.env, cwd: context.cwd });
-  for (const warning of catalog.warnings) context.stderr.write(`claude-bottle: warning: ${warning}\n`);
+  for (const warning of catalog.warnings)
+    context.stderr.write(`claude-bottle: warning: ${visible(warning)}\n`);
   return catalog;
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { CommanderError } from "commander";
+import { visibleLines } from "../lib/terminal-text.ts";
 import { isUserError } from "./user-error.ts";
 
 /**
@@ -15,12 +16,12 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
       return;
     }
     if (isUserError(error)) {
-      process.stderr.write(`claude-bottle: ${error.message}\n`);
+      process.stderr.write(`claude-bottle: ${visibleLines(error.message)}\n`);
       process.exitCode = error.exitCode;
       return;
     }
     process.stderr.write(
-      `claude-bottle: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      `claude-bottle: internal error: ${visibleLines(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
     );
     process.exitCode = 1;
   }

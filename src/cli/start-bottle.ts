@@ -29,7 +29,7 @@ export async function startBottle(
 ): Promise<{ instance: string; exitCode: number }> {
   const log = (line: string) => context.stderr.write(`claude-bottle: ${line}\n`);
   await warnAboutOrphans(docker, context);
-  const answers = await askEnv(plan, context);
+  const answers = await askEnv(plan);
   const instance = newInstanceId(plan.agent.name);
   mkdirSync(join(docker.logRoot, instance), { recursive: true, mode: 0o700 });
   const backend = new DockerBottleBackend({

@@ -1,4 +1,5 @@
 import { describeLoss, instanceStates } from "../backend/docker/watch.ts";
+import { visible } from "../lib/terminal-text.ts";
 import type { CliContext } from "./context.ts";
 import { openDocker } from "./docker-context.ts";
 import { UserError } from "./user-error.ts";
@@ -12,9 +13,10 @@ export async function status(context: CliContext, instance: string): Promise<num
   for (const state of states) {
     const health = state.health === "none" ? "" : ` (${state.health})`;
     const exited = state.status === "running" ? "" : ` code ${state.exitCode}`;
-    context.stdout.write(`${state.role.padEnd(13)} ${state.status}${exited}${health}\n`);
+    context.stdout.write(`${visible(`${state.role.padEnd(13)} ${state.status}${exited}${health}`)}\n`);
   }
   const down = states.filter((state) => !state.up);
-  for (const state of down) context.stderr.write(`claude-bottle: ${describeLoss(state, instance)}\n`);
+  for (const state of down)
+    context.stderr.write(`claude-bottle: ${visible(describeLoss(state, instance))}\n`);
   return down.length === 0 ? 0 : 1;
 }

@@ -1,4 +1,5 @@
 import { userInfo } from "node:os";
+import { visible } from "../lib/terminal-text.ts";
 import { runDashboard } from "../supervise/dashboard-ui.ts";
 import { approve, listPending, reject, type SuperviseHost } from "../supervise/decide.ts";
 import { queueTable } from "../supervise/render.ts";
@@ -24,12 +25,12 @@ export async function approveCommand(
   options: { note?: string },
 ): Promise<void> {
   const applied = await approve(await superviseHost(context), id, { note: options.note });
-  context.stdout.write(`approved ${id}: ${applied.summary}\n`);
+  context.stdout.write(`approved ${visible(id)}: ${visible(applied.summary)}\n`);
 }
 
 export async function rejectCommand(context: CliContext, id: string, reason: string): Promise<void> {
   await reject(await superviseHost(context), id, reason);
-  context.stdout.write(`rejected ${id}\n`);
+  context.stdout.write(`rejected ${visible(id)}\n`);
 }
 
 export async function dashboard(context: CliContext, options: { once?: boolean }): Promise<void> {
@@ -48,7 +49,7 @@ export async function dashboard(context: CliContext, options: { once?: boolean }
   const { pending, problems } = await listPending(await superviseHost(context));
   for (const problem of problems)
     context.stderr.write(
-      `claude-bottle: warning: ${problem.file} is not a valid proposal (${problem.issues.join("; ")})\n`,
+      `claude-bottle: warning: ${visible(`${problem.file} is not a valid proposal (${problem.issues.join("; ")})`)}\n`,
     );
   context.stdout.write(`${queueTable(pending, new Date(), Number.MAX_SAFE_INTEGER).join("\n")}\n`);
 }

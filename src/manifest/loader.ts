@@ -113,7 +113,7 @@ export class ManifestCatalog {
     const source = parseFrontmatter(displayPath(ref.file), text);
     const data = validateFrontmatter(source, agentSchema);
     const locate = locator(source);
-    if (ref.origin === "project") refuseHostReferences(data, locate);
+    if (ref.origin === "project") checkProjectAgentEnv(data, locate);
     if (!this.#bottles.has(data.bottle)) {
       throw new ManifestError(
         locate(["bottle"]),
@@ -152,16 +152,33 @@ export class ManifestCatalog {
 }
 
 /**
- * An agent from a repository may not copy host variables into the bottle: a cloned repository
- * could otherwise read any secret of the user's shell into the agent.
+ * Names that make every program in the agent load or run code nobody chose: the dynamic loader's
+ * and the interpreters' start-up hooks, and the variables that redirect git and the shells. From
+ * the user's own manifests they are allowed (they stay in the agent container either way: no
+ * manifest value enters a host process, see engine-env-file.ts); from a repository they are refused.
  */
-function refuseHostReferences(data: AgentManifestData, locate: LoadedManifest["locate"]): void {
+export const PROJECT_AGENT_REFUSED_ENV =
+  /^(LD_\w+|DYLD_\w+|GCONV_PATH|GETCONF_DIR|HOSTALIASES|LOCPATH|NLSPATH|MALLOC_\w+|GLIBC_TUNABLES|NODE_OPTIONS|NODE_PATH|NODE_REPL_EXTERNAL_MODULE|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|IFS|CDPATH|PATH|HOME|SHELL|PYTHON\w+|PERL5?\w*|RUBY\w+|GEM_\w+|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|GIT_\w+|SSH_\w+|EDITOR|VISUAL|PAGER|GIT_PAGER|LESS\w*|CLAUDE_\w+|ANTHROPIC_\w+)$/;
+
+/**
+ * What an agent from a project directory may put in the agent's environment: literals and asked
+ * values, not copies of host variables (a cloned repository could otherwise read any secret of the
+ * user's shell into the agent) nor the loader and start-up hooks above.
+ */
+function checkProjectAgentEnv(data: AgentManifestData, locate: LoadedManifest["locate"]): void {
   for (const [name, value] of Object.entries(data.env)) {
-    if (classifyEnvValue(value).kind !== "host") continue;
-    throw new ManifestError(
-      locate(["env", name]),
-      `\`env.${name}\` copies a host variable, which agents from a project directory may not do; move this agent to ~/.claude-bottle/agents/ or put the variable in its bottle`,
-    );
+    if (classifyEnvValue(value).kind === "host") {
+      throw new ManifestError(
+        locate(["env", name]),
+        `\`env.${name}\` copies a host variable, which agents from a project directory may not do; move this agent to ~/.claude-bottle/agents/ or put the variable in its bottle`,
+      );
+    }
+    if (PROJECT_AGENT_REFUSED_ENV.test(name)) {
+      throw new ManifestError(
+        locate(["env", name]),
+        `\`env.${name}\` is a loader, shell or tool start-up variable, which agents from a project directory may not set (a repository must not choose code that every program in the bottle runs); if you trust it, move this agent to ~/.claude-bottle/agents/ or set it in the bottle`,
+      );
+    }
   }
 }
 

@@ -25,10 +25,17 @@ export const RESERVED_ENV = new Set([
   "GIT_SSL_CAINFO",
 ]);
 
-const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String).describe(
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: documents the manifest's own ${VAR} syntax
-  "A literal, `${HOST_VAR}` (copied from the host environment at launch), or `?prompt text` (asked at launch).",
-);
+const envValue = z
+  .union([z.string(), z.number(), z.boolean()])
+  .transform(String)
+  .refine(
+    (value) => !/[\n\r\0]/.test(value),
+    "a container's environment cannot carry a line break or NUL; use one line (a block scalar `|` keeps its line breaks)",
+  )
+  .describe(
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: documents the manifest's own ${VAR} syntax
+    "A literal, `${HOST_VAR}` (copied from the host environment at launch), or `?prompt text` (asked at launch).",
+  );
 
 const envMap = z
   .record(

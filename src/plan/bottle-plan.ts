@@ -163,6 +163,12 @@ function planEnv({ agent, bottle, env }: PlanInput): PlannedEnv[] {
           `\`env.${name}\` reads host variable ${source.variable}, which is not set; export it before starting, or remove the entry`,
         );
       }
+      if (/[\n\r\0]/.test(hostValue)) {
+        throw new ManifestError(
+          owner.locate(["env", name]),
+          `\`env.${name}\` reads host variable ${source.variable}, whose value has a line break or NUL, which a container's environment cannot carry`,
+        );
+      }
       return { name, kind: "host", variable: source.variable, value: new Secret(hostValue) };
     });
 }

@@ -1,16 +1,20 @@
 import pc from "picocolors";
+import { visible } from "../lib/terminal-text.ts";
 import type { BottlePlan, PlannedEnv } from "./bottle-plan.ts";
 import { CRED_PROXY_URL } from "./bottle-plan.ts";
 import { firstLine } from "./render-json.ts";
 
+/** Every value shown comes from a manifest or the host: control characters made visible. */
+const v = visible;
+
 /** The preflight: everything the bottle will allow, in the order a reviewer reads it. */
 export function planToText(plan: BottlePlan): string {
   const rows: [string, string[]][] = [
-    ["agent", [`${plan.agent.name}  ${pc.dim(`(${plan.agent.file})`)}`]],
-    ["bottle", [`${plan.bottle.name}  ${pc.dim(`(${plan.bottle.file})`)}`]],
-    ["prompt", [firstLine(plan.agent.prompt) || pc.dim("none (interactive)")]],
-    ["skills", [plan.agent.skills.map((skill) => skill.name).join(", ") || pc.dim("none")]],
-    ["env", plan.env.length ? plan.env.map(describeEnv) : [pc.dim("none")]],
+    ["agent", [`${v(plan.agent.name)}  ${pc.dim(`(${v(plan.agent.file)})`)}`]],
+    ["bottle", [`${v(plan.bottle.name)}  ${pc.dim(`(${v(plan.bottle.file)})`)}`]],
+    ["prompt", [v(firstLine(plan.agent.prompt)) || pc.dim("none (interactive)")]],
+    ["skills", [v(plan.agent.skills.map((skill) => skill.name).join(", ")) || pc.dim("none")]],
+    ["env", describeEnvs(plan)],
     ["egress", describeEgress(plan)],
     ["git", describeGit(plan)],
     ["cred-proxy", describeRoutes(plan)],
@@ -30,10 +34,21 @@ export function planToText(plan: BottlePlan): string {
   return `${pc.bold(`Bottle plan for agent ${plan.agent.name}`)}\n${lines.join("\n")}\n`;
 }
 
+function describeEnvs(plan: BottlePlan): string[] {
+  const lines = plan.env.length ? plan.env.map(describeEnv) : [pc.dim("none")];
+  if (plan.agent.origin === "project")
+    lines.push(
+      pc.dim(
+        "the agent is from this project: literals and asked values only; no host variables, no loader or start-up variables",
+      ),
+    );
+  return lines;
+}
+
 function describeEnv(entry: PlannedEnv): string {
-  if (entry.kind === "literal") return `${entry.name}  ${pc.dim("literal")}`;
-  if (entry.kind === "host") return `${entry.name}  ${pc.dim(`from host $${entry.variable}`)}`;
-  return `${entry.name}  ${pc.dim(`asked at launch: ${entry.question}`)}`;
+  if (entry.kind === "literal") return `${v(entry.name)}  ${pc.dim("literal")}`;
+  if (entry.kind === "host") return `${v(entry.name)}  ${pc.dim(`from host $${v(entry.variable)}`)}`;
+  return `${v(entry.name)}  ${pc.dim(`asked at launch: ${v(entry.question)}`)}`;
 }
 
 function describeEgress({ egress }: BottlePlan): string[] {
@@ -42,17 +57,17 @@ function describeEgress({ egress }: BottlePlan): string[] {
     ? `(passthrough for ${egress.passthroughClients.join(", ")}; the agent's own connections inspected)`
     : "(passthrough)";
   return [
-    `allowed hosts: ${egress.allowlist.map((host) => (passthrough.has(host) ? `${host} ${pc.dim(passthroughNote)}` : host)).join(", ")}`,
+    `allowed hosts: ${egress.allowlist.map((host) => (passthrough.has(host) ? `${v(host)} ${pc.dim(v(passthroughNote))}` : v(host))).join(", ")}`,
     `TLS interception: ${egress.tlsInterception ? "on (per-bottle CA; bodies, URLs and headers scanned for secrets)" : "off"}`,
-    `private ranges reachable: ${egress.ipAllowlist.length ? egress.ipAllowlist.join(", ") : "none"} ${pc.dim("(plus the bottle's own network)")}`,
+    `private ranges reachable: ${egress.ipAllowlist.length ? v(egress.ipAllowlist.join(", ")) : "none"} ${pc.dim("(plus the bottle's own network)")}`,
     ...(Object.keys(egress.hosts).length
       ? [
           `host overrides: ${Object.entries(egress.hosts)
-            .map(([name, address]) => `${name} → ${address}`)
+            .map(([name, address]) => `${v(name)} → ${v(address)}`)
             .join(", ")}`,
         ]
       : []),
-    ...(egress.upstreamCa.length ? [`extra upstream CAs trusted: ${egress.upstreamCa.join(", ")}`] : []),
+    ...(egress.upstreamCa.length ? [`extra upstream CAs trusted: ${v(egress.upstreamCa.join(", "))}`] : []),
     pc.dim("everything else is refused with 403 X-Bottle-Block"),
   ];
 }
@@ -60,9 +75,11 @@ function describeEgress({ egress }: BottlePlan): string[] {
 function describeGit({ gitRemotes }: BottlePlan): string[] {
   if (gitRemotes.length === 0) return [pc.dim("none (no git-gate)")];
   return gitRemotes.flatMap((remote) => [
-    `${remote.name}: ${remote.upstream} → ${remote.gateUrl}`,
+    `${v(remote.name)}: ${v(remote.upstream)} → ${v(remote.gateUrl)}`,
     pc.dim(
-      `  pushes scanned, then forwarded to ${remote.user}@${remote.host}:${remote.port} with ${remote.identityFile}; host key pinned (${remote.knownHostKey.split(" ").find((part) => part.startsWith("ssh-") || part.startsWith("ecdsa-") || part.startsWith("sk-")) ?? "key"})`,
+      v(
+        `  pushes scanned, then forwarded to ${remote.user}@${remote.host}:${remote.port} with ${remote.identityFile}; host key pinned (${remote.knownHostKey.split(" ").find((part) => part.startsWith("ssh-") || part.startsWith("ecdsa-") || part.startsWith("sk-")) ?? "key"})`,
+      ),
     ),
   ]);
 }
@@ -70,7 +87,7 @@ function describeGit({ gitRemotes }: BottlePlan): string[] {
 function describeRoutes({ credProxy }: BottlePlan): string[] {
   if (credProxy.routes.length === 0) return [pc.dim("none")];
   return credProxy.routes.map((route) => {
-    const roles = route.roles.length ? ` [${route.roles.join(", ")}]` : "";
-    return `${CRED_PROXY_URL}${route.path} → ${route.upstream}  ${pc.dim(`${route.authScheme} from host $${route.tokenRef}`)}${roles}`;
+    const roles = route.roles.length ? ` [${v(route.roles.join(", "))}]` : "";
+    return `${CRED_PROXY_URL}${v(route.path)} → ${v(route.upstream)}  ${pc.dim(v(`${route.authScheme} from host $${route.tokenRef}`))}${roles}`;
   });
 }

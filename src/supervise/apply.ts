@@ -15,6 +15,7 @@ import {
 } from "./current-config.ts";
 import { ApplyError } from "./live-reload.ts";
 import type { Proposal, RenderedRouteEntry } from "./protocol.ts";
+import { routeLine } from "./render.ts";
 import { validateAllowlistEntry, validateDockerfile, validateRoutes } from "./validate.ts";
 
 /** What an approval applies: the proposal's change, or the operator's modification of it. */
@@ -122,7 +123,7 @@ export function proposedText(change: Change, currentConfigDir: string): string {
  * upstream host joins it), so the audit shows every line of policy the change touched.
  */
 export function routesText(routes: readonly RenderedRouteEntry[], allowlist: readonly string[]): string {
-  return `${JSON.stringify(routes, null, 2)}\n${renderAllowlist(allowlist)}`;
+  return `${routes.map((route) => `route ${routeLine(route)}\n`).join("")}${renderAllowlist(allowlist)}`;
 }
 
 /** Applies a change to the running bottle, live, and updates the agent's current-config view. */
@@ -150,14 +151,14 @@ export async function applyChange(target: ApplyTarget, change: Change): Promise<
         routes: applied.document as unknown as RoutesDocument,
         allowlist: applied.allowlistAfter,
       });
-      const paths = (routes: readonly RenderedRouteEntry[]) => new Set(routes.map((route) => route.path));
-      const [was, now] = [paths(applied.before), paths(applied.after)];
-      const added = [...now].filter((path) => !was.has(path));
-      const removed = [...was].filter((path) => !now.has(path));
+      const lines = (routes: readonly RenderedRouteEntry[]) => new Set(routes.map(routeLine));
+      const [was, now] = [lines(applied.before), lines(applied.after)];
+      const added = [...now].filter((line) => !was.has(line));
+      const removed = [...was].filter((line) => !now.has(line));
       const hosts = applied.allowlistAfter.filter((entry) => !applied.allowlistBefore.includes(entry));
       return {
         summary: [
-          `cred-proxy routes now ${[...now].join(", ") || "(none)"}`,
+          `cred-proxy routes now ${applied.after.map((route) => route.path).join(", ") || "(none)"}`,
           ...(added.length ? [`added ${added.join(", ")}`] : []),
           ...(removed.length ? [`removed ${removed.join(", ")}`] : []),
           ...(hosts.length ? [`added ${hosts.join(", ")} to egress.allowlist`] : []),

@@ -1,5 +1,6 @@
-import { appendFileSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { appendHostFile } from "../lib/host-files.ts";
 import { lineDiff } from "./diff.ts";
 
 /** One line of `logs/<instance>/supervise-audit.jsonl`: every decision and operator edit. */
@@ -31,7 +32,8 @@ export function auditEntry(
   return { time: now.toISOString(), ...rest, diff };
 }
 
+/** Appends in logs/<instance>/, which the egress-proxy container writes too: never through a link. */
 export function appendAudit(file: string, entry: AuditEntry): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  appendFileSync(file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+  appendHostFile(file, `${JSON.stringify(entry)}\n`);
 }

@@ -1,3 +1,4 @@
+import { visible } from "../lib/terminal-text.ts";
 import type { DashboardState } from "./dashboard-state.ts";
 import { queueTable } from "./render.ts";
 
@@ -35,9 +36,10 @@ export function renderScreen(
     const marked = rows.map((line, index) => `${index === state.selected ? ">" : " "} ${line}`);
     shown = [`  ${columns}`, ...scrolled(marked, state.selected, room - 1)];
   }
-  return [...header, ...shown, ...footer].map((line) =>
-    line.length > width ? `${line.slice(0, width - 1)}…` : line,
-  );
+  // Every line made visible once more: whatever a proposal carries, the screen is text.
+  return [...header, ...shown, ...footer]
+    .map(visible)
+    .map((line) => (line.length > width ? `${line.slice(0, width - 1)}…` : line));
 }
 
 /**

@@ -1,15 +1,18 @@
 import { randomBytes } from "node:crypto";
 import {
+  chownSync,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   unlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { readHostFile, UnsafeHostFileError } from "../lib/host-files.ts";
 import {
   issueLines,
   PROPOSAL_ID,
@@ -147,7 +150,10 @@ export class ProposalQueue {
 
   /** Answers a claimed proposal: the response file appears atomically, then the claim goes. */
   respond(response: ProposalResponse): void {
-    writeAtomic(this.#file("responses", response.id), `${JSON.stringify(response, null, 2)}\n`);
+    // The sidecar must read it: when this process is root and the sidecar is not, it is theirs.
+    const dir = statSync(join(this.dir, QUEUE_DIRS.responses));
+    const owner = process.getuid?.() === 0 && dir.uid !== 0 ? { uid: dir.uid, gid: dir.gid } : undefined;
+    writeAtomic(this.#file("responses", response.id), `${JSON.stringify(response, null, 2)}\n`, 0o600, owner);
     rmSync(this.#file("deciding", response.id), { force: true });
   }
 
@@ -186,13 +192,17 @@ export class ProposalQueue {
   }
 }
 
+/** Bound on a queue file the host reads: the sidecar writes them, and a sidecar may be hostile. */
+export const MAX_QUEUE_FILE_BYTES = 256 * 1024;
+
 export function readProposal(
   file: string,
 ): { ok: true; proposal: Proposal } | { ok: false; issues: string[] } {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, "utf8"));
+    json = JSON.parse(readHostFile(file, MAX_QUEUE_FILE_BYTES));
   } catch (error) {
+    if (error instanceof UnsafeHostFileError) return { ok: false, issues: [`(file): ${error.message}`] };
     const code = (error as NodeJS.ErrnoException).code;
     return { ok: false, issues: [code ? `(file): ${code}` : "(file): not valid JSON"] };
   }
@@ -202,11 +212,21 @@ export function readProposal(
     : { ok: false, issues: issueLines(parsed.error) };
 }
 
-/** Write to a temporary name in the same folder, then rename: readers see all or nothing. */
-export function writeAtomic(file: string, content: string, mode = 0o600): void {
+/**
+ * Write to a temporary name in the same folder, then rename: readers see all or nothing. The
+ * temporary file is created exclusively (O_EXCL never follows a link a sidecar placed there).
+ * `owner`: whom the file is given to (a root CLI answering a sidecar that runs unprivileged).
+ */
+export function writeAtomic(
+  file: string,
+  content: string,
+  mode = 0o600,
+  owner?: { uid: number; gid: number },
+): void {
   const tmp = `${file}.${process.pid}.${randomBytes(3).toString("hex")}.tmp`;
   try {
-    writeFileSync(tmp, content, { mode });
+    writeFileSync(tmp, content, { mode, flag: "wx" });
+    if (owner !== undefined) chownSync(tmp, owner.uid, owner.gid);
     renameSync(tmp, file);
   } catch (error) {
     // A full disk fails the write after the file exists: leave nothing half-written behind.

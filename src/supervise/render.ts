@@ -1,6 +1,7 @@
+import { visible, visibleLines } from "../lib/terminal-text.ts";
 import type { PendingProposal } from "./decide.ts";
 import { changedOnly, lineDiff } from "./diff.ts";
-import type { Proposal } from "./protocol.ts";
+import type { Proposal, RenderedRouteEntry } from "./protocol.ts";
 
 /** Text views of the queue, shared by `dashboard --once` and the interactive dashboard. Pure. */
 
@@ -9,12 +10,18 @@ export function summary(proposal: Proposal): string {
     case "egress":
       return `allow ${proposal.entry}`;
     case "routes":
-      return `routes: ${proposal.routes.map((route) => route.path).join(", ") || "(none)"}`;
+      return `routes: ${proposal.routes.map(routeLine).join("; ") || "(none)"}`;
     case "capability": {
       const lines = proposal.dockerfile.split("\n").filter((line) => /^\s*RUN\s/i.test(line));
       return `new Dockerfile (${lines.length} RUN line${lines.length === 1 ? "" : "s"})`;
     }
   }
+}
+
+/** A route in one line with everything that decides where a token goes: path, upstream, scheme, slot. */
+export function routeLine(route: RenderedRouteEntry): string {
+  const roles = route.roles.length ? ` roles ${route.roles.join(",")}` : "";
+  return `${route.path} → ${route.upstream} (${route.auth_scheme} ${route.slot}${roles})`;
 }
 
 export function age(createdAt: string, now: Date): string {
@@ -27,13 +34,15 @@ export function age(createdAt: string, now: Date): string {
 /** One row per pending proposal, oldest first, with a header; ids first so scripts can cut them. */
 export function queueTable(pending: readonly PendingProposal[], now: Date, width = 120): string[] {
   if (pending.length === 0) return ["no pending proposals"];
-  const rows = pending.map(({ instance, proposal }) => [
-    proposal.id,
-    instance,
-    proposal.kind,
-    age(proposal.createdAt, now),
-    `${summary(proposal)} — ${oneLine(proposal.justification)}`,
-  ]);
+  const rows = pending.map(({ instance, proposal }) =>
+    [
+      proposal.id,
+      instance,
+      proposal.kind,
+      age(proposal.createdAt, now),
+      `${summary(proposal)} — ${oneLine(proposal.justification)}`,
+    ].map(visible),
+  );
   const header = ["ID", "BOTTLE", "KIND", "AGE", "REQUEST — JUSTIFICATION"];
   const widths = [0, 1, 2, 3].map((column) =>
     Math.max(header[column]?.length ?? 0, ...rows.map((row) => row[column]?.length ?? 0)),
@@ -53,14 +62,18 @@ export function queueTable(pending: readonly PendingProposal[], now: Date, width
 export function detail(entry: PendingProposal, before: string, after: string, now: Date): string[] {
   const { proposal } = entry;
   const lines = [
-    `proposal ${proposal.id} · bottle ${entry.instance} · ${proposal.kind} · ${age(proposal.createdAt, now)} old · withdrawn ${proposal.deadline}`,
+    visible(
+      `proposal ${proposal.id} · bottle ${entry.instance} · ${proposal.kind} · ${age(proposal.createdAt, now)} old · withdrawn ${proposal.deadline}`,
+    ),
     "",
     "justification:",
-    ...proposal.justification.split("\n").map((line) => `  ${line}`),
+    ...visibleLines(proposal.justification)
+      .split("\n")
+      .map((line) => `  ${line}`),
     "",
   ];
-  if (proposal.kind === "egress") lines.push(`refused URL: ${proposal.url}`, "");
-  lines.push("change:", ...changedOnly(lineDiff(before, after), 3).map((line) => `  ${line}`));
+  if (proposal.kind === "egress") lines.push(`refused URL: ${visible(proposal.url)}`, "");
+  lines.push("change:", ...changedOnly(lineDiff(before, after), 3).map((line) => `  ${visible(line)}`));
   return lines;
 }
 

@@ -4,7 +4,7 @@ import type { BottlePlan } from "../../plan/bottle-plan.ts";
 import { BottleBackend, type LaunchControl, type PrepareOptions } from "../backend.ts";
 import type { DockerEngine } from "./engine.ts";
 import { type LaunchedBottle, launchDocker } from "./launch.ts";
-import { type DockerBottlePlan, type ImageRefs, prepareDocker } from "./prepare.ts";
+import { type DockerBottlePlan, type ImageRefs, prepareDocker, sidecarWriter } from "./prepare.ts";
 import { provisionCa } from "./provision/ca.ts";
 import { provisionPrompt } from "./provision/prompt.ts";
 import { provisionSkills } from "./provision/skills.ts";
@@ -48,7 +48,7 @@ export class DockerBottleBackend extends BottleBackend<DockerBottlePlan, DockerL
       answers: options.answers,
       owner: options.owner,
       logDir: `${this.#options.logRoot}/${options.instance}`,
-      hostUser: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+      hostUser: sidecarWriter({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }),
       ...(this.#options.runtime ? { runtime: this.#options.runtime } : {}),
     });
   }

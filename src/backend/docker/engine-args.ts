@@ -1,38 +1,10 @@
 /**
  * Pure argv builders for the docker CLI (no I/O, unit-tested).
  *
- * Environment values stay out of the argv, where any local user's `ps` would read them: the
- * argv says `-e NAME` and the value rides in the docker CLI's own environment, which the CLI
- * forwards. The exception is the few names the CLI itself obeys (PATH, HOME, proxies, TLS
- * roots, DOCKER_*): taking those from its environment would reconfigure the CLI, so they go
- * inline as `-e NAME=VALUE`. They are configuration, not secrets.
+ * Environment values never appear here: the caller writes them to an env file
+ * (engine-env-file.ts) and passes its path, so neither `ps` nor the CLI's own environment sees them.
  */
 import type { ContainerSpec, ExecOptions, LabelFilter, Labels } from "./engine.ts";
-
-export interface ArgvWithEnv {
-  args: string[];
-  /** Extra environment for the docker CLI process. */
-  env: Record<string, string>;
-}
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const CLI_OWN_ENV =
-  /^(PATH|HOME|TMPDIR|SSL_CERT_FILE|SSL_CERT_DIR|(HTTPS?|ALL|NO)_PROXY|DOCKER_\w*|XDG_\w*|GO\w*)$/i;
-
-export function envArgs(env: Readonly<Record<string, string>> | undefined): ArgvWithEnv {
-  const result: ArgvWithEnv = { args: [], env: {} };
-  for (const [name, value] of Object.entries(env ?? {})) {
-    if (!ENV_NAME.test(name))
-      throw new TypeError(`Invalid environment variable name: ${JSON.stringify(name)}`);
-    if (CLI_OWN_ENV.test(name)) {
-      result.args.push("--env", `${name}=${value}`);
-    } else {
-      result.args.push("--env", name);
-      result.env[name] = value;
-    }
-  }
-  return result;
-}
 
 export function labelArgs(labels: Labels | undefined): string[] {
   return Object.entries(labels ?? {}).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
@@ -49,7 +21,7 @@ function duration(ms: number): string {
   return `${Math.round(ms)}ms`;
 }
 
-export function containerCreateArgs(spec: ContainerSpec): ArgvWithEnv {
+export function containerCreateArgs(spec: ContainerSpec, envFile?: string): string[] {
   const args = ["create"];
   const push = (...more: string[]) => args.push(...more);
   if (spec.name !== undefined) push("--name", spec.name);
@@ -59,8 +31,7 @@ export function containerCreateArgs(spec: ContainerSpec): ArgvWithEnv {
   if (spec.hostname !== undefined) push("--hostname", spec.hostname);
   if (spec.user !== undefined) push("--user", spec.user);
   if (spec.workdir !== undefined) push("--workdir", spec.workdir);
-  const env = envArgs(spec.env);
-  args.push(...env.args);
+  if (envFile !== undefined) push("--env-file", envFile);
   if (spec.entrypoint !== undefined) push("--entrypoint", spec.entrypoint);
   for (const cap of spec.capDrop ?? []) push("--cap-drop", cap);
   for (const cap of spec.capAdd ?? []) push("--cap-add", cap);
@@ -98,7 +69,7 @@ export function containerCreateArgs(spec: ContainerSpec): ArgvWithEnv {
   if (spec.interactive === true) push("--interactive");
   if (spec.tty === true) push("--tty");
   push(spec.image, ...(spec.command ?? []));
-  return { args, env: env.env };
+  return args;
 }
 
 export function execArgs(
@@ -106,7 +77,8 @@ export function execArgs(
   command: readonly string[],
   options: ExecOptions,
   terminal: { stdinIsTty: boolean },
-): ArgvWithEnv {
+  envFile?: string,
+): string[] {
   if (command.length === 0) throw new TypeError("exec: the command must not be empty");
   const args = ["exec"];
   const inherit = options.stdio === "inherit";
@@ -114,9 +86,9 @@ export function execArgs(
   if (inherit && terminal.stdinIsTty) args.push("--tty");
   if (options.user !== undefined) args.push("--user", options.user);
   if (options.workdir !== undefined) args.push("--workdir", options.workdir);
-  const env = envArgs(options.env);
-  args.push(...env.args, container, ...command);
-  return { args, env: env.env };
+  if (envFile !== undefined) args.push("--env-file", envFile);
+  args.push(container, ...command);
+  return args;
 }
 
 /** `docker kill --signal SIG name`; the signal is checked so no option can ride in on it. */

@@ -22,6 +22,7 @@ import {
   killArgs,
   labelArgs,
 } from "./engine-args.ts";
+import { withEnvFile } from "./engine-env-file.ts";
 import { EngineError, NOT_FOUND } from "./engine-error.ts";
 import { parseContainers, parseImages, parseInfo, parseNetworks } from "./engine-parse.ts";
 import { type RunOptions, type RunResult, runDocker } from "./engine-run.ts";
@@ -145,8 +146,7 @@ export class CliDockerEngine implements DockerEngine {
   }
 
   async containerCreate(spec: ContainerSpec): Promise<string> {
-    const { args, env } = containerCreateArgs(spec);
-    const result = await this.#run(args, { env });
+    const result = await withEnvFile(spec.env, (envFile) => this.#run(containerCreateArgs(spec, envFile)));
     return result.stdout.trim();
   }
 
@@ -178,12 +178,14 @@ export class CliDockerEngine implements DockerEngine {
     command: readonly string[],
     options: ExecOptions = {},
   ): Promise<ExecResult> {
-    const { args, env } = execArgs(container, command, options, { stdinIsTty: this.#stdinIsTty() });
-    const runOptions: RunOptions = { env, reject: false, stdio: options.stdio ?? "capture" };
+    const runOptions: RunOptions = { reject: false, stdio: options.stdio ?? "capture" };
     if (options.input !== undefined) runOptions.input = options.input;
     if (options.timeoutMs !== undefined) runOptions.timeoutMs = options.timeoutMs;
     if (options.signal !== undefined) runOptions.signal = options.signal;
-    const result = await this.#run(args, runOptions);
+    const terminal = { stdinIsTty: this.#stdinIsTty() };
+    const result = await withEnvFile(options.env, (envFile) =>
+      this.#run(execArgs(container, command, options, terminal, envFile), runOptions),
+    );
     if (options.check === true && result.exitCode !== 0) {
       throw new EngineError({ command: result.command, exitCode: result.exitCode, stderr: result.stderr });
     }

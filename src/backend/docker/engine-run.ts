@@ -10,8 +10,6 @@ import { EngineError } from "./engine-error.ts";
 export interface RunOptions {
   /** Bytes for the CLI's stdin (`docker cp -`, `docker exec -i`). */
   input?: Buffer | string;
-  /** Added to the CLI's environment (how `-e NAME` receives its value). */
-  env?: Readonly<Record<string, string>>;
   /** "inherit" hands the caller's terminal to the command; nothing is captured. */
   stdio?: "capture" | "inherit";
   /** Streams stdout and stderr here while running (builds); only a tail of stderr is kept. */
@@ -49,7 +47,8 @@ export function runDocker(
   const inherit = options.stdio === "inherit";
   return new Promise((resolve, reject) => {
     const child = spawn(docker, args, {
-      env: options.env === undefined ? process.env : { ...process.env, ...options.env },
+      // The user's own environment, never a value from a manifest (engine-env-file.ts says why).
+      env: process.env,
       stdio: inherit ? "inherit" : ["pipe", "pipe", "pipe"],
     });
     const stdout = new BoundedBuffer(options.progress === undefined ? maxBuffer : 0);

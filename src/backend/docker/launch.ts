@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { giveDirTo } from "../../lib/host-files.ts";
 import type { BottleCa } from "../../lib/tls/ca.ts";
 import { EGRESS, renderEgressConfig } from "../../plan/egress-config.ts";
 import { launchingAgentName } from "../instance.ts";
@@ -79,6 +80,7 @@ export async function launchDocker(
   const sidecarBranch = async () => {
     step("starting egress-proxy");
     const config = renderEgressConfig(docker.plan, { internalCidr });
+    giveDirTo(docker.logDir, docker.hostUser);
     await createContainer(engine, stack, docker.egressProxy);
     await egressNetwork;
     await engine.networkConnect(networks.egress, docker.egressProxy.name);

@@ -21,8 +21,10 @@ export interface DockerBottlePlan {
   networks: { internal: string; egress: string };
   egressProxy: ContainerSpec & { name: string };
   agent: ContainerSpec & { name: string };
-  /** The uid:gid of the CLI: sidecars that write into host dirs run as it. */
+  /** The uid:gid the sidecars that write into host dirs run as (`sidecarWriter`). */
   hostUser: { uid: number; gid: number };
+  /** Host dir of this instance's logs, which the egress proxy appends to. */
+  logDir: string;
   /** Host dirs of supervise (queue, current config, audit) when the plan enables it. */
   supervise?: SuperviseDirs;
 }
@@ -38,7 +40,7 @@ export interface PrepareInput {
   owner: Ownership;
   /** Host dir for this instance's logs (the egress audit log), bind-mounted into the proxy. */
   logDir: string;
-  /** The host user owning logDir: the proxy runs as this uid so it can append to the audit log. */
+  /** Who the sidecars that write logDir and the queue run as (`sidecarWriter`); they own those dirs. */
   hostUser: { uid: number; gid: number };
   /** The claude-bottle home; default: the parent of logDir's parent (`<home>/logs/<instance>`). */
   home?: string;
@@ -58,6 +60,17 @@ export interface Ownership {
   pid: number;
   /** Attached bottles live as long as that CLI; detached ones as long as their agent runs. */
   mode: "attached" | "detached";
+}
+
+/**
+ * The uid:gid the sidecars that write host dirs (egress-proxy's logs, supervise's queue) run as:
+ * the CLI's own, so its user can read and move what they write, but never root. When the CLI runs
+ * as root they run as a fixed unprivileged id, and the CLI hands them the dirs (`giveDirTo`).
+ */
+export const SIDECAR_WRITER = { uid: 10001, gid: 10001 } as const;
+
+export function sidecarWriter(cli: { uid: number; gid: number }): { uid: number; gid: number } {
+  return cli.uid === 0 ? { ...SIDECAR_WRITER } : cli;
 }
 
 export function labelsFor(instance: string, role: ResourceRole, owner?: Ownership): Labels {
@@ -105,6 +118,7 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
     plan,
     networks,
     hostUser: input.hostUser,
+    logDir: input.logDir,
     ...(supervise === undefined ? {} : { supervise }),
     egressProxy: {
       ...sidecarBase(base, "egress-proxy"),

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { visible } from "../../lib/terminal-text.ts";
 import { classifyEnvValue } from "../../manifest/env-value.ts";
 import { firstLine } from "../../plan/render-json.ts";
 import { type CliContext, openCatalog, processContext } from "../context.ts";
@@ -34,5 +35,5 @@ export function info(context: CliContext, agentName: string): void {
     `prompt   ${firstLine(agent.prompt) || "none (interactive)"}`,
     `git      ${bottle.data.git.map((remote) => `${remote.Name} (${remote.Upstream})`).join(", ") || "none"}`,
   ];
-  context.stdout.write(`${lines.join("\n")}\n`);
+  context.stdout.write(`${lines.map(visible).join("\n")}\n`);
 }

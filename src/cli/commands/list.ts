@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { visible } from "../../lib/terminal-text.ts";
 import type { ManifestCatalog } from "../../manifest/loader.ts";
 import { type CliContext, openCatalog, processContext } from "../context.ts";
 
@@ -23,7 +24,7 @@ export async function listRunning(context: CliContext): Promise<void> {
     const who = record
       ? `agent ${record.agent}, bottle ${record.bottle}, ${record.mode}, since ${record.createdAt}`
       : "no state record";
-    return `${found.instance}  ${state}  ${who}`;
+    return visible(`${found.instance}  ${state}  ${who}`);
   });
   context.stdout.write(lines.length ? `${lines.join("\n")}\n` : "no bottles running\n");
 }
@@ -46,8 +47,8 @@ function describe(catalog: ManifestCatalog, kind: "agent" | "bottle", name: stri
     const manifest = kind === "agent" ? catalog.agent(name) : catalog.bottle(name);
     const extra = manifest.kind === "agent" ? ` → bottle ${manifest.data.bottle}` : "";
     const description = manifest.data.description ? `  ${manifest.data.description}` : "";
-    return `  ${name.padEnd(20)} ${ref.origin.padEnd(8)} ${ref.file}${extra}${description}`;
+    return `  ${name.padEnd(20)} ${ref.origin.padEnd(8)} ${visible(`${ref.file}${extra}${description}`)}`;
   } catch (error) {
-    return `  ${name.padEnd(20)} ${ref.origin.padEnd(8)} BROKEN: ${error instanceof Error ? error.message : String(error)}`;
+    return `  ${name.padEnd(20)} ${ref.origin.padEnd(8)} ${visible(`${ref.file} BROKEN: ${error instanceof Error ? error.message : String(error)}`)}`;
   }
 }

@@ -40,7 +40,7 @@ export async function start(context: CliContext, agentName: string, options: Sta
   }
   // stdout stays free for the instance id (`--detach`) and scripted callers.
   context.stderr.write(rendered);
-  if (!options.yes) await confirmPlan(context);
+  if (!options.yes) await confirmPlan();
   // Loaded only now: `--dry-run` and `--help` stay fast without the Docker backend.
   const { openDocker } = await import("../docker-context.ts");
   const { startBottle } = await import("../start-bottle.ts");

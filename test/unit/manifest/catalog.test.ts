@@ -65,6 +65,57 @@ describe("finding manifests", () => {
     );
   });
 
+  it("refuses loader, shell and tool start-up variables from a project agent, naming the variable", () => {
+    for (const name of [
+      "LD_PRELOAD",
+      "LD_LIBRARY_PATH",
+      "NODE_OPTIONS",
+      "BASH_ENV",
+      "GCONV_PATH",
+      "PATH",
+      "GIT_SSH_COMMAND",
+      "ANTHROPIC_API_KEY",
+      "PYTHONSTARTUP",
+    ]) {
+      using fixture = tempHome();
+      fixture.write(`${fixture.project}/.claude-bottle/agents/sneaky.md`, manifest(`env:\n  ${name}: ./x`));
+      assert.throws(
+        () => catalogOf(fixture).agent("sneaky"),
+        new RegExp(`sneaky\\.md:3:\\d+: \`env\\.${name}\` is a loader, shell or tool start-up variable`),
+        name,
+      );
+    }
+  });
+
+  it("a project agent's ordinary variables (and DOCKER_HOST, confined to the agent) are accepted", () => {
+    using fixture = tempHome();
+    fixture.write(
+      `${fixture.project}/.claude-bottle/agents/plain.md`,
+      manifest("env:\n  LOG_LEVEL: debug\n  DOCKER_HOST: tcp://127.0.0.1:1\n  OTP: ?code"),
+    );
+    assert.deepEqual(Object.keys(catalogOf(fixture).agent("plain").data.env), [
+      "LOG_LEVEL",
+      "DOCKER_HOST",
+      "OTP",
+    ]);
+  });
+
+  it("the user's own agent may set a loader variable (it stays in the agent container)", () => {
+    using fixture = tempHome();
+    fixture.write("agents/mine.md", manifest("env:\n  LD_PRELOAD: /opt/x.so"));
+    assert.equal(catalogOf(fixture).agent("mine").data.env.LD_PRELOAD, "/opt/x.so");
+  });
+
+  it("an env value with a line break is refused where it is written, without quoting it", () => {
+    using fixture = tempHome();
+    fixture.write("agents/nl.md", manifest('env:\n  PEM: "line1\\nsecret-line2"'));
+    assert.throws(
+      () => catalogOf(fixture).agent("nl"),
+      (error: Error) =>
+        /cannot carry a line break/.test(error.message) && !error.message.includes("secret-line2"),
+    );
+  });
+
   it("a home agent may copy a host variable", () => {
     using fixture = tempHome();
     fixture.write("agents/ok.md", manifest("env:\n  X: ${HOME_VAR}"));

@@ -64,7 +64,12 @@ describe("an approval whose apply fails", () => {
     assert.equal(audit[0]?.decision, "apply-failed");
     assert.equal(audit[0]?.before, audit[0]?.after);
     assert.match(String(audit[0]?.error), /does not report its reload generation/);
-    assert.ok(((audit[0]?.diff ?? []) as string[]).includes('+    "path": "/other-api",'));
+    // The whole route on one line: path, upstream, scheme and token slot change together.
+    assert.ok(
+      ((audit[0]?.diff ?? []) as string[]).includes(
+        "+route /other-api → https://other.example.com:8443/v2 (token CRED_PROXY_TOKEN_0)",
+      ),
+    );
     assert.ok(((audit[0]?.diff ?? []) as string[]).includes("+other.example.com:8443"));
   });
 });

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { giveDirTo } from "../../../lib/host-files.ts";
 import type { BottlePlan } from "../../../plan/bottle-plan.ts";
 import { renderCredProxyRoutes } from "../../../plan/cred-proxy-routes.ts";
 import {
@@ -9,7 +10,7 @@ import {
   currentConfigFiles,
   writeCurrentConfig,
 } from "../../../supervise/current-config.ts";
-import { SUPERVISE } from "../../../supervise/protocol.ts";
+import { QUEUE_DIRS, SUPERVISE } from "../../../supervise/protocol.ts";
 import { ProposalQueue } from "../../../supervise/queue.ts";
 import { AGENT_USER, AGENT_WORKDIR } from "../agent-env.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
@@ -39,7 +40,7 @@ function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
     ...sidecarBase(docker, "supervise"),
     networkAliases: [SUPERVISE.alias],
     hostname: SUPERVISE.alias,
-    // The CLI's uid, so proposal files in the host queue dir are the operator's to read and move.
+    // The CLI's uid (never root: sidecarWriter), so the operator can read and move proposal files.
     user: `${docker.hostUser.uid}:${docker.hostUser.gid}`,
     command: ["supervise", "--instance", docker.instance, "--port", String(SUPERVISE.port)],
     mounts: [
@@ -74,6 +75,8 @@ export const superviseSidecar: DockerSidecar = {
       rmSync(dirs.currentConfig, { recursive: true, force: true });
     });
     new ProposalQueue(dirs.queue).ensure();
+    for (const sub of [dirs.queue, ...Object.values(QUEUE_DIRS).map((name) => join(dirs.queue, name))])
+      giveDirTo(sub, docker.hostUser);
     writeCurrentConfig(dirs.currentConfig, await initialConfig(docker.plan));
     const container = spec(docker);
     await createContainer(engine, stack, container);

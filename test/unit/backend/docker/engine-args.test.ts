@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { test } from "node:test";
 import {
   containerCreateArgs,
@@ -6,34 +8,44 @@ import {
   execArgs,
   killArgs,
 } from "../../../../src/backend/docker/engine-args.ts";
+import { envFileText, withEnvFile } from "../../../../src/backend/docker/engine-env-file.ts";
 import { firstTarFile, tarFiles } from "../../../../src/backend/docker/engine-tar.ts";
 
-test("environment values never appear in the create argv, only their names", () => {
-  const { args, env } = containerCreateArgs({
-    image: "img",
-    env: { ANTHROPIC_API_KEY: "sk-ant-secret", HTTPS_PROXY: "http://egress-proxy:3128", PATH: "/bin" },
-    command: ["sleep", "1"],
-  });
-  assert.ok(!args.some((arg) => arg.includes("sk-ant-secret")));
-  assert.deepEqual(env, { ANTHROPIC_API_KEY: "sk-ant-secret" });
-  assert.deepEqual(args, [
-    "create",
-    "--env",
-    "ANTHROPIC_API_KEY",
-    "--env",
-    "HTTPS_PROXY=http://egress-proxy:3128",
-    "--env",
-    "PATH=/bin",
-    "img",
-    "sleep",
-    "1",
-  ]);
+test("environment values never appear in the create argv: only the env file's path does", () => {
+  const args = containerCreateArgs(
+    { image: "img", env: { ANTHROPIC_API_KEY: "sk-ant-secret" }, command: ["sleep", "1"] },
+    "/tmp/x/env",
+  );
+  assert.deepEqual(args, ["create", "--env-file", "/tmp/x/env", "img", "sleep", "1"]);
 });
 
-test("a variable name that could smuggle a value or an option is refused", () => {
+test("env file: one NAME=VALUE a line; names that could smuggle a value and values that could end a line are refused", () => {
+  assert.equal(envFileText({ A: "1", LD_PRELOAD: "/x.so", EMPTY: "" }), "A=1\nLD_PRELOAD=/x.so\nEMPTY=\n");
   for (const name of ["A=B", "-e", "", "1X", "A B"]) {
-    assert.throws(() => containerCreateArgs({ image: "img", env: { [name]: "v" } }), TypeError, name);
+    assert.throws(() => envFileText({ [name]: "v" }), TypeError, name);
   }
+  for (const value of ["a\nB=c", "a\rb", "a\0b"]) {
+    assert.throws(
+      () => envFileText({ SECRET: value }),
+      (error: Error) => !error.message.includes(value),
+    );
+  }
+});
+
+test("env file: written 0600 in a private directory and removed when the command ends, even when it fails", async () => {
+  let seen = "";
+  await assert.rejects(
+    withEnvFile({ TOKEN: "t0k" }, async (path) => {
+      seen = path!;
+      assert.equal(readFileSync(path!, "utf8"), "TOKEN=t0k\n");
+      assert.equal(statSync(path!).mode & 0o777, 0o600);
+      assert.equal(statSync(dirname(path!)).mode & 0o777, 0o700);
+      throw new Error("docker failed");
+    }),
+    /docker failed/,
+  );
+  assert.equal(existsSync(dirname(seen)), false);
+  assert.equal(await withEnvFile({}, async (path) => path), undefined);
 });
 
 test("a bind mount path with a comma is refused rather than parsed as more options", () => {
@@ -43,7 +55,7 @@ test("a bind mount path with a comma is refused rather than parsed as more optio
 });
 
 test("the image comes after every option and the command after the image", () => {
-  const { args } = containerCreateArgs({
+  const args = containerCreateArgs({
     image: "img",
     name: "n",
     labels: { "claude-bottle.instance": "x" },
@@ -59,18 +71,14 @@ test("the image comes after every option and the command after the image", () =>
 
 test("exec asks for a TTY only when stdio is inherited from a terminal", () => {
   const base = ["exec", "--interactive"];
-  assert.deepEqual(execArgs("c", ["sh"], { stdio: "inherit" }, { stdinIsTty: true }).args, [
+  assert.deepEqual(execArgs("c", ["sh"], { stdio: "inherit" }, { stdinIsTty: true }), [
     ...base,
     "--tty",
     "c",
     "sh",
   ]);
-  assert.deepEqual(execArgs("c", ["sh"], { stdio: "inherit" }, { stdinIsTty: false }).args, [
-    ...base,
-    "c",
-    "sh",
-  ]);
-  assert.deepEqual(execArgs("c", ["true"], {}, { stdinIsTty: true }).args, ["exec", "c", "true"]);
+  assert.deepEqual(execArgs("c", ["sh"], { stdio: "inherit" }, { stdinIsTty: false }), [...base, "c", "sh"]);
+  assert.deepEqual(execArgs("c", ["true"], {}, { stdinIsTty: true }), ["exec", "c", "true"]);
   assert.throws(() => execArgs("c", [], {}, { stdinIsTty: false }));
 });
 
