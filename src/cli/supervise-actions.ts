@@ -1,4 +1,5 @@
 import { userInfo } from "node:os";
+import { sidecarWriter } from "../backend/docker/prepare.ts";
 import { visible } from "../lib/terminal-text.ts";
 import { runDashboard } from "../supervise/dashboard-ui.ts";
 import { approve, listPending, reject, type SuperviseHost } from "../supervise/decide.ts";
@@ -15,7 +16,8 @@ export async function superviseHost(context: CliContext): Promise<SuperviseHost>
     engine: docker.engine,
     home: docker.home,
     operator: context.env.USER || userInfo().username,
-    owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+    // Files handed to the egress proxy belong to the user it runs as (never root).
+    owner: sidecarWriter({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }),
   };
 }
 

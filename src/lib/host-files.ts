@@ -1,5 +1,5 @@
 /**
- * Host files in directories a sidecar container can write (logs/<instance>/, queue/<instance>/):
+ * Host files in directories a sidecar container can write (queue/<instance>/, logs/<instance>/egress/):
  * the sidecar may have put a symlink, a FIFO or a device where the host expects its file. The host
  * never follows a link there (O_NOFOLLOW), never blocks on a FIFO (O_NONBLOCK), and reads or
  * appends only regular files, so a compromised sidecar cannot redirect a write of the CLI (which

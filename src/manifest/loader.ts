@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { UserError } from "../cli/user-error.ts";
 import { DEFAULT_AGENT_TEXT, defaultBottleText } from "./defaults.ts";
 import { classifyEnvValue } from "./env-value.ts";
@@ -124,6 +124,12 @@ export class ManifestCatalog {
   }
 
   #discover(dir: string, origin: ManifestOrigin, into: Map<string, ManifestRef>): void {
+    if (origin === "project" && linkedDir(dir) !== undefined) {
+      this.warnings.push(
+        `ignoring ${dir}: ${linkedDir(dir)} is a symbolic link; a project's manifests must be files in the project`,
+      );
+      return;
+    }
     let entries: string[];
     try {
       entries = readdirSync(dir);
@@ -134,6 +140,12 @@ export class ManifestCatalog {
       if (!entry.endsWith(".md")) continue;
       const name = entry.slice(0, -3);
       const file = join(dir, entry);
+      if (origin === "project" && !isRegularFile(file)) {
+        this.warnings.push(
+          `ignoring ${file}: a project's manifest must be a regular file in the project, not a link or a special file`,
+        );
+        continue;
+      }
       if (!MANIFEST_NAME.test(name)) {
         this.warnings.push(
           `ignoring ${file}: a manifest's file name is its key and must match [a-z][a-z0-9-]*.md`,
@@ -180,6 +192,26 @@ function checkProjectAgentEnv(data: AgentManifestData, locate: LoadedManifest["l
       );
     }
   }
+}
+
+function isRegularFile(file: string): boolean {
+  try {
+    return lstatSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The first of `dir` and its parent (`.claude-bottle/agents`, `.claude-bottle`) that is a link. */
+function linkedDir(dir: string): string | undefined {
+  for (const candidate of [dirname(dir), dir]) {
+    try {
+      if (lstatSync(candidate).isSymbolicLink()) return candidate;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 function displayPath(file: string): string {

@@ -32,7 +32,7 @@ export function auditEntry(
   return { time: now.toISOString(), ...rest, diff };
 }
 
-/** Appends in logs/<instance>/, which the egress-proxy container writes too: never through a link. */
+/** Appends in logs/<instance>/ (no sidecar mounts it; still never through a link or into a FIFO). */
 export function appendAudit(file: string, entry: AuditEntry): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   appendHostFile(file, `${JSON.stringify(entry)}\n`);

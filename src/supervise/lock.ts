@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
+import { readHostFile, UnsafeHostFileError } from "../lib/host-files.ts";
 import { pidAlive } from "../lib/pid.ts";
 
 /**
@@ -34,8 +35,10 @@ export async function withLock<T>(file: string, run: () => Promise<T>, timeoutMs
 function holderAlive(file: string): boolean {
   let pid: number;
   try {
-    pid = Number(readFileSync(file, "utf8"));
-  } catch {
+    // The lock sits in the queue dir, which the sidecar writes: never block on what it put there.
+    pid = Number(readHostFile(file, 64));
+  } catch (error) {
+    if (error instanceof UnsafeHostFileError) return false;
     return true; // being written right now
   }
   if (!Number.isInteger(pid) || pid <= 0) return false;

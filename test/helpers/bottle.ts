@@ -75,7 +75,7 @@ export async function launchBottle(options: LaunchOptions): Promise<TestBottle> 
     execArgv: (argv) => run(["exec", instance, "--", ...argv]),
     container: (role) => `cb-${instance}-${role}`,
     audit: () =>
-      readFileSync(join(fixture.home, "logs", instance, "egress-audit.jsonl"), "utf8")
+      readFileSync(join(fixture.home, "logs", instance, "egress", "egress-audit.jsonl"), "utf8")
         .split("\n")
         .filter(Boolean)
         .map((line) => JSON.parse(line) as AuditLine),

@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { stringify } from "yaml";
 import { giveDirTo } from "../../lib/host-files.ts";
 import type { BottleCa } from "../../lib/tls/ca.ts";
@@ -8,7 +9,7 @@ import type { DockerEngine, NetworkCreateOptions } from "./engine.ts";
 import { capabilityImageTag } from "./images.ts";
 import { listeningCheck } from "./listening-probe.ts";
 import type { DockerBottlePlan } from "./prepare.ts";
-import { labelsFor } from "./prepare.ts";
+import { egressLogDir, labelsFor } from "./prepare.ts";
 import { installAgentCa, updateCaCertificates } from "./provision/ca.ts";
 import type { DockerSidecar } from "./sidecars/sidecar.ts";
 
@@ -80,7 +81,9 @@ export async function launchDocker(
   const sidecarBranch = async () => {
     step("starting egress-proxy");
     const config = renderEgressConfig(docker.plan, { internalCidr });
-    giveDirTo(docker.logDir, docker.hostUser);
+    const egressLogs = egressLogDir(docker.logDir);
+    mkdirSync(egressLogs, { recursive: true, mode: 0o700 });
+    giveDirTo(egressLogs, docker.hostUser);
     await createContainer(engine, stack, docker.egressProxy);
     await egressNetwork;
     await engine.networkConnect(networks.egress, docker.egressProxy.name);

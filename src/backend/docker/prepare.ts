@@ -1,4 +1,4 @@
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
 import { EGRESS, hostGatewayEntries, upstreamCaMounts } from "../../plan/egress-config.ts";
 import { type SuperviseDirs, superviseDirs } from "../../supervise/host-dirs.ts";
@@ -73,6 +73,14 @@ export function sidecarWriter(cli: { uid: number; gid: number }): { uid: number;
   return cli.uid === 0 ? { ...SIDECAR_WRITER } : cli;
 }
 
+/**
+ * The egress proxy's own log dir, below the instance's: the proxy can write only there, never
+ * beside the host's own audit files (supervise-audit.jsonl) in logs/<instance>/.
+ */
+export function egressLogDir(logDir: string): string {
+  return join(logDir, "egress");
+}
+
 export function labelsFor(instance: string, role: ResourceRole, owner?: Ownership): Labels {
   return {
     [LABEL_INSTANCE]: instance,
@@ -127,7 +135,7 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
       hostname: EGRESS.alias,
       user: `${input.hostUser.uid}:${input.hostUser.gid}`,
       command: ["egress-proxy", "--config", EGRESS.configFile],
-      mounts: [{ source: input.logDir, target: EGRESS.auditDir }, ...upstreamCaMounts(plan)],
+      mounts: [{ source: egressLogDir(input.logDir), target: EGRESS.auditDir }, ...upstreamCaMounts(plan)],
       extraHosts: hostGatewayEntries(plan),
       healthcheck: {
         shellCommand: `node -e "fetch('http://127.0.0.1:${EGRESS.healthPort}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,

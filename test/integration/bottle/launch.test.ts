@@ -137,7 +137,7 @@ egress:
   });
 
   it("writes an audit line per request on the host, without secrets", async () => {
-    const audit = readFileSync(join(fixture.home, "logs", instance, "egress-audit.jsonl"), "utf8");
+    const audit = readFileSync(join(fixture.home, "logs", instance, "egress", "egress-audit.jsonl"), "utf8");
     const lines = audit
       .trim()
       .split("\n")

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -7,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
 import { EGRESS } from "../../../src/plan/egress-config.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
+import { TERMINAL_CONTROL } from "../../helpers/terminal.ts";
 import { connectDocker } from "../docker/engine-available.ts";
 import { supervisedBottle } from "./mcp-client.ts";
 
@@ -153,6 +155,79 @@ supervise: true
       assert.match(listed.stdout, /no pending proposals/);
     } finally {
       other.server.close();
+    }
+  });
+
+  it("shows an agent's escape codes as text: the operator's list cannot be forged", async () => {
+    const forged = "\x1b[2K\rallow pypi.org:443 — routine\x1b]0;pwned\x07\u202e";
+    const asked = callTool("request_egress", {
+      url: `http://exfil.attacker.example:${upstream.port}/`,
+      justification: forged,
+    });
+    const id = await pendingId("exfil.attacker.example");
+    try {
+      const listed = await cli(["dashboard", "--once"]);
+      assert.doesNotMatch(listed.stdout + listed.stderr, TERMINAL_CONTROL);
+      assert.ok(
+        listed.stdout.includes("\\x1b[2K allow pypi.org:443 — routine\\x1b]0;pwned\\x07\\u202e"),
+        listed.stdout,
+      );
+      assert.match(listed.stdout, /allow exfil\.attacker\.example/);
+    } finally {
+      const rejected = await cli(["reject", id, "--reason", "no"]);
+      assert.equal(rejected.status, 0, rejected.stderr);
+    }
+    await asked;
+  });
+
+  it("a compromised egress proxy cannot redirect the host's audit append, and runs unprivileged", async () => {
+    const proxy = `cb-${instance}-egress-proxy`;
+    const user = execFileSync("docker", ["inspect", "--format", "{{.Config.User}}", proxy], {
+      encoding: "utf8",
+    });
+    if (process.getuid?.() === 0) assert.equal(user.trim(), "10001:10001", "never root, even for a root CLI");
+    const victim = fixture.write("victim-bashrc", "original\n");
+    // From inside the proxy's container, as the proxy: a link where the host's supervise audit would be.
+    const planted = await engine.containerExec(proxy, [
+      "sh",
+      "-c",
+      `ln -sf ${victim} ${EGRESS.auditDir}/supervise-audit.jsonl && ln -sf ${victim} ${EGRESS.auditDir}/../supervise-audit.jsonl; ls ${EGRESS.auditDir}`,
+    ]);
+    assert.match(planted.stdout, /supervise-audit\.jsonl/, planted.stderr);
+    const asked = callTool("request_egress", {
+      url: `http://audit-redirect.test:${upstream.port}/`,
+      justification: "after the link was planted",
+    });
+    const id = await pendingId("audit-redirect.test");
+    const rejected = await cli(["reject", id, "--reason", "no"]);
+    assert.equal(rejected.status, 0, rejected.stderr);
+    await asked;
+    assert.equal(readFileSync(victim, "utf8"), "original\n");
+    const audit = readFileSync(join(fixture.home, "logs", instance, "supervise-audit.jsonl"), "utf8");
+    assert.match(audit, /"after the link was planted"/, "the positive control: the decision is audited");
+  });
+
+  it("a FIFO or a link a compromised supervise sidecar puts in the queue is listed as a problem, never read", async () => {
+    const sidecar = `cb-${instance}-supervise`;
+    const secret = fixture.write("host-secret.json", '{"SECRET":"host-only-value"}\n');
+    await engine.containerExec(sidecar, [
+      "sh",
+      "-c",
+      `mkfifo /run/supervise/queue/pending/0000fifo.json; ln -s ${secret} /run/supervise/queue/pending/00000111.json`,
+    ]);
+    try {
+      const listed = await cli(["dashboard", "--once"]);
+      assert.equal(listed.status, 0, listed.stderr);
+      assert.match(listed.stderr, /0000fifo\.json: is not a regular file/);
+      assert.match(listed.stderr, /00000111\.json: is a symbolic link/);
+      assert.doesNotMatch(listed.stdout + listed.stderr, /host-only-value/);
+    } finally {
+      await engine.containerExec(sidecar, [
+        "rm",
+        "-f",
+        "/run/supervise/queue/pending/0000fifo.json",
+        "/run/supervise/queue/pending/00000111.json",
+      ]);
     }
   });
 

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { BUILT_IN_FILE, ManifestCatalog } from "../../../src/manifest/loader.ts";
 import { manifest, tempHome } from "../../helpers/temp-home.ts";
@@ -114,6 +117,26 @@ describe("finding manifests", () => {
       (error: Error) =>
         /cannot carry a line break/.test(error.message) && !error.message.includes("secret-line2"),
     );
+  });
+
+  it("ignores, with a warning, a project manifest that is a link (to a host file or a FIFO), and a linked agents dir", () => {
+    using fixture = tempHome();
+    const secret = fixture.write("secret.md", manifest("description: host file"));
+    fixture.write(`${fixture.project}/.claude-bottle/agents/real.md`, manifest("description: in the repo"));
+    symlinkSync(secret, `${fixture.project}/.claude-bottle/agents/linked.md`);
+    execFileSync("mkfifo", [`${fixture.project}/.claude-bottle/agents/fifo.md`]);
+    const catalog = catalogOf(fixture);
+    assert.deepEqual(catalog.agentNames(), ["default", "real"]);
+    assert.equal(
+      catalog.warnings.filter((warning) => /must be a regular file in the project/.test(warning)).length,
+      2,
+    );
+
+    using other = tempHome();
+    symlinkSync(join(fixture.project, ".claude-bottle"), join(other.project, ".claude-bottle"));
+    const linked = catalogOf(other);
+    assert.deepEqual(linked.agentNames(), ["default"]);
+    assert.match(linked.warnings.join("\n"), /\.claude-bottle is a symbolic link/);
   });
 
   it("a home agent may copy a host variable", () => {
