@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from "node:crypto";
 import { scanText } from "./engine.ts";
 import { maskSecret } from "./mask.ts";
 import { createPositionMapper } from "./positions.ts";
@@ -19,7 +20,15 @@ export function scan(text: string, options: ScanOptions = {}): Finding[] {
       description: finding.description,
       ...position(finding.offset),
       excerpt: maskSecret(finding.secret),
+      fingerprint: fingerprint(finding.secret),
     }));
+}
+
+/** Keyed per process: equal secrets compare equal here, and the digest tells nobody anything. */
+const FINGERPRINT_KEY = randomBytes(32);
+
+function fingerprint(secret: string): string {
+  return createHmac("sha256", FINGERPRINT_KEY).update(secret).digest("hex");
 }
 
 /**

@@ -5,6 +5,11 @@ export interface Finding {
   column: number;
   /** masked, never the full secret */
   excerpt: string;
+  /**
+   * Equal for equal secrets within one process (an HMAC under a key made at start): to tell a
+   * secret already present from a new one. Never logged or sent.
+   */
+  fingerprint: string;
 }
 
 export interface KnownToken {

@@ -3,9 +3,34 @@ import type { Oversized, PushFinding } from "./scan-push.ts";
 /** At most this many findings are listed; the rest are counted. */
 export const MAX_LISTED = 20;
 
+/** One finding in a line: ref, object, path, line and rule; the excerpt is masked, never the secret. */
+export function describeFinding({ ref, object, commit, place, path, finding }: PushFinding): string {
+  const where =
+    place === "blob"
+      ? `${commit ? `commit ${commit} ` : ""}file ${path}`
+      : place === "tree"
+        ? `tree ${object} path name ${path}`
+        : place === "ref"
+          ? "(ref name)"
+          : `${place} ${object} ${path}`;
+  const blob = place === "blob" ? ` (blob ${object})` : "";
+  return `  ${ref}: ${where} line ${finding.line} column ${finding.column}: rule ${finding.ruleId} (${finding.description}) ${finding.excerpt}${blob}`;
+}
+
+/** Secrets upstream already holds at the same path: said, not blocking. */
+export function renderWarnings(warnings: readonly PushFinding[]): string {
+  if (warnings.length === 0) return "";
+  const lines = [
+    `git-gate: warning: ${warnings.length} secret${warnings.length === 1 ? " is" : "s are"} already upstream at the same path (not blocking; rotate ${warnings.length === 1 ? "it" : "them"} and remove ${warnings.length === 1 ? "it" : "them"}):`,
+    ...warnings.slice(0, MAX_LISTED).map(describeFinding),
+  ];
+  if (warnings.length > MAX_LISTED) lines.push(`  ... and ${warnings.length - MAX_LISTED} more`);
+  return `${lines.join("\n")}\n`;
+}
+
 /**
- * The refusal a pushing agent reads (as `remote:` lines): each finding names the commit, the file,
- * the line and the rule; the excerpt is the scanner's masked one, never the secret.
+ * The refusal a pushing agent reads (as `remote:` lines): each finding names the ref, the object,
+ * the path, the line and the rule; the excerpt is the scanner's masked one, never the secret.
  */
 export function renderSecretRejection(
   remote: string,
@@ -20,19 +45,15 @@ export function renderSecretRejection(
       : []),
   ].join(" and ");
   lines.push(`git-gate: push to ${remote} rejected (${problems}); nothing was forwarded upstream.`);
-  for (const { commit, path, finding } of findings.slice(0, MAX_LISTED)) {
-    lines.push(
-      `  commit ${commit} file ${path} line ${finding.line} column ${finding.column}: rule ${finding.ruleId} (${finding.description}) ${finding.excerpt}`,
-    );
-  }
+  for (const finding of findings.slice(0, MAX_LISTED)) lines.push(describeFinding(finding));
   if (findings.length > MAX_LISTED) lines.push(`  ... and ${findings.length - MAX_LISTED} more`);
-  for (const { commit, path, bytes } of oversized.slice(0, MAX_LISTED)) {
-    lines.push(`  commit ${commit} file ${path}: ${bytes} bytes, over the gate's scan limit`);
+  for (const { blob, path, bytes } of oversized.slice(0, MAX_LISTED)) {
+    lines.push(`  blob ${blob} file ${path}: ${bytes} bytes, over the gate's scan limit`);
   }
   if (findings.length) {
     lines.push(
-      "Remove each secret from every commit that adds it (git rebase -i, git commit --amend), then push again.",
-      "The whole file content of each touched file is scanned, so a secret removed by a later commit still counts.",
+      "Remove each secret from every commit, tag, file name and ref that adds it (git rebase -i, git commit --amend), then push again.",
+      "Every object the push adds is scanned whole (files, commit and tag headers and messages, path names), so a secret removed by a later commit still counts.",
       "If a secret is real, rotate it.",
     );
   }

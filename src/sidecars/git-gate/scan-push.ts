@@ -1,28 +1,41 @@
 import { type Finding, type KnownToken, scan } from "../../lib/scanner/index.ts";
 import { git, gitOk } from "./git.ts";
-import { isDeletion, type RefUpdate } from "./push-updates.ts";
+import { isDeletion, isZero, type RefUpdate } from "./push-updates.ts";
 
-/** A secret found in a push: where (commit, file or message) and what (the scanner's finding). */
+/** What kind of thing in a push holds a finding. */
+export type FindingPlace = "blob" | "commit" | "tag" | "tree" | "ref";
+
+/** A secret found in a push: where (ref, object, path) and what (the scanner's finding). */
 export interface PushFinding {
-  commit: string;
-  /** The file's path, or `(commit message)` / `(tag message)`. */
+  /** The pushed ref that makes the object reachable (the first, when several do). */
+  ref: string;
+  /** The object holding it: a blob, a commit, a tag or a tree; the new tip for a ref name. */
+  object: string;
+  place: FindingPlace;
+  /** For a blob: the first new commit that adds it, when one does (a blob may come by a tag alone). */
+  commit?: string;
+  /** The file's path; `(commit header)`, `(commit message)`, `(tag header)`, `(tag message)`, `(path name)`, `(ref name)`. */
   path: string;
   finding: Finding;
 }
 
-/** A touched file too large to scan: the push is refused rather than forwarded unscanned. */
+/** A blob too large to scan: the push is refused rather than forwarded unscanned. */
 export interface Oversized {
-  commit: string;
+  /** The blob's id. */
+  blob: string;
   path: string;
   bytes: number;
 }
 
 export interface PushScan {
+  /** New findings: the push is refused. */
   findings: PushFinding[];
+  /** Secrets upstream already holds at the same path: reported, not blocking. */
+  warnings: PushFinding[];
   oversized: Oversized[];
-  /** New commits scanned (their touched files and messages). */
+  /** New objects the push adds, and of them commits and blobs (each blob id once). */
+  objects: number;
   commits: number;
-  /** Distinct blobs scanned. */
   blobs: number;
 }
 
@@ -34,122 +47,259 @@ export interface PushScanOptions {
 }
 
 const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
-/** Mode of a gitlink (submodule): its "blob" is a commit of another repository, nothing to read. */
-const GITLINK = "160000";
+/** Header lines that only name other objects: hex ids, never a secret, often "high entropy". */
+const OBJECT_LINK = /^(tree|parent|object) [0-9a-f]{40,64}$/;
+/** Bound on what is read into memory at once. */
+const BATCH_BYTES = 64 * 1024 * 1024;
 
-/** A blob to scan and where it first appears (oldest commit first). */
-export interface TouchedBlob {
+/** A new object of the push: its id and the path rev-list first saw it at ("" for a root tree). */
+interface NewObject {
   sha: string;
-  commit: string;
   path: string;
+  type: string;
+  size: number;
 }
 
 /**
- * Parses `git diff-tree --stdin -r -m --root --no-renames -z` output: a commit id, then its
- * entries (`:<modes> <old> <new> <status>` NUL `<path>` NUL); merges repeat the commit id once per
- * parent. Returns the new side of every added or modified entry, each blob once, in order.
+ * Everything a push makes reachable that upstream does not have, scanned whole:
+ * `git rev-list --objects --stdin --not --all` from every pushed tip (of any type; tags peeled,
+ * nested too), then each new object through `git cat-file --batch`: blob contents, commit and tag
+ * objects (every header: author, committer, tagger, encoding, extra headers, gpgsig; and the
+ * message), tree entry names as full paths; and the ref names. Each blob id is scanned once. A
+ * secret removed by a later commit still counts (its blob is still added). A secret that upstream
+ * already holds at the same path is a warning, not a refusal. Works inside the pre-receive
+ * quarantine, where `--all` is what upstream has.
  */
-export function parseDiffTree(output: string): TouchedBlob[] {
-  const tokens = output.split("\0");
-  const seen = new Set<string>();
-  const blobs: TouchedBlob[] = [];
-  let commit = "";
-  for (let index = 0; index < tokens.length; index++) {
-    const token = tokens[index]!.replace(/^\n+/, "");
-    if (token === "") continue;
-    if (token.startsWith(":")) {
-      const path = tokens[++index] ?? "";
-      const [, newMode, , newSha, status] = token.slice(1).split(" ");
-      if (newSha === undefined || status === undefined || !SHA.test(newSha)) continue;
-      if (status.startsWith("D") || /^0+$/.test(newSha) || newMode === GITLINK) continue;
-      if (seen.has(newSha)) continue;
-      seen.add(newSha);
-      blobs.push({ sha: newSha, commit, path });
-    } else if (SHA.test(token.trim())) {
-      commit = token.trim();
+export async function scanPush(
+  repo: string,
+  updates: readonly RefUpdate[],
+  options: PushScanOptions,
+): Promise<PushScan> {
+  const env = options.env;
+  const result: PushScan = { findings: [], warnings: [], oversized: [], objects: 0, commits: 0, blobs: 0 };
+  const found: PushFinding[] = [];
+  const pushed = updates.filter((update) => !isDeletion(update));
+  for (const update of updates) {
+    for (const finding of scan(update.ref, scanOptions(options)))
+      found.push({ ref: update.ref, object: update.newSha, place: "ref", path: "(ref name)", finding });
+  }
+  const tips = [...new Set(pushed.map((update) => update.newSha))];
+  if (tips.length > 0) {
+    const objects = await newObjects(repo, tips, env);
+    result.objects = objects.length;
+    const readable: NewObject[] = [];
+    for (const object of objects) {
+      if (object.type === "commit") result.commits++;
+      if (object.type === "blob") {
+        result.blobs++;
+        if (object.size > options.maxBlobBytes) {
+          result.oversized.push({ blob: object.sha, path: object.path, bytes: object.size });
+          continue;
+        }
+      }
+      readable.push(object);
+    }
+    const bySha = new Map(readable.map((object) => [object.sha, object]));
+    for (const batch of batches(readable, (object) => object.size, BATCH_BYTES)) {
+      await readObjects(
+        repo,
+        batch.map((object) => object.sha),
+        env,
+        (sha, content) => {
+          const object = bySha.get(sha)!;
+          for (const [path, finding] of scanObject(object, content, options))
+            found.push({ ref: "", object: sha, place: object.type as FindingPlace, path, finding });
+        },
+      );
     }
   }
-  return blobs;
+  const attributed = await attributeRefs(repo, pushed, found, env);
+  const known = await presentUpstream(repo, updates, attributed, options);
+  for (const finding of attributed) (known.has(finding) ? result.warnings : result.findings).push(finding);
+  await nameCommits(repo, tips, result.findings.slice(0, 50), env);
+  return result;
 }
 
-/** The message of a raw commit or tag object: everything after the first blank line. */
-export function objectMessage(raw: string): string {
-  const end = raw.indexOf("\n\n");
-  return end === -1 ? "" : raw.slice(end + 2);
+/** For blob findings: the first new commit that adds the blob, so the refusal says what to rewrite. */
+async function nameCommits(
+  repo: string,
+  tips: readonly string[],
+  findings: PushFinding[],
+  env: NodeJS.ProcessEnv | undefined,
+): Promise<void> {
+  for (const finding of findings) {
+    if (finding.place !== "blob") continue;
+    const log = await git(
+      [
+        "log",
+        "-m",
+        "--reverse",
+        "--format=%H",
+        `--find-object=${finding.object}`,
+        "--stdin",
+        "--not",
+        "--all",
+      ],
+      { cwd: repo, input: `${tips.join("\n")}\n`, ...(env ? { env } : {}) },
+    );
+    const first = log.stdout.toString("utf8").split("\n")[0]?.trim() ?? "";
+    if (log.code === 0 && SHA.test(first)) finding.commit = first;
+  }
+}
+
+/** Every object the tips reach that no ref of the gate (upstream's view) reaches. */
+async function newObjects(
+  repo: string,
+  tips: readonly string[],
+  env: NodeJS.ProcessEnv | undefined,
+): Promise<NewObject[]> {
+  const listed = await gitOk(["rev-list", "--objects", "--stdin", "--not", "--all"], {
+    cwd: repo,
+    input: `${tips.join("\n")}\n`,
+    ...(env ? { env } : {}),
+  });
+  const paths = new Map<string, string>();
+  for (const line of listed.toString("utf8").split("\n")) {
+    const space = line.indexOf(" ");
+    const sha = space === -1 ? line : line.slice(0, space);
+    if (!SHA.test(sha) || paths.has(sha)) continue;
+    paths.set(sha, space === -1 ? "" : line.slice(space + 1));
+  }
+  // rev-list lists a tag object only when it is itself a tip; tips are checked too.
+  for (const tip of tips) if (!paths.has(tip)) paths.set(tip, "");
+  const types = await batchCheck(repo, [...paths.keys()], env);
+  const objects: NewObject[] = [];
+  for (const [sha, path] of paths) {
+    const info = types.get(sha);
+    if (info === undefined) throw new Error(`object ${sha} is missing from the push`);
+    objects.push({ sha, path, type: info.type, size: info.size });
+  }
+  return objects;
+}
+
+/** The findings of one object, each with the path it is reported at. */
+function scanObject(object: NewObject, content: Buffer, options: PushScanOptions): [string, Finding][] {
+  const found: [string, Finding][] = [];
+  if (object.type === "blob") {
+    for (const finding of scan(content.toString("utf8"), scanOptions(options)))
+      found.push([object.path || "(blob)", finding]);
+  } else if (object.type === "commit" || object.type === "tag") {
+    const text = content.toString("utf8");
+    const headerEnd = text.indexOf("\n\n");
+    const headerLines = (headerEnd === -1 ? text : text.slice(0, headerEnd)).split("\n").length;
+    // Object links blanked, not removed: line numbers stay those of `git cat-file -p`.
+    const scanned = text
+      .split("\n")
+      .map((line, index) => (index < headerLines && OBJECT_LINK.test(line) ? "" : line))
+      .join("\n");
+    for (const finding of scan(scanned, scanOptions(options))) {
+      const part = headerEnd !== -1 && finding.line > headerLines + 1 ? "message" : "header";
+      found.push([`(${object.type} ${part})`, finding]);
+    }
+  } else if (object.type === "tree") {
+    const names = treeEntryNames(content, object.sha.length / 2).map((name) =>
+      object.path ? `${object.path}/${name}` : name,
+    );
+    for (const finding of scan(names.join("\n"), scanOptions(options)))
+      found.push([names[finding.line - 1] ?? "(path name)", finding]);
+  }
+  return found;
+}
+
+/** Entry names of a raw tree (`<mode> <name>\0<id>` each), gitlinks included (their name is a path). */
+export function treeEntryNames(raw: Buffer, idBytes: number): string[] {
+  const names: string[] = [];
+  let offset = 0;
+  while (offset < raw.length) {
+    const space = raw.indexOf(0x20, offset);
+    const nul = raw.indexOf(0, space + 1);
+    if (space === -1 || nul === -1) break;
+    names.push(raw.subarray(space + 1, nul).toString("utf8"));
+    offset = nul + 1 + idBytes;
+  }
+  return names;
+}
+
+/** Names the pushed ref each finding comes through: the only one, or the first that reaches it. */
+async function attributeRefs(
+  repo: string,
+  pushed: readonly RefUpdate[],
+  found: readonly PushFinding[],
+  env: NodeJS.ProcessEnv | undefined,
+): Promise<PushFinding[]> {
+  const unattributed = found.filter((finding) => finding.ref === "");
+  if (unattributed.length === 0 || pushed.length === 0) return [...found];
+  const reach = new Map<string, string>();
+  if (pushed.length === 1) {
+    for (const finding of unattributed) reach.set(finding.object, pushed[0]!.ref);
+  } else {
+    for (const update of pushed) {
+      const listed = await gitOk(["rev-list", "--objects", "--stdin", "--not", "--all"], {
+        cwd: repo,
+        input: `${update.newSha}\n`,
+        ...(env ? { env } : {}),
+      });
+      for (const line of listed.toString("utf8").split("\n")) {
+        const sha = line.split(" ")[0] ?? "";
+        if (!reach.has(sha)) reach.set(sha, update.ref);
+      }
+      if (!reach.has(update.newSha)) reach.set(update.newSha, update.ref);
+    }
+  }
+  return found.map((finding) =>
+    finding.ref === "" ? { ...finding, ref: reach.get(finding.object) ?? pushed[0]!.ref } : finding,
+  );
 }
 
 /**
- * Scans everything a push would add upstream: for every commit not yet reachable from a ref of
- * the gate (which mirrors upstream), the full content of each file it adds or modifies (not only
- * the added lines: a secret split across commits is whole in the file) and its message; and the
- * message of each new annotated tag. Works inside the pre-receive quarantine.
+ * The findings in files that upstream already holds with the same secret at the same path (in the
+ * pushed refs' old tips, or the gate's HEAD for a new ref): an unrelated edit of such a file must
+ * not be blocked by a secret that is already out there.
  */
-export async function scanPush(repo: string, updates: readonly RefUpdate[], options: PushScanOptions) {
-  const base = { cwd: repo, ...(options.env ? { env: options.env } : {}) };
-  const tips = [...new Set(updates.filter((update) => !isDeletion(update)).map((update) => update.newSha))];
-  const result: PushScan = { findings: [], oversized: [], commits: 0, blobs: 0 };
-  if (tips.length === 0) return result;
-
-  const commits = (
-    await gitOk(["rev-list", "--reverse", "--topo-order", "--stdin", "--not", "--all"], {
-      ...base,
-      input: `${tips.join("\n")}\n`,
-    })
-  )
+async function presentUpstream(
+  repo: string,
+  updates: readonly RefUpdate[],
+  found: readonly PushFinding[],
+  options: PushScanOptions,
+): Promise<Set<PushFinding>> {
+  const known = new Set<PushFinding>();
+  const candidates = found.filter((finding) => finding.place === "blob" && !finding.path.includes("\n"));
+  if (candidates.length === 0) return known;
+  const env = options.env;
+  const bases = [...new Set(updates.map((update) => update.oldSha).filter((sha) => !isZero(sha)))];
+  const head = await git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], {
+    cwd: repo,
+    ...(env ? { env } : {}),
+  });
+  if (head.code === 0) bases.push(head.stdout.toString("utf8").trim());
+  const paths = [...new Set(candidates.map((finding) => finding.path))];
+  const specs = bases.flatMap((base) => paths.map((path) => ({ spec: `${base}:${path}`, path })));
+  if (specs.length === 0) return known;
+  const check = await gitOk(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], {
+    cwd: repo,
+    input: `${specs.map((entry) => entry.spec).join("\n")}\n`,
+    ...(env ? { env } : {}),
+  });
+  const blobs = new Map<string, string>();
+  check
     .toString("utf8")
     .split("\n")
-    .filter((line) => SHA.test(line));
-  result.commits = commits.length;
-
-  // Messages of the new commits and of new annotated tags.
-  const types = await batchCheck(repo, tips, options.env);
-  const messageObjects = [
-    ...commits.map((sha) => ({ sha, path: "(commit message)" })),
-    ...tips.filter((sha) => types.get(sha)?.type === "tag").map((sha) => ({ sha, path: "(tag message)" })),
-  ];
-  const messagePaths = new Map(messageObjects.map((object) => [object.sha, object.path]));
-  await readObjects(repo, [...messagePaths.keys()], options.env, (sha, content) => {
-    const path = messagePaths.get(sha) ?? "(message)";
-    for (const finding of scan(objectMessage(content.toString("utf8")), scanOptions(options))) {
-      result.findings.push({ commit: sha, path, finding });
-    }
+    .forEach((line, index) => {
+      const [sha, type, size] = line.split(" ");
+      const entry = specs[index];
+      if (entry && sha && SHA.test(sha) && type === "blob" && Number(size) <= options.maxBlobBytes)
+        blobs.set(sha, entry.path);
+    });
+  const upstream = new Set<string>();
+  await readObjects(repo, [...blobs.keys()], env, (sha, content) => {
+    for (const finding of scan(content.toString("utf8"), scanOptions(options)))
+      upstream.add(`${blobs.get(sha)}\0${finding.ruleId}\0${finding.fingerprint}`);
   });
-
-  if (commits.length === 0) return result;
-  const tree = await gitOk(["diff-tree", "--stdin", "-r", "-m", "--root", "--no-renames", "-z"], {
-    ...base,
-    input: `${commits.join("\n")}\n`,
-  });
-  const touched = parseDiffTree(tree.toString("utf8"));
-  const sizes = await batchCheck(
-    repo,
-    touched.map((blob) => blob.sha),
-    options.env,
-  );
-  const readable: TouchedBlob[] = [];
-  for (const blob of touched) {
-    const size = sizes.get(blob.sha)?.size ?? 0;
-    if (size > options.maxBlobBytes)
-      result.oversized.push({ commit: blob.commit, path: blob.path, bytes: size });
-    else readable.push(blob);
+  for (const finding of candidates) {
+    if (upstream.has(`${finding.path}\0${finding.finding.ruleId}\0${finding.finding.fingerprint}`))
+      known.add(finding);
   }
-  const where = new Map(readable.map((blob) => [blob.sha, blob]));
-  result.blobs = readable.length;
-  // In batches of bounded size: a push of many large files never sits in memory at once.
-  for (const batch of batches(readable, (blob) => sizes.get(blob.sha)?.size ?? 0, 64 * 1024 * 1024)) {
-    await readObjects(
-      repo,
-      batch.map((blob) => blob.sha),
-      options.env,
-      (sha, content) => {
-        const blob = where.get(sha)!;
-        for (const finding of scan(content.toString("utf8"), scanOptions(options))) {
-          result.findings.push({ commit: blob.commit, path: blob.path, finding });
-        }
-      },
-    );
-  }
-  return result;
+  return known;
 }
 
 function scanOptions(options: PushScanOptions) {

@@ -46,7 +46,8 @@ describe("the CLI docker engine against the real engine", { skip: docker.skip },
 
   test("a container gets files copied from memory, runs commands and reports exit codes", async () => {
     const name = `cb-${instance.id}-box`;
-    const secret = "s3cret value with spaces\nand a second line";
+    // Carried verbatim through the env file: spaces, quotes, `=`, `$`, `#`, a trailing space.
+    const secret = `s3cret value with spaces = "quoted" 'single' $HOME #not-a-comment `;
     await engine.containerCreate({
       image: BASE_IMAGE,
       name,
@@ -95,9 +96,15 @@ describe("the CLI docker engine against the real engine", { skip: docker.skip },
     const env = await engine.containerExec(name, ["printenv", "BOTTLE_SECRET"]);
     assert.equal(env.stdout, `${secret}\n`);
     const execEnv = await engine.containerExec(name, ["sh", "-c", 'printf %s "$ONE"'], {
-      env: { ONE: "a b\nc" },
+      env: { ONE: "a b=c" },
     });
-    assert.equal(execEnv.stdout, "a b\nc");
+    assert.equal(execEnv.stdout, "a b=c");
+    // A line break would end the value in the env file: refused, without echoing the value.
+    await assert.rejects(
+      engine.containerExec(name, ["true"], { env: { TWO: "line\nsecret-second-line" } }),
+      (error: Error) =>
+        /TWO: a value with a line break/.test(error.message) && !error.message.includes("secret-second"),
+    );
 
     const failed = await engine.containerExec(name, ["sh", "-c", "echo oops >&2; exit 7"]);
     assert.equal(failed.exitCode, 7);

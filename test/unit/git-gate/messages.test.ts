@@ -15,6 +15,9 @@ const Z = "0".repeat(40);
 
 function finding(line: number): PushFinding {
   return {
+    ref: "refs/heads/main",
+    object: "b".repeat(40),
+    place: "blob",
     commit: A,
     path: "src/config.ts",
     finding: {
@@ -23,6 +26,7 @@ function finding(line: number): PushFinding {
       line,
       column: 7,
       excerpt: "AKIA…[20 chars]",
+      fingerprint: "f",
     },
   };
 }
@@ -37,7 +41,7 @@ describe("rejection messages", () => {
     assert.match(
       text,
       new RegExp(
-        `commit ${A} file src/config\\.ts line 3 column 7: rule aws-access-key-id \\(AWS access key ID\\) AKIA…\\[20 chars\\]`,
+        `refs/heads/main: commit ${A} file src/config\\.ts line 3 column 7: rule aws-access-key-id \\(AWS access key ID\\) AKIA…\\[20 chars\\] \\(blob b{40}\\)`,
       ),
     );
     assert.match(text, /rotate it/);
@@ -49,15 +53,15 @@ describe("rejection messages", () => {
       Array.from({ length: 25 }, (_, index) => finding(index + 1)),
       [],
     );
-    assert.equal(text.match(/^ {2}commit /gm)?.length, MAX_LISTED);
+    assert.equal(text.match(/^ {2}refs\/heads\/main: commit /gm)?.length, MAX_LISTED);
     assert.match(text, /\.\.\. and 5 more/);
     assert.match(text, /\(25 secrets found\)/);
   });
 
   it("say which files were too large to scan", () => {
-    const text = renderSecretRejection("app", [], [{ commit: A, path: "data.bin", bytes: 99 }]);
+    const text = renderSecretRejection("app", [], [{ blob: A, path: "data.bin", bytes: 99 }]);
     assert.match(text, /rejected \(1 file too large to scan\)/);
-    assert.match(text, /commit a{40} file data\.bin: 99 bytes, over the gate's scan limit/);
+    assert.match(text, /blob a{40} file data\.bin: 99 bytes, over the gate's scan limit/);
   });
 
   it("for a forwarding refusal, say which refs landed and what upstream said", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fingerprintToken } from "../../../src/lib/scanner/index.ts";
-import { parseDiffTree, scanPush } from "../../../src/sidecars/git-gate/scan-push.ts";
+import { scanPush, treeEntryNames } from "../../../src/sidecars/git-gate/scan-push.ts";
 import { awsKey, makeRepos, ZERO_SHA } from "./repos.ts";
 
 const options = { maxBlobBytes: 1024 * 1024 };
@@ -89,7 +89,7 @@ describe("the pre-receive scan of a pushed commit range", () => {
       [{ oldSha: ZERO_SHA, newSha: tag, ref: "refs/tags/v1" }],
       options,
     );
-    const where = result.findings.map((finding) => `${finding.commit} ${finding.path}`).sort();
+    const where = result.findings.map((finding) => `${finding.object} ${finding.path}`).sort();
     assert.deepEqual(where, [`${commit} (commit message)`, `${tag} (tag message)`].sort());
   });
 
@@ -123,7 +123,9 @@ describe("the pre-receive scan of a pushed commit range", () => {
     const result = await scanPush(repos.gate, [{ oldSha: ZERO_SHA, newSha: tip, ref: "refs/heads/f" }], {
       maxBlobBytes: 4096,
     });
-    assert.deepEqual(result.oversized, [{ commit: tip, path: "big.bin", bytes: 5000 }]);
+    assert.deepEqual(result.oversized, [
+      { blob: repos.git("rev-parse", `${tip}:big.bin`), path: "big.bin", bytes: 5000 },
+    ]);
   });
 
   it("finds the bottle's own tokens by fingerprint (known-token rule)", async () => {
@@ -147,29 +149,19 @@ describe("the pre-receive scan of a pushed commit range", () => {
       [{ oldSha: main, newSha: ZERO_SHA, ref: "refs/heads/main" }],
       options,
     );
-    assert.deepEqual(result, { findings: [], oversized: [], commits: 0, blobs: 0 });
+    assert.deepEqual(result, { findings: [], warnings: [], oversized: [], objects: 0, commits: 0, blobs: 0 });
   });
 });
 
-describe("parseDiffTree", () => {
-  const a = "a".repeat(40);
-  const b = "b".repeat(40);
-  const c = "c".repeat(40);
-  const zero = "0".repeat(40);
-  it("keeps added and modified blobs once, skips deletions and submodules, keeps odd paths whole", () => {
-    const output = [
-      a,
-      `:000000 100644 ${zero} ${b} A`,
-      "dir/with space\nand newline.txt",
-      `:100644 000000 ${b} ${zero} D`,
-      "gone.txt",
-      `:000000 160000 ${zero} ${c} A`,
-      "vendor/sub",
-      c,
-      `:100644 100644 ${a} ${b} M`,
-      "copy.txt",
-      "",
-    ].join("\0");
-    assert.deepEqual(parseDiffTree(output), [{ sha: b, commit: a, path: "dir/with space\nand newline.txt" }]);
+describe("treeEntryNames", () => {
+  it("reads every entry's name of a raw tree, odd names whole", () => {
+    const id = Buffer.alloc(20, 0xab);
+    const raw = Buffer.concat([
+      Buffer.from("100644 dir with space\nand newline.txt\0"),
+      id,
+      Buffer.from("160000 vendor/sub\0"),
+      id,
+    ]);
+    assert.deepEqual(treeEntryNames(raw, 20), ["dir with space\nand newline.txt", "vendor/sub"]);
   });
 });
