@@ -5,7 +5,17 @@
  * appends only regular files, so a compromised sidecar cannot redirect a write of the CLI (which
  * may run as root) to ~/.bashrc, or hang the dashboard.
  */
-import { chownSync, closeSync, constants, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  writeSync,
+} from "node:fs";
 
 const { O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
 
@@ -68,4 +78,14 @@ export function readHostFile(file: string, maxBytes: number): string {
 export function giveDirTo(dir: string, user: { uid: number; gid: number }): void {
   if (process.getuid?.() !== 0 || user.uid === 0) return;
   chownSync(dir, user.uid, user.gid);
+}
+
+/**
+ * Creates a host dir a sidecar writes through its group (git-gate keeps its image's uid): owned by
+ * this process's user, group `gid`, setgid so what the sidecar writes keeps that group, 2770.
+ */
+export function shareDirWithGroup(dir: string, gid: number): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chownSync(dir, process.getuid?.() ?? 0, gid);
+  chmodSync(dir, 0o2770);
 }

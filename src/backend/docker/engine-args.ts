@@ -41,6 +41,10 @@ export function containerCreateArgs(spec: ContainerSpec, envFile?: string): stri
     push("--tmpfs", options === "" ? path : `${path}:${options}`);
   }
   if (spec.pidsLimit !== undefined) push("--pids-limit", String(spec.pidsLimit));
+  for (const group of spec.groupAdd ?? []) {
+    if (!/^\d+$/.test(group)) throw new TypeError(`group-add: not a numeric gid: ${JSON.stringify(group)}`);
+    push("--group-add", group);
+  }
   if (spec.memoryBytes !== undefined) push("--memory", `${spec.memoryBytes}b`);
   if (spec.runtime !== undefined) push("--runtime", spec.runtime);
   for (const [host, address] of Object.entries(spec.extraHosts ?? {}))

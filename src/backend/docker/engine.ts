@@ -107,6 +107,8 @@ export interface ContainerSpec {
   /** Mount path → options (e.g. "rw,size=64m"); an empty string for defaults. */
   tmpfs?: Readonly<Record<string, string>>;
   pidsLimit?: number;
+  /** Supplementary groups (numeric gids) of the container's user. */
+  groupAdd?: readonly string[];
   /** Bytes. */
   memoryBytes?: number;
   runtime?: string;

@@ -81,6 +81,11 @@ export function egressLogDir(logDir: string): string {
   return join(logDir, "egress");
 }
 
+/** git-gate's log dir, likewise: one audit line per push. */
+export function gitGateLogDir(logDir: string): string {
+  return join(logDir, "git-gate");
+}
+
 export function labelsFor(instance: string, role: ResourceRole, owner?: Ownership): Labels {
   return {
     [LABEL_INSTANCE]: instance,

@@ -5,11 +5,8 @@ export interface Finding {
   column: number;
   /** masked, never the full secret */
   excerpt: string;
-  /**
-   * Equal for equal secrets within one process (an HMAC under a key made at start): to tell a
-   * secret already present from a new one. Never logged or sent.
-   */
-  fingerprint: string;
+  /** The secret's length in characters: what to mask from `column` on. */
+  length: number;
 }
 
 export interface KnownToken {

@@ -44,6 +44,8 @@ export const gateConfigSchema = z.strictObject({
         .default(32 * 1024 * 1024),
     })
     .prefault({}),
+  /** Where each push leaves one JSON line (absent: no audit file, e.g. in unit tests). */
+  audit_file: absolutePath.optional(),
   /** Seconds one upstream fetch or push may take before it is killed (and fails closed). */
   upstream_timeout_seconds: z.number().int().positive().default(300),
 });

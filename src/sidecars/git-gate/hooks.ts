@@ -1,10 +1,11 @@
 import { text } from "node:stream/consumers";
+import { appendPushAudit, type PushAuditRecord, pushAuditRecord } from "./audit.ts";
 import { type GateConfig, loadGateConfig, remoteForRepo } from "./config.ts";
 import { forwardPush } from "./forward.ts";
-import { renderSecretRejection } from "./messages.ts";
+import { renderSecretRejection, renderWarnings } from "./messages.ts";
 import { refreshMirror } from "./mirror.ts";
 import { parseRefUpdates } from "./push-updates.ts";
-import { scanPush } from "./scan-push.ts";
+import { type PushScan, scanPush } from "./scan-push.ts";
 
 /** The environment variable through which git daemon hands the config path to the hooks. */
 export const CONFIG_ENV = "CLAUDE_BOTTLE_GIT_GATE_CONFIG";
@@ -51,22 +52,39 @@ export async function preReceiveHook(
   if (remote === undefined) return { exitCode: 1, stderr: `git-gate: ${repo} is not a gate repository\n` };
   const updates = parseRefUpdates(stdin);
   if (updates.length === 0) return { exitCode: 0 };
-  const scanned = await scanPush(repo, updates, {
-    knownTokens: config.scan.known_tokens,
-    maxBlobBytes: config.scan.max_blob_bytes,
-    env,
-  });
+  const audit = (scanned: PushScan | undefined, outcome: PushAuditRecord["outcome"], error?: string) =>
+    appendPushAudit(config.audit_file, pushAuditRecord(remote.name, updates, scanned, outcome, error));
+  let scanned: PushScan;
+  try {
+    scanned = await scanPush(repo, updates, {
+      knownTokens: config.scan.known_tokens,
+      maxBlobBytes: config.scan.max_blob_bytes,
+      env,
+    });
+  } catch (error) {
+    audit(undefined, "error", error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+  const warnings = renderWarnings(scanned.warnings);
   if (scanned.findings.length || scanned.oversized.length) {
-    return { exitCode: 1, stderr: renderSecretRejection(remote.name, scanned.findings, scanned.oversized) };
+    audit(scanned, "rejected-secrets");
+    return {
+      exitCode: 1,
+      stderr: warnings + renderSecretRejection(remote.name, scanned.findings, scanned.oversized),
+    };
   }
   const forwarded = await forwardPush(repo, remote, updates, {
     env,
     timeoutMs: config.upstream_timeout_seconds * 1000,
   });
-  if (!forwarded.ok) return { exitCode: 1, stderr: forwarded.message };
+  if (!forwarded.ok) {
+    audit(scanned, "rejected-upstream");
+    return { exitCode: 1, stderr: warnings + forwarded.message };
+  }
+  audit(scanned, "forwarded");
   return {
     exitCode: 0,
-    stderr: `git-gate: scanned ${scanned.commits} commit${scanned.commits === 1 ? "" : "s"}, no secrets; forwarded ${updates.length} ref${updates.length === 1 ? "" : "s"} to ${remote.upstream}\n`,
+    stderr: `${warnings}git-gate: scanned ${scanned.commits} commit${scanned.commits === 1 ? "" : "s"} (${scanned.objects} new object${scanned.objects === 1 ? "" : "s"}), no ${warnings ? "new " : ""}secrets; forwarded ${updates.length} ref${updates.length === 1 ? "" : "s"} to ${remote.upstream}\n`,
   };
 }
 

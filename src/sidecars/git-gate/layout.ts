@@ -14,6 +14,9 @@ export const GIT_GATE = {
   knownHostsDir: "/etc/claude-bottle/git-gate/known_hosts",
   /** The gate user's writable state: one bare mirror per remote, the hook scripts. */
   stateDir: "/home/node/git-gate",
+  /** Host dir (logs/<instance>/git-gate/) where each push leaves one audit line. */
+  auditDir: "/var/log/claude-bottle",
+  auditFile: "/var/log/claude-bottle/git-gate-audit.jsonl",
   /** The gate runs as the sidecar image's unprivileged user. */
   uid: 1000,
   gid: 1000,

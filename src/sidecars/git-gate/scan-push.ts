@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from "node:crypto";
 import { type Finding, type KnownToken, scan } from "../../lib/scanner/index.ts";
 import { git, gitOk } from "./git.ts";
 import { isDeletion, isZero, type RefUpdate } from "./push-updates.ts";
@@ -14,6 +15,8 @@ export interface PushFinding {
   place: FindingPlace;
   /** For a blob: the first new commit that adds it, when one does (a blob may come by a tag alone). */
   commit?: string;
+  /** For a blob: an HMAC of the secret under this process's key, to tell one already upstream. Never shown. */
+  digest?: string;
   /** The file's path; `(commit header)`, `(commit message)`, `(tag header)`, `(tag message)`, `(path name)`, `(ref name)`. */
   path: string;
   finding: Finding;
@@ -79,8 +82,12 @@ export async function scanPush(
   const result: PushScan = { findings: [], warnings: [], oversized: [], objects: 0, commits: 0, blobs: 0 };
   const found: PushFinding[] = [];
   const pushed = updates.filter((update) => !isDeletion(update));
+  // A ref name holding a secret is shown masked everywhere it is named.
+  const shownRef = new Map<string, string>();
   for (const update of updates) {
-    for (const finding of scan(update.ref, scanOptions(options)))
+    const findings = scan(update.ref, scanOptions(options));
+    shownRef.set(update.ref, masked(update.ref, findings));
+    for (const finding of findings)
       found.push({ ref: update.ref, object: update.newSha, place: "ref", path: "(ref name)", finding });
   }
   const tips = [...new Set(pushed.map((update) => update.newSha))];
@@ -107,16 +114,22 @@ export async function scanPush(
         env,
         (sha, content) => {
           const object = bySha.get(sha)!;
-          for (const [path, finding] of scanObject(object, content, options))
-            found.push({ ref: "", object: sha, place: object.type as FindingPlace, path, finding });
+          for (const [path, finding] of scanObject(object, content, options)) {
+            const place = object.type as FindingPlace;
+            const digest = place === "blob" ? digestOf(content, finding) : undefined;
+            found.push({ ref: "", object: sha, place, path, finding, ...(digest ? { digest } : {}) });
+          }
         },
       );
     }
   }
-  const attributed = await attributeRefs(repo, pushed, found, env);
+  const attributed = (await attributeRefs(repo, pushed, found, env)).map((finding) => ({
+    ...finding,
+    ref: shownRef.get(finding.ref) ?? finding.ref,
+  }));
   const known = await presentUpstream(repo, updates, attributed, options);
   for (const finding of attributed) (known.has(finding) ? result.warnings : result.findings).push(finding);
-  await nameCommits(repo, tips, result.findings.slice(0, 50), env);
+  await nameCommits(repo, tips, [...result.findings, ...result.warnings].slice(0, 50), env);
   return result;
 }
 
@@ -181,8 +194,10 @@ async function newObjects(
 function scanObject(object: NewObject, content: Buffer, options: PushScanOptions): [string, Finding][] {
   const found: [string, Finding][] = [];
   if (object.type === "blob") {
-    for (const finding of scan(content.toString("utf8"), scanOptions(options)))
-      found.push([object.path || "(blob)", finding]);
+    const findings = scan(content.toString("utf8"), scanOptions(options));
+    // The path is shown too: a secret in a directory's name is masked there as well.
+    const path = findings.length ? masked(object.path, scan(object.path, scanOptions(options))) : object.path;
+    for (const finding of findings) found.push([path || "(blob)", finding]);
   } else if (object.type === "commit" || object.type === "tag") {
     const text = content.toString("utf8");
     const headerEnd = text.indexOf("\n\n");
@@ -200,10 +215,38 @@ function scanObject(object: NewObject, content: Buffer, options: PushScanOptions
     const names = treeEntryNames(content, object.sha.length / 2).map((name) =>
       object.path ? `${object.path}/${name}` : name,
     );
-    for (const finding of scan(names.join("\n"), scanOptions(options)))
-      found.push([names[finding.line - 1] ?? "(path name)", finding]);
+    const findings = scan(names.join("\n"), scanOptions(options));
+    for (const finding of findings) {
+      const name = names[finding.line - 1] ?? "";
+      found.push([
+        masked(
+          name,
+          findings.filter((other) => other.line === finding.line),
+        ),
+        finding,
+      ]);
+    }
   }
   return found;
+}
+
+const DIGEST_KEY = randomBytes(32);
+
+/** The secret a finding points at in `content`, as an HMAC under a key made at start. */
+function digestOf(content: Buffer, finding: Finding): string {
+  const line = content.toString("utf8").split("\n")[finding.line - 1] ?? "";
+  const secret = line.slice(finding.column - 1, finding.column - 1 + finding.length);
+  return createHmac("sha256", DIGEST_KEY).update(secret).digest("hex");
+}
+
+/** A one-line text (a path, a ref name) with every finding on it replaced by its masked excerpt. */
+function masked(text: string, findings: readonly Finding[]): string {
+  let shown = text;
+  for (const finding of [...findings].sort((a, b) => b.column - a.column)) {
+    const start = finding.column - 1;
+    shown = `${shown.slice(0, start)}${finding.excerpt}${shown.slice(start + finding.length)}`;
+  }
+  return shown;
 }
 
 /** Entry names of a raw tree (`<mode> <name>\0<id>` each), gitlinks included (their name is a path). */
@@ -253,8 +296,8 @@ async function attributeRefs(
 
 /**
  * The findings in files that upstream already holds with the same secret at the same path (in the
- * pushed refs' old tips, or the gate's HEAD for a new ref): an unrelated edit of such a file must
- * not be blocked by a secret that is already out there.
+ * pushed refs' old tips, or the upstream commits the push builds on): an unrelated edit of such a
+ * file must not be blocked by a secret that is already out there. A new secret still blocks.
  */
 async function presentUpstream(
   repo: string,
@@ -266,14 +309,18 @@ async function presentUpstream(
   const candidates = found.filter((finding) => finding.place === "blob" && !finding.path.includes("\n"));
   if (candidates.length === 0) return known;
   const env = options.env;
-  const bases = [...new Set(updates.map((update) => update.oldSha).filter((sha) => !isZero(sha)))];
-  const head = await git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], {
+  // What upstream has next to the push: the refs' old tips and the commits the new ones build on.
+  const bases = new Set(updates.map((update) => update.oldSha).filter((sha) => !isZero(sha)));
+  const tips = updates.filter((update) => !isDeletion(update)).map((update) => update.newSha);
+  const boundary = await git(["rev-list", "--boundary", "--stdin", "--not", "--all"], {
     cwd: repo,
+    input: `${tips.join("\n")}\n`,
     ...(env ? { env } : {}),
   });
-  if (head.code === 0) bases.push(head.stdout.toString("utf8").trim());
+  for (const line of boundary.stdout.toString("utf8").split("\n"))
+    if (line.startsWith("-") && SHA.test(line.slice(1))) bases.add(line.slice(1));
   const paths = [...new Set(candidates.map((finding) => finding.path))];
-  const specs = bases.flatMap((base) => paths.map((path) => ({ spec: `${base}:${path}`, path })));
+  const specs = [...bases].flatMap((base) => paths.map((path) => ({ spec: `${base}:${path}`, path })));
   if (specs.length === 0) return known;
   const check = await gitOk(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], {
     cwd: repo,
@@ -293,11 +340,10 @@ async function presentUpstream(
   const upstream = new Set<string>();
   await readObjects(repo, [...blobs.keys()], env, (sha, content) => {
     for (const finding of scan(content.toString("utf8"), scanOptions(options)))
-      upstream.add(`${blobs.get(sha)}\0${finding.ruleId}\0${finding.fingerprint}`);
+      upstream.add(`${blobs.get(sha)}\0${finding.ruleId}\0${digestOf(content, finding)}`);
   });
   for (const finding of candidates) {
-    if (upstream.has(`${finding.path}\0${finding.finding.ruleId}\0${finding.finding.fingerprint}`))
-      known.add(finding);
+    if (upstream.has(`${finding.path}\0${finding.finding.ruleId}\0${finding.digest}`)) known.add(finding);
   }
   return known;
 }

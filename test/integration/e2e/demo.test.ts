@@ -38,7 +38,7 @@ describe("claude-bottle demo: the real Claude Code in a real bottle", {
     assert.match(output, /push to demo rejected \(1 secret found\); nothing was forwarded upstream/);
     assert.match(output, /file config\.ini line 1 column \d+: rule aws-access-key-id/);
     // The clean push was forwarded.
-    assert.match(output, /scanned 1 commit, no secrets; forwarded 1 ref/);
+    assert.match(output, /scanned 1 commit \(\d+ new objects\), no secrets; forwarded 1 ref/);
     for (const check of [
       "Claude Code finished the script",
       "every API call carried the real key, injected by cred-proxy",

@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AGENT_USER } from "../../../src/backend/docker/agent-env.ts";
+import { sidecarWriter } from "../../../src/backend/docker/prepare.ts";
 import { launchBottle, type TestBottle } from "../../helpers/bottle.ts";
 import { runCliAsync } from "../../helpers/run-cli.ts";
 import { connectDocker } from "../docker/engine-available.ts";
@@ -56,7 +57,9 @@ describe("supervise's queue dir on a full disk", { skip: docker.skip || root, ti
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", mounted]);
     for (const sub of ["pending", "deciding", "responses"])
       mkdirSync(join(queue, sub), { recursive: true, mode: 0o700 });
-    execFileSync("chown", ["-R", `${process.getuid?.()}:${process.getgid?.()}`, mounted]);
+    // Owned as the CLI hands it to the sidecar (a fixed unprivileged uid when the CLI is root).
+    const writer = sidecarWriter({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+    execFileSync("chown", ["-R", `${writer.uid}:${writer.gid}`, mounted]);
     await engine.containerKill(bottle.container("supervise"), "KILL").catch(() => {});
     execFileSync("docker", ["start", bottle.container("supervise")]);
     const deadline = Date.now() + 30_000;

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { base62, crc32 } from "../../../src/lib/scanner/checksums.ts";
 import { runCliAsync } from "../../helpers/run-cli.ts";
@@ -198,6 +200,34 @@ git:
     const deleted = await inRepo("git push -q origin --delete doomed 2>&1; echo rc=$?; git checkout -q main");
     assert.match(deleted.stdout, /rc=0/);
     assert.equal(await upstream.ref("refs/heads/doomed"), "");
+  });
+
+  it("refuses a lightweight tag on a blob holding a secret, through the real gate; upstream unchanged", async () => {
+    const key = `AKIA${randomUpper(16)}`;
+    const result = await inRepo(
+      `blob=$(printf 'aws_key = "${key}"\\n' | git hash-object -w --stdin) && git tag blob-leak $blob && git push origin refs/tags/blob-leak 2>&1; echo rc=$?; git tag -d blob-leak >/dev/null`,
+    );
+    assert.match(result.stdout, /rc=1\b/, result.stdout);
+    assert.match(result.stdout, /refs\/tags\/blob-leak: file \(blob\) line 1 column \d+: rule aws/);
+    assert.equal(await upstream.ref("refs/tags/blob-leak"), "");
+  });
+
+  it("leaves one audit line per push on the host, beside the other logs, never the secret", async () => {
+    const dir = join(fixture.home, "logs", instance, "git-gate");
+    assert.equal(statSync(dir).mode & 0o7777, 0o2770);
+    const records = readFileSync(join(dir, "git-gate-audit.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map(
+        (line) =>
+          JSON.parse(line) as { outcome: string; refs: { ref: string }[]; findings: { rule: string }[] },
+      );
+    const forwarded = records.find((record) => record.outcome === "forwarded");
+    const refused = records.find((record) => record.refs.some((ref) => ref.ref === "refs/tags/blob-leak"));
+    assert.ok(forwarded, JSON.stringify(records));
+    assert.equal(refused?.outcome, "rejected-secrets");
+    assert.match(refused?.findings[0]?.rule ?? "", /aws/);
+    assert.doesNotMatch(readFileSync(join(dir, "git-gate-audit.jsonl"), "utf8"), /AKIA[A-Z2-7]{16}/);
   });
 
   it("refuses a push from a checkout that upstream moved past (the gate refreshes when the push connects)", async () => {

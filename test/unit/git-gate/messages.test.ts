@@ -26,7 +26,7 @@ function finding(line: number): PushFinding {
       line,
       column: 7,
       excerpt: "AKIA…[20 chars]",
-      fingerprint: "f",
+      length: 20,
     },
   };
 }

@@ -36,7 +36,7 @@ describe("the pre-receive hook", () => {
       `${main} ${tip} refs/heads/main\n${ZERO_SHA} ${tip} refs/heads/copy\n`,
     );
     assert.equal(outcome.exitCode, 0, outcome.stderr);
-    assert.match(outcome.stderr ?? "", /scanned 1 commit, no secrets; forwarded 2 refs/);
+    assert.match(outcome.stderr ?? "", /scanned 1 commit \(\d+ new objects\), no secrets; forwarded 2 refs/);
     assert.equal(repos.ref(repos.upstream, "refs/heads/main"), tip);
     assert.equal(repos.ref(repos.upstream, "refs/heads/copy"), tip);
   });

@@ -32,11 +32,10 @@ describe("the pre-receive scan of a pushed commit range", () => {
     assert.notEqual(found?.commit, base);
   });
 
-  it("scans the whole content of a touched file, not only the lines the commit adds", async () => {
+  it("scans the whole content of a touched file; a secret upstream already holds there is a warning", async () => {
     using repos = makeRepos();
-    // A secret already upstream in a file that the pushed commit edits elsewhere still blocks
-    // the push: the gate scans touched files whole (DESIGN.md §2), so it never forwards a file
-    // holding a secret, whoever put it there.
+    // The file is scanned whole (a secret split across commits is whole in the file), but an
+    // unrelated edit of a file whose secret is already upstream, at the same path, is not blocked.
     const key = awsKey();
     repos.git("checkout", "-q", "-b", "feature");
     repos.commit("conf.env", `A=1\nKEY=${key}\n`);
@@ -47,7 +46,7 @@ describe("the pre-receive scan of a pushed commit range", () => {
       options,
     );
     assert.equal(first.findings.length, 1);
-    // Now pretend the first commit is upstream (a ref of the gate) and push a change to line 1.
+    // Now the first commit is upstream (a ref of the gate); push a change to line 1.
     repos.offer("refs/heads/feature:refs/heads/feature");
     const tip = repos.commit("conf.env", `A=2\nKEY=${key}\n`);
     repos.offer("refs/heads/feature");
@@ -57,8 +56,19 @@ describe("the pre-receive scan of a pushed commit range", () => {
       options,
     );
     assert.equal(second.commits, 1);
-    assert.equal(second.findings[0]?.finding.line, 2);
-    assert.equal(second.findings[0]?.commit, tip);
+    assert.deepEqual(second.findings, []);
+    assert.equal(second.warnings[0]?.finding.line, 2);
+    assert.equal(second.warnings[0]?.commit, tip);
+    // A second, new secret in the same file blocks.
+    const third = repos.commit("conf.env", `A=2\nKEY=${key}\nOTHER=${key.replace("AKIA", "ASIA")}\n`);
+    repos.offer("refs/heads/feature");
+    const blocked = await scanPush(
+      repos.gate,
+      [{ oldSha: ZERO_SHA, newSha: third, ref: "refs/heads/y" }],
+      options,
+    );
+    assert.equal(blocked.findings.length, 1);
+    assert.equal(blocked.findings[0]?.finding.line, 3);
   });
 
   it("does not rescan commits already reachable from the gate's refs (upstream has them)", async () => {

@@ -15,6 +15,7 @@ test("a finding names the rule, the 1-based line and column, and a masked excerp
     line: 2,
     column: 13,
     excerpt: "ghp_…[40 chars]",
+    length: 40,
   });
 });
 

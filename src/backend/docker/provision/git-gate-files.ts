@@ -13,6 +13,7 @@ export function renderGitGateConfig(plan: BottlePlan): GateConfigInput {
   return {
     listen_port: GIT_GATE.port,
     state_dir: GIT_GATE.stateDir,
+    audit_file: GIT_GATE.auditFile,
     remotes: plan.gitRemotes.map((remote) => ({
       name: remote.name,
       upstream: remote.upstream,

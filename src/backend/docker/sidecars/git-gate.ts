@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
+import { shareDirWithGroup } from "../../../lib/host-files.ts";
 import { GIT_GATE } from "../../../sidecars/git-gate/layout.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
 import type { DockerBottlePlan } from "../prepare.ts";
-import { sidecarBase } from "../prepare.ts";
+import { gitGateLogDir, sidecarBase } from "../prepare.ts";
 import { gateExtraHosts, gitGateFiles } from "../provision/git-gate-files.ts";
 import { provisionGitRemotes } from "../provision/git-remotes.ts";
 import type { DockerSidecar } from "./sidecar.ts";
@@ -24,6 +25,10 @@ export const gitGateSidecar: DockerSidecar = {
       networkAliases: [GIT_GATE.alias],
       hostname: GIT_GATE.alias,
       user: `${GIT_GATE.uid}:${GIT_GATE.gid}`,
+      // git-gate must stay the image's user (ssh needs a passwd entry); it writes its audit dir
+      // through the group the host shares it with (shareDirWithGroup), never as its owner.
+      groupAdd: [String(docker.hostUser.gid)],
+      mounts: [{ source: gitGateLogDir(docker.logDir), target: GIT_GATE.auditDir }],
       command: ["git-gate", "serve", "--config", GIT_GATE.configFile],
       extraHosts: gateExtraHosts(docker.plan),
       healthcheck: {
@@ -51,6 +56,7 @@ export const gitGateSidecar: DockerSidecar = {
       }
     }
     const spec = gitGateSidecar.spec(docker);
+    shareDirWithGroup(gitGateLogDir(docker.logDir), docker.hostUser.gid);
     await createContainer(engine, stack, spec);
     await engine.networkConnect(docker.networks.egress, spec.name);
     // The keys go from memory into this container only (mode 600), never into the agent.
