@@ -95,7 +95,12 @@ export async function scanPush(
     const objects = await newObjects(repo, tips, env);
     result.objects = objects.length;
     const readable: NewObject[] = [];
+    /** Trees a tag or a tip points at directly: their names are listed whole (no commit diffs them). */
+    const taggedTrees = new Set(
+      objects.filter((object) => object.type === "tree" && tips.includes(object.sha)).map((o) => o.sha),
+    );
     for (const object of objects) {
+      if (object.type === "tree") continue;
       if (object.type === "commit") result.commits++;
       if (object.type === "blob") {
         result.blobs++;
@@ -107,6 +112,10 @@ export async function scanPush(
       readable.push(object);
     }
     const bySha = new Map(readable.map((object) => [object.sha, object]));
+    // Path names come from git diff-tree, which runs beside the object reads below.
+    const commits = objects.filter((object) => object.type === "commit").map((object) => object.sha);
+    const commitPaths = scanPathNames(repo, commits, [], options);
+    commitPaths.catch(() => {}); // awaited below; a failure of the reads first must not leave it unhandled
     for (const batch of batches(readable, (object) => object.size, BATCH_BYTES)) {
       await readObjects(
         repo,
@@ -114,6 +123,10 @@ export async function scanPush(
         env,
         (sha, content) => {
           const object = bySha.get(sha)!;
+          if (object.type === "tag") {
+            const target = /^object ([0-9a-f]{40,64})\ntype tree\n/.exec(content.toString("utf8", 0, 200));
+            if (target) taggedTrees.add(target[1]!);
+          }
           for (const [path, finding] of scanObject(object, content, options)) {
             const place = object.type as FindingPlace;
             const digest = place === "blob" ? digestOf(content, finding) : undefined;
@@ -122,6 +135,9 @@ export async function scanPush(
         },
       );
     }
+    const treePaths = taggedTrees.size ? await scanPathNames(repo, [], [...taggedTrees], options) : [];
+    for (const [path, finding, object] of [...(await commitPaths), ...treePaths])
+      found.push({ ref: "", object, place: "tree", path, finding });
   }
   const attributed = (await attributeRefs(repo, pushed, found, env)).map((finding) => ({
     ...finding,
@@ -211,21 +227,6 @@ function scanObject(object: NewObject, content: Buffer, options: PushScanOptions
       const part = headerEnd !== -1 && finding.line > headerLines + 1 ? "message" : "header";
       found.push([`(${object.type} ${part})`, finding]);
     }
-  } else if (object.type === "tree") {
-    const names = treeEntryNames(content, object.sha.length / 2).map((name) =>
-      object.path ? `${object.path}/${name}` : name,
-    );
-    const findings = scan(names.join("\n"), scanOptions(options));
-    for (const finding of findings) {
-      const name = names[finding.line - 1] ?? "";
-      found.push([
-        masked(
-          name,
-          findings.filter((other) => other.line === finding.line),
-        ),
-        finding,
-      ]);
-    }
   }
   return found;
 }
@@ -249,18 +250,51 @@ function masked(text: string, findings: readonly Finding[]): string {
   return shown;
 }
 
-/** Entry names of a raw tree (`<mode> <name>\0<id>` each), gitlinks included (their name is a path). */
-export function treeEntryNames(raw: Buffer, idBytes: number): string[] {
-  const names: string[] = [];
-  let offset = 0;
-  while (offset < raw.length) {
-    const space = raw.indexOf(0x20, offset);
-    const nul = raw.indexOf(0, space + 1);
-    if (space === -1 || nul === -1) break;
-    names.push(raw.subarray(space + 1, nul).toString("utf8"));
-    offset = nul + 1 + idBytes;
+/**
+ * Every path the push names, each scanned once: the paths each new commit adds or changes (its
+ * diff against its parents: a renamed file or directory is a new path), and every path under a
+ * tree that a tag or a tip points at. Returns the findings with the (masked) path and the commit
+ * or tree that names it.
+ */
+async function scanPathNames(
+  repo: string,
+  commits: readonly string[],
+  trees: readonly string[],
+  options: PushScanOptions,
+): Promise<[string, Finding, string][]> {
+  const env = options.env;
+  const owner = new Map<string, string>();
+  if (commits.length > 0) {
+    const diff = await gitOk(
+      ["diff-tree", "--stdin", "-r", "-z", "--name-only", "--root", "-m", "--no-renames", "--format=%x01%H"],
+      { cwd: repo, input: `${commits.join("\n")}\n`, ...(env ? { env } : {}) },
+    );
+    let commit = "";
+    for (const token of diff.toString("utf8").split("\0")) {
+      const path = token.startsWith("\n") ? token.slice(1) : token;
+      if (path.startsWith("\u0001") && SHA.test(path.slice(1))) commit = path.slice(1);
+      else if (path !== "" && !owner.has(path)) owner.set(path, commit);
+    }
   }
-  return names;
+  for (const tree of trees) {
+    const listed = await gitOk(["ls-tree", "-r", "-t", "-z", "--name-only", tree], {
+      cwd: repo,
+      ...(env ? { env } : {}),
+    });
+    for (const path of listed.toString("utf8").split("\0"))
+      if (path !== "" && !owner.has(path)) owner.set(path, tree);
+  }
+  const found: [string, Finding, string][] = [];
+  // One full path a line: it holds its directories' names too.
+  const names = [...owner.keys()];
+  const findings = scan(names.join("\n"), scanOptions(options));
+  for (const finding of findings) {
+    const name = names[finding.line - 1] ?? "";
+    const onLine = findings.filter((other) => other.line === finding.line);
+    // Reported as line 1 of the name itself, whatever its place in the joined list.
+    found.push([masked(name, onLine), { ...finding, line: 1 }, owner.get(name) ?? ""]);
+  }
+  return found;
 }
 
 /** Names the pushed ref each finding comes through: the only one, or the first that reaches it. */

@@ -150,7 +150,7 @@ describe("git-gate refuses a secret wherever the push puts it", () => {
     const dir = treeOf(repos, `100644 blob ${blob}\tinner.txt\n`);
     for (const [shown, entry] of [
       [/path name AKIA…\[20 chars\]\.txt line 1/, `100644 blob ${blob}\t${awsKey()}.txt\n`],
-      [/path name d-AKIA…\[20 chars\] line 1/, `040000 tree ${dir}\td-${awsKey()}\n`],
+      [/path name d-AKIA…\[20 chars\]\/inner\.txt line 1/, `040000 tree ${dir}\td-${awsKey()}\n`],
     ] as const) {
       const tree = treeOf(repos, entry);
       const commit = gitIn(repos, "names\n", "commit-tree", tree, "-p", "HEAD");

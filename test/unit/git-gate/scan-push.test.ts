@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fingerprintToken } from "../../../src/lib/scanner/index.ts";
-import { scanPush, treeEntryNames } from "../../../src/sidecars/git-gate/scan-push.ts";
+import { scanPush } from "../../../src/sidecars/git-gate/scan-push.ts";
 import { awsKey, makeRepos, ZERO_SHA } from "./repos.ts";
 
 const options = { maxBlobBytes: 1024 * 1024 };
@@ -160,18 +160,5 @@ describe("the pre-receive scan of a pushed commit range", () => {
       options,
     );
     assert.deepEqual(result, { findings: [], warnings: [], oversized: [], objects: 0, commits: 0, blobs: 0 });
-  });
-});
-
-describe("treeEntryNames", () => {
-  it("reads every entry's name of a raw tree, odd names whole", () => {
-    const id = Buffer.alloc(20, 0xab);
-    const raw = Buffer.concat([
-      Buffer.from("100644 dir with space\nand newline.txt\0"),
-      id,
-      Buffer.from("160000 vendor/sub\0"),
-      id,
-    ]);
-    assert.deepEqual(treeEntryNames(raw, 20), ["dir with space\nand newline.txt", "vendor/sub"]);
   });
 });
