@@ -7,6 +7,7 @@
  */
 
 import { isUserError } from "../cli/user-error.ts";
+import { isScanWorker } from "../lib/scanner/worker-role.ts";
 
 type SidecarMain = (argv: string[]) => Promise<void>;
 
@@ -46,4 +47,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-await main(process.argv.slice(2));
+// A thread of the egress proxy's scanner pool runs this same bundle: it serves scans, nothing else.
+if (isScanWorker()) await (await import("../lib/scanner/pool.ts")).serveScans();
+else await main(process.argv.slice(2));

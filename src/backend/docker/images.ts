@@ -199,7 +199,8 @@ export function packageRoot(): string {
 }
 
 /** Bundles src/sidecars in a checkout, or copies the shipped dist/sidecar.js; returns its bytes. */
-async function stageSidecarBundle(context: string): Promise<Buffer> {
+export async function stageSidecarBundle(context: string): Promise<Buffer> {
+  await mkdir(context, { recursive: true });
   const root = packageRoot();
   const outfile = join(context, "sidecar.js");
   if (existsSync(join(root, "src", "sidecars", "main.ts")) && existsSync(join(root, "scripts", "build.ts"))) {

@@ -1,16 +1,15 @@
 import { availableParallelism } from "node:os";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { parentPort, Worker } from "node:worker_threads";
 import { scan } from "./scan.ts";
 import type { Finding, ScanOptions } from "./types.ts";
+import { isScanWorker, WORKER_MARKER } from "./worker-role.ts";
 
 /**
  * Worker pool for large inputs. A worker re-runs the module that defines it (`import.meta.url`):
- * from source that is this file; in an esbuild ESM bundle it is the whole bundle. The marker in
- * workerData makes the worker serve scans here and then park on a top-level await that never
- * settles, so the code that follows in a bundle (a server's main) never runs in the worker.
+ * from source that is this file, which serves scans at once (below); in an esbuild bundle it is
+ * the whole bundle, whose entry sees `isScanWorker()` and calls `serveScans` before anything else
+ * (src/sidecars/main.ts). The worker then parks, so a server's main never runs in it.
  */
-const WORKER_MARKER = "claude-bottle.scanner-worker";
-
 interface ScanRequest {
   id: number;
   text: string;
@@ -24,23 +23,27 @@ export interface ScanPool {
   close(): Promise<void>;
 }
 
-function isWorkerOfThisPool(data: unknown): boolean {
-  return typeof data === "object" && data !== null && WORKER_MARKER in data;
+let serving = false;
+
+/** In a pool worker: answers scan requests from now on (once) and never returns. */
+export async function serveScans(): Promise<never> {
+  const port = parentPort;
+  if (!serving && port !== null) {
+    serving = true;
+    port.on("message", (request: ScanRequest) => {
+      let reply: ScanReply;
+      try {
+        reply = { id: request.id, findings: scan(request.text, request.options) };
+      } catch (error) {
+        reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };
+      }
+      port.postMessage(reply);
+    });
+  }
+  return new Promise<never>(() => {});
 }
 
-if (!isMainThread && parentPort !== null && isWorkerOfThisPool(workerData)) {
-  const port = parentPort;
-  port.on("message", (request: ScanRequest) => {
-    let reply: ScanReply;
-    try {
-      reply = { id: request.id, findings: scan(request.text, request.options) };
-    } catch (error) {
-      reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };
-    }
-    port.postMessage(reply);
-  });
-  await new Promise<never>(() => {});
-}
+if (isScanWorker()) await serveScans();
 
 interface Pending {
   resolve: (findings: Finding[]) => void;

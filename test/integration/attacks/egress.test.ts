@@ -291,6 +291,22 @@ egress:
       assert.equal(targets.requests.find((request) => request.url === "/clean-post")?.body, "note=hello");
     });
 
+    it("G2: a 1 MiB upload over intercepted HTTPS is scanned and served; the same with a secret at its end is refused", async () => {
+      // Above the inline size: the worker pool of the shipped bundle scans it.
+      const made = await bottle.exec(
+        "head -c 1048576 /dev/zero | tr '\\0' 'a' > /tmp/big.txt && cp /tmp/big.txt /tmp/big-secret.txt && wc -c < /tmp/big.txt",
+      );
+      assert.equal(made.stdout.trim(), "1048576", made.stderr);
+      const served = await curl(`-X POST --data-binary @/tmp/big.txt https://${https}/big-clean`);
+      assert.equal(served.status, 200, JSON.stringify(served));
+      assert.equal(targets.requests.find((request) => request.url === "/big-clean")?.body.length, 1048576);
+      const key = awsKey();
+      await bottle.exec(`printf '\\naws_access_key_id=${key}\\n' >> /tmp/big-secret.txt`);
+      const answer = await curl(`-X POST --data-binary @/tmp/big-secret.txt https://${https}/secret-big`);
+      refused(answer, 403, "dlp-secret", "aws-access-key-id in body");
+      assert.ok(!targets.requests.some((request) => request.url === "/secret-big"));
+    });
+
     const cases: {
       what: string;
       where: string;

@@ -99,6 +99,13 @@ describe("egress-proxy DLP", () => {
     assert.equal(bomb.headers["x-bottle-block"], "body-too-large");
   });
 
+  it("serves a clean body above the inline size: the worker pool runs in the shipped bundle", async () => {
+    const body = `${"clean data line\n".repeat(3 * 1024)}`;
+    const reply = await post(body);
+    assert.equal(reply.status, 200, reply.body);
+    assert.equal(upstream.seen.at(-1)?.body.length, body.length);
+  });
+
   it("scans bodies above the inline size too (worker pool) and refuses a secret deep inside", async () => {
     const body = `${"x".repeat(30 * 1024)}\nsecret ${GITLAB}\n${"y".repeat(10 * 1024)}`;
     const reply = await post(body);

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import * as http from "node:http";
@@ -10,7 +11,7 @@ import * as tls from "node:tls";
 import { stringify } from "yaml";
 import { type BottleCa, generateBottleCa, loadSigningCa } from "../../../src/lib/tls/ca.ts";
 import { generateLeafKey, mintLeaf } from "../../../src/lib/tls/leaf.ts";
-import { type RunningEgressProxy, startEgressProxy } from "../../../src/sidecars/egress-proxy/run.ts";
+import { shippedSidecarBundle } from "../../helpers/sidecar-bundle.ts";
 
 /** Test PKI: an upstream CA (trusted via upstream_ca) and the bottle CA (trusted by clients). */
 export interface Pki {
@@ -130,8 +131,16 @@ export async function startUpstream(pki: Pki): Promise<Upstream & { release: () 
   };
 }
 
+/** The proxy as the image runs it: the shipped bundle in a child process. */
+export interface RunningBundle {
+  /** SIGHUP, then the proxy's own verdict from its log. */
+  reload(): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** Everything it logged (stderr). */
+  log(): string;
+}
+
 export interface TestProxy {
-  running: RunningEgressProxy;
+  running: RunningBundle;
   port: number;
   dir: string;
   configPath: string;
@@ -165,7 +174,7 @@ export async function startTestProxy(pki: Pki, config: Record<string, unknown>):
   };
   const write = (c: Record<string, unknown>) => writeFile(configPath, stringify({ ...base, ...c }));
   await write(config);
-  const running = await startEgressProxy(configPath, { log: () => {} });
+  const running = await startBundledProxy(configPath);
   const auditText = async () => {
     // The audit stream is asynchronous and a line lands after the answer: read until the file
     // stops growing (a busy machine may take longer than any fixed pause).
@@ -181,7 +190,7 @@ export async function startTestProxy(pki: Pki, config: Record<string, unknown>):
   };
   return {
     running,
-    port: running.address.port,
+    port: running.port,
     dir,
     configPath,
     auditText,
@@ -195,6 +204,82 @@ export async function startTestProxy(pki: Pki, config: Record<string, unknown>):
     async close() {
       await running.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts `node <shipped bundle> egress-proxy --config FILE` and waits for its "listening on" line.
+ * Reloads go by SIGHUP, as in a bottle; the proxy's log line says whether one took.
+ */
+async function startBundledProxy(
+  configPath: string,
+): Promise<RunningBundle & { port: number; close(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [await shippedSidecarBundle(), "egress-proxy", "--config", configPath],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let log = "";
+  const waiters: (() => void)[] = [];
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    log += chunk;
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const exited = once(child, "exit");
+  const waitFor = async <T>(
+    find: (text: string) => T | undefined,
+    from: number,
+    what: string,
+  ): Promise<T> => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const found = find(log.slice(from));
+      if (found !== undefined) return found;
+      if (child.exitCode !== null)
+        throw new Error(`egress-proxy exited (${child.exitCode}) before ${what}:\n${log}`);
+      if (Date.now() > deadline) throw new Error(`egress-proxy: no ${what} in 20 s:\n${log}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  };
+  const port = await waitFor(
+    (text) => {
+      const match = /listening on [\d.]+:(\d+)/.exec(text);
+      return match ? Number(match[1]) : undefined;
+    },
+    0,
+    "listening line",
+  );
+  let reloads = Promise.resolve<{ ok: true } | { ok: false; reason: string }>({ ok: true });
+  return {
+    port,
+    log: () => log,
+    reload() {
+      reloads = reloads.then(async () => {
+        const from = log.length;
+        child.kill("SIGHUP");
+        return waitFor(
+          (text) => {
+            const refused = /reload refused, keeping the running policy: ([\s\S]*)/.exec(text);
+            if (refused) return { ok: false as const, reason: refused[1] ?? "" };
+            return /reloaded policy/.test(text) ? { ok: true as const } : undefined;
+          },
+          from,
+          "reload verdict",
+        );
+      });
+      return reloads;
+    },
+    async close() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await exited;
+      }
     },
   };
 }
