@@ -16,6 +16,7 @@ export type BlockCode =
   | "domain-fronting"
   | "bad-request"
   | "tunnel-limit"
+  | "upgrade-refused"
   // cred-proxy (docs/cred-proxy.md)
   | "git-push-https"
   | "no-route";
@@ -81,6 +82,8 @@ function howToAsk(code: BlockCode, context: BlockContext): string {
       return "Send an absolute-form request (http://host/path) or a CONNECT host:port.";
     case "tunnel-limit":
       return "Too many open tunnels; close some connections and retry.";
+    case "upgrade-refused":
+      return "Only WebSocket upgrades pass (a GET without a body); their frames are inspected like any request. Use plain HTTP/1.1 or a WebSocket.";
     case "git-push-https":
       return `Push through git-gate instead: declare the remote under \`git:\` in ~/.claude-bottle/bottles/${context.bottle ?? "<bottle>"}.md and push to git://git-gate/<Name>.git.`;
     case "no-route":

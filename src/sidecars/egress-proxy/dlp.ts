@@ -48,7 +48,13 @@ export interface HeadInspection {
 
 export interface Dlp {
   inspectHead(input: HeadInput): HeadInspection;
-  inspectBody(input: { host: string; port: number; text: string }): Promise<Block | undefined>;
+  /** `where` names the place in the refusal: "body" unless told (e.g. "websocket message"). */
+  inspectBody(input: {
+    host: string;
+    port: number;
+    text: string;
+    where?: string;
+  }): Promise<Block | undefined>;
 }
 
 const KNOWN = "known-token:";
@@ -123,7 +129,9 @@ export function createDlp(options: DlpOptions): Dlp {
           ? await options.scanAsync(input.text, scanOptions)
           : options.scan(input.text, scanOptions);
       const [first] = refusing(findings, input.host, input.port);
-      return first === undefined ? undefined : toBlock(first, "body", `${input.host}:${input.port}`);
+      return first === undefined
+        ? undefined
+        : toBlock(first, input.where ?? "body", `${input.host}:${input.port}`);
     },
   };
 }

@@ -36,6 +36,11 @@ function fronting(header: string | undefined, host: string, port: number): Targe
 }
 
 export function targetOf(req: IncomingMessage, tunnel: TunnelBinding | undefined): TargetResult {
+  // Node keeps the first of several Host headers; an upstream may read another. Refuse them all.
+  const hostHeaders = req.rawHeaders.filter(
+    (name, index) => index % 2 === 0 && name.toLowerCase() === "host",
+  );
+  if (hostHeaders.length > 1) return badRequest("more than one Host header");
   const url = req.url ?? "";
   const hostHeader = req.headers.host;
   if (tunnel !== undefined) {

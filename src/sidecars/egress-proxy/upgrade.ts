@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type * as http from "node:http";
 import type { Socket } from "node:net";
 import { type AuditRecord, redactPath, startAuditRecord } from "./audit.ts";
@@ -8,11 +9,23 @@ import { rawExchange, rawUpstreamError } from "./respond.ts";
 import { targetOf } from "./target.ts";
 import type { ProxyPolicy, TunnelBinding } from "./types.ts";
 import { classifyUpstreamError, requestUpstream, type Upstreams } from "./upstream.ts";
+import {
+  acceptedDeflate,
+  CLOSE,
+  ClientFrameInspector,
+  clientCloseFrame,
+  type DeflateTerms,
+  inspectableExtensions,
+  serverCloseFrame,
+} from "./websocket-frames.ts";
 
 /**
- * WebSocket (and any other Upgrade) requests pass after the same checks as a plain request:
- * target and Host, host policy, DLP on URL and headers, SSRF-checked dial. After the upstream's
- * 101 the two sockets are joined; frames are not inspected.
+ * WebSocket upgrades pass after the same checks as a plain request: target and Host, host
+ * policy, DLP on URL and headers, SSRF-checked dial. Any other Upgrade (h2c, TLS, ...), and a
+ * handshake with a body, is refused: its bytes could not be inspected. After the upstream's 101,
+ * on an inspected connection every frame the agent sends goes through ClientFrameInspector
+ * (websocket-frames.ts): a message with a secret closes both sides with 1008 and is audited;
+ * what the upstream sends back is relayed as it comes.
  */
 
 export interface UpgradeContext {
@@ -48,6 +61,11 @@ export async function handleUpgrade(
     return;
   }
   const target = resolved.target;
+  const refusal = refuseUpgrade(req);
+  if (refusal !== undefined) {
+    refuse({ code: "upgrade-refused", rule: refusal, target: `${target.host}:${target.port}` });
+    return;
+  }
   Object.assign(record, {
     scheme: target.scheme,
     host: target.host,
@@ -61,9 +79,8 @@ export async function handleUpgrade(
   }
   record.rule = decision.rule;
   // Upgrade and Connection are hop-by-hop but are the point of this request: put them back.
-  const headers = endToEndHeaders(req.rawHeaders);
-  headers.push("Connection", "Upgrade", "Upgrade", req.headers.upgrade ?? "websocket");
   const inspect = await inspects(policy, decision.mode, req.socket.remoteAddress);
+  const headers = upgradeHeaders(req, inspect);
   const checked = await checkHead(policy, record, target, inspect, headers);
   if (!checked.ok) {
     if ("block" in checked) refuse(checked.block);
@@ -112,10 +129,27 @@ export async function handleUpgrade(
       lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
     socket.write(`${lines.join("\r\n")}\r\n\r\n`);
     if (upstreamHead.length > 0) socket.write(upstreamHead);
-    if (head.length > 0) upstreamSocket.write(head);
     socket.setTimeout(ctx.limits.idle_timeout_ms, () => socket.destroy());
     upstreamSocket.pipe(socket);
-    socket.pipe(upstreamSocket);
+    if (inspect) {
+      const deflate = acceptedDeflate(res.headers["sec-websocket-extensions"]);
+      const close = (code: number, reason: string) => {
+        socket.end(serverCloseFrame(code, `${reason}; refused by the bottle's egress proxy`));
+        upstreamSocket.end(clientCloseFrame(code, randomBytes(4)));
+        setTimeout(() => upstreamSocket.destroy(), 1000).unref();
+      };
+      if (deflate instanceof Error) {
+        record.decision = "block";
+        record.code = "upgrade-refused";
+        record.rule = deflate.message;
+        close(CLOSE.unsupported, "an extension the proxy cannot inspect");
+      } else {
+        relayInspected(ctx, socket, upstreamSocket, head, deflate, record, target, close);
+      }
+    } else {
+      if (head.length > 0) upstreamSocket.write(head);
+      socket.pipe(upstreamSocket);
+    }
     upstreamSocket.on("error", () => socket.destroy());
     upstreamSocket.once("close", () => socket.destroy());
     socket.once("close", () => {
@@ -126,4 +160,81 @@ export async function handleUpgrade(
     });
   });
   upstreamReq.end();
+}
+
+/** Why an upgrade request is refused, or undefined for a plain WebSocket handshake. */
+function refuseUpgrade(req: http.IncomingMessage): string | undefined {
+  const upgrade = (req.headers.upgrade ?? "").trim();
+  if (upgrade.toLowerCase() !== "websocket")
+    return `Upgrade: ${upgrade.slice(0, 40) || "(empty)"} is not inspected; only WebSocket upgrades pass (h2c and others are refused)`;
+  if (req.method !== "GET") return "a WebSocket handshake is a GET";
+  const length = req.headers["content-length"];
+  if ((length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined)
+    return "a WebSocket handshake carries no body";
+  return undefined;
+}
+
+/**
+ * The headers sent upstream: end-to-end ones plus Connection/Upgrade (hop-by-hop, but the point of
+ * this request). When the frames are inspected, the client's extension offer keeps only what the
+ * inspector can read (permessage-deflate).
+ */
+function upgradeHeaders(req: http.IncomingMessage, inspect: boolean): string[] {
+  const headers = endToEndHeaders(req.rawHeaders);
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (inspect && headers[i]!.toLowerCase() === "sec-websocket-extensions") continue;
+    kept.push(headers[i]!, headers[i + 1]!);
+  }
+  const offer = inspect ? inspectableExtensions(req.headers["sec-websocket-extensions"]) : undefined;
+  if (offer !== undefined) kept.push("Sec-WebSocket-Extensions", offer);
+  kept.push("Connection", "Upgrade", "Upgrade", "websocket");
+  return kept;
+}
+
+/** Client → upstream through the inspector, one chunk at a time, with backpressure. */
+function relayInspected(
+  ctx: UpgradeContext,
+  socket: Socket,
+  upstreamSocket: Socket,
+  head: Buffer,
+  deflate: DeflateTerms | undefined,
+  record: AuditRecord,
+  { host, port }: { host: string; port: number },
+  close: (code: number, reason: string) => void,
+): void {
+  const inspector = new ClientFrameInspector({
+    maxMessageBytes: ctx.limits.max_body_bytes,
+    deflate,
+    scan: (text) => ctx.policy.dlp.inspectBody({ host, port, text, where: "websocket message" }),
+  });
+  let closed = false;
+  const feed = async (chunk: Buffer) => {
+    if (closed) return;
+    const verdict = await inspector.push(chunk);
+    if (closed) return;
+    if (verdict.kind === "forward") {
+      for (const bytes of verdict.bytes) upstreamSocket.write(bytes);
+      return;
+    }
+    closed = true;
+    record.decision = "block";
+    record.code = verdict.refusal?.code ?? "bad-request";
+    record.rule = verdict.refusal?.rule ?? `websocket: ${verdict.reason}`;
+    close(verdict.closeCode, verdict.reason);
+  };
+  let queue = head.length > 0 ? feed(head) : Promise.resolve();
+  socket.on("data", (chunk: Buffer) => {
+    socket.pause();
+    queue = queue
+      .then(() => feed(chunk))
+      .then(
+        () => {
+          socket.resume();
+        },
+        () => {
+          socket.destroy();
+        },
+      );
+  });
 }
