@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { bridgeGateway, launchBottle, type TestBottle } from "../../helpers/bottle.ts";
 import { connectDocker } from "../docker/engine-available.ts";
-import { CONNECT_PROBE, DNS_PROBE, SNI_PROBE, TCP_PROBE, UDP_PROBE } from "./probes.ts";
+import { CONNECT_PROBE, DNS_PROBE, SNI_PROBE, TCP_PROBE, UDP_PROBE, WEBSOCKET_PROBE } from "./probes.ts";
 import { type Answer, type AttackTargets, parseCurl, startTargets } from "./upstream.ts";
 
 const docker = await connectDocker({ baseImage: true });
@@ -305,6 +305,27 @@ egress:
       const answer = await curl(`-X POST --data-binary @/tmp/big-secret.txt https://${https}/secret-big`);
       refused(answer, 403, "dlp-secret", "aws-access-key-id in body");
       assert.ok(!targets.requests.some((request) => request.url === "/secret-big"));
+    });
+
+    it("G2: a WebSocket message with a secret (split across fragments) is closed with 1008; a clean one is echoed", async () => {
+      const clean = await probe<{ status: string; close: number | null; echo: string }>(
+        WEBSOCKET_PROBE,
+        https,
+        "upstream.test",
+        "hello upstream",
+      );
+      assert.match(clean.status, /^HTTP\/1\.1 101/);
+      assert.equal(clean.echo, "upstream got 14 bytes", JSON.stringify(clean));
+      assert.ok(targets.websocketMessages.includes("hello upstream"));
+      const key = awsKey();
+      const leak = await probe<{ status: string; close: number | null; echo: string }>(
+        WEBSOCKET_PROBE,
+        https,
+        "upstream.test",
+        `aws_access_key_id=${key}`,
+      );
+      assert.equal(leak.close, 1008, JSON.stringify(leak));
+      assert.ok(!targets.websocketMessages.some((message) => message.includes(key.slice(4))));
     });
 
     const cases: {

@@ -76,3 +76,54 @@ resolver.resolve4(name).then(
   (error) => console.log(JSON.stringify({ result: error.code })),
 );
 `;
+
+/**
+ * A WebSocket client by hand, as a hostile agent would write one: CONNECT TARGET, TLS (trusting the
+ * bottle CA), the handshake, then one masked text frame holding MESSAGE, split into two fragments.
+ * \`TARGET HOST MESSAGE\` → {"status": handshake status line, "close": close code or null, "echo": text}
+ */
+export const WEBSOCKET_PROBE = `
+const [target, host, message] = process.argv.slice(1);
+const socket = require("node:net").connect({ host: "egress-proxy", port: 8888 });
+let result = { status: "", close: null, echo: "" };
+const done = () => { console.log(JSON.stringify(result)); process.exit(0); };
+const frame = (opcode, fin, text) => {
+  const data = Buffer.from(text);
+  const mask = require("node:crypto").randomBytes(4);
+  const head = Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | data.length]);
+  return Buffer.concat([head, mask, data.map((b, i) => b ^ mask[i & 3])]);
+};
+socket.on("connect", () => socket.write("CONNECT " + target + " HTTP/1.1\\r\\nHost: " + target + "\\r\\n\\r\\n"));
+socket.once("data", () => {
+  const secure = require("node:tls").connect({ socket, servername: host });
+  secure.on("secureConnect", () => secure.write("GET /ws HTTP/1.1\\r\\nHost: " + target + "\\r\\nConnection: Upgrade\\r\\nUpgrade: websocket\\r\\nSec-WebSocket-Version: 13\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n\\r\\n"));
+  let buffer = Buffer.alloc(0);
+  let upgraded = false;
+  secure.on("data", (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    if (!upgraded) {
+      const end = buffer.indexOf("\\r\\n\\r\\n");
+      if (end < 0) return;
+      result.status = buffer.subarray(0, end).toString("latin1").split("\\r\\n")[0];
+      buffer = buffer.subarray(end + 4);
+      upgraded = true;
+      const half = Math.floor(message.length / 2);
+      secure.write(Buffer.concat([frame(1, false, message.slice(0, half)), frame(0, true, message.slice(half))]));
+    }
+    while (buffer.length >= 2) {
+      const length = buffer[1] & 0x7f;
+      if (buffer.length < 2 + length) return;
+      const opcode = buffer[0] & 0x0f;
+      const payload = buffer.subarray(2, 2 + length);
+      buffer = buffer.subarray(2 + length);
+      if (opcode === 8) { result.close = payload.readUInt16BE(0); return done(); }
+      result.echo += payload.toString();
+      return done();
+    }
+  });
+  secure.on("error", done);
+  secure.on("close", done);
+});
+socket.on("error", done);
+setTimeout(done, 10000);
+`;

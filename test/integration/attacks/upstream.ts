@@ -12,6 +12,7 @@ import { type AddressInfo, createServer as createTcpServer, type Server as TcpSe
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSecureContext } from "node:tls";
+import { WebSocketServer } from "ws";
 import { generateBottleCa, loadSigningCa } from "../../../src/lib/tls/ca.ts";
 import { generateLeafKey, mintLeaf } from "../../../src/lib/tls/leaf.ts";
 
@@ -31,6 +32,8 @@ export interface AttackTargets {
   caFile: string;
   /** HTTP(S) requests received. */
   requests: Received[];
+  /** WebSocket messages received (on /ws of the HTTPS server). */
+  websocketMessages: string[];
   /** Raw TCP connections and UDP datagrams received (their source address). */
   contacts: string[];
   /** Whether any received request's URL contains `marker`. */
@@ -72,6 +75,14 @@ export async function startTargets(): Promise<AttackTargets> {
     { cert: first.certPem, key: first.keyPem, SNICallback: (name, cb) => cb(null, contexts.get(name)) },
     handler,
   );
+  const websocketMessages: string[] = [];
+  const websockets = new WebSocketServer({ server: secure, path: "/ws" });
+  websockets.on("connection", (socket) => {
+    socket.on("message", (data: Buffer) => {
+      websocketMessages.push(data.toString());
+      socket.send(`upstream got ${data.length} bytes`);
+    });
+  });
   const tcp: TcpServer = createTcpServer((socket) => {
     contacts.push(`tcp ${socket.remoteAddress}`);
     socket.on("error", () => {});
@@ -94,9 +105,11 @@ export async function startTargets(): Promise<AttackTargets> {
     udpPort,
     caFile,
     requests,
+    websocketMessages,
     contacts,
     saw: (marker) => requests.some((request) => request.url.includes(marker)),
     async close() {
+      websockets.close();
       for (const server of [plain, secure]) server.closeAllConnections();
       await Promise.all(
         [plain, secure, tcp].map((server) => new Promise((resolve) => server.close(resolve))),

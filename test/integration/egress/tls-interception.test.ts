@@ -119,11 +119,15 @@ describe("egress-proxy TLS interception", () => {
       text += chunk.toString("latin1");
     }
     assert.match(text, /^HTTP\/1\.1 101/);
-    secure.write("ping-frame");
-    let echoed = text.slice(text.indexOf("\r\n\r\n") + 4);
-    while (!echoed.includes("ping-frame")) {
+    // A real (masked) client frame: the proxy reads frames; this upstream echoes the bytes back.
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const payload = Buffer.from("ping-frame").map((byte, index) => byte ^ mask[index & 3]!);
+    const frame = Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload]);
+    secure.write(frame);
+    let echoed = Buffer.from(text.slice(text.indexOf("\r\n\r\n") + 4), "latin1");
+    while (!echoed.includes(frame)) {
       const [chunk] = (await once(secure, "data")) as [Buffer];
-      echoed += chunk.toString("latin1");
+      echoed = Buffer.concat([echoed, chunk]);
     }
     secure.destroy();
   });
