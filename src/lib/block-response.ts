@@ -17,6 +17,8 @@ export type BlockCode =
   | "bad-request"
   | "tunnel-limit"
   | "upgrade-refused"
+  | "route-rule"
+  | "server-tool"
   // cred-proxy (docs/cred-proxy.md)
   | "git-push-https"
   | "no-route";
@@ -82,6 +84,12 @@ function howToAsk(code: BlockCode, context: BlockContext): string {
       return "Send an absolute-form request (http://host/path) or a CONNECT host:port.";
     case "tunnel-limit":
       return "Too many open tunnels; close some connections and retry.";
+    case "route-rule":
+      return context.supervise
+        ? "This route's credential is limited to the methods and paths its rules allow. To ask for more, call the supervise tool `propose_routes` with the route's `allow` list extended; otherwise an operator can add `allow` to the route in the bottle manifest."
+        : `This route's credential is limited to the methods and paths its rules allow; an operator can add \`allow: [{method, path}]\` to the route under \`cred_proxy.routes\` in ~/.claude-bottle/bottles/${context.bottle ?? "<bottle>"}.md.`;
+    case "server-tool":
+      return `Anthropic server tools, MCP connectors and URL sources reach hosts outside the bottle. Leave them out of the request; an operator can allow one by naming it in the route's \`server_tools\` in ~/.claude-bottle/bottles/${context.bottle ?? "<bottle>"}.md.`;
     case "upgrade-refused":
       return "Only WebSocket upgrades pass (a GET without a body); their frames are inspected like any request. Use plain HTTP/1.1 or a WebSocket.";
     case "git-push-https":

@@ -2,6 +2,7 @@ import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { parseSshGitUrl } from "../lib/git-url.ts";
 import { parseHostPattern } from "../lib/host-pattern.ts";
+import { routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 
 /** A file name is the manifest's key. */
 export const MANIFEST_NAME = /^[a-z][a-z0-9-]*$/;
@@ -119,6 +120,18 @@ export const credProxyRouteSchema = z
       .optional()
       .transform((role) => (role === undefined ? [] : Array.isArray(role) ? role : [role]))
       .describe("What the agent is configured to use this route for."),
+    allow: z
+      .array(routeRuleSchema)
+      .optional()
+      .describe(
+        "Methods and paths the route forwards (complete: replaces the roles' defaults of reads plus a model request or a git fetch).",
+      ),
+    server_tools: z
+      .array(z.enum(SERVER_TOOLS))
+      .optional()
+      .describe(
+        "Anthropic server-side features a Messages request may use on this route (refused otherwise).",
+      ),
   })
   .describe("A cred-proxy route.");
 

@@ -1,5 +1,6 @@
 import { isAbsolute, join } from "node:path";
 import { parseSshGitUrl } from "../lib/git-url.ts";
+import type { RouteRule, ServerTool } from "../lib/route-rules.ts";
 import { classifyEnvValue } from "../manifest/env-value.ts";
 import { ManifestError, type SourcePosition } from "../manifest/errors.ts";
 import type { AgentManifest, BottleManifest, ManifestOrigin } from "../manifest/loader.ts";
@@ -42,6 +43,9 @@ export interface PlannedRoute {
   /** The cred-proxy environment variable holding the token; routes sharing a token_ref share it. */
   slot: string;
   roles: CredProxyRole[];
+  /** Declared rules (complete), or undefined for the roles' defaults. */
+  allow: RouteRule[] | undefined;
+  serverTools: ServerTool[];
 }
 
 export interface TokenSlot {
@@ -205,6 +209,8 @@ function planRoutes({ bottle, env }: PlanInput): BottlePlan["credProxy"] {
       tokenRef: route.token_ref,
       slot: slot.slot,
       roles: route.role,
+      allow: route.allow,
+      serverTools: route.server_tools ?? [],
     };
   });
   return { routes, slots: [...slots.values()] };

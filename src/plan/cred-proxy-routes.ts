@@ -1,3 +1,4 @@
+import type { RouteRule, ServerTool } from "../lib/route-rules.ts";
 import type { BottlePlan } from "./bottle-plan.ts";
 
 /** Where the cred-proxy sidecar finds its files and listens, inside its container. */
@@ -23,6 +24,8 @@ export interface RenderedRoute {
   /** Name of the cred-proxy's environment variable holding the token (never the value). */
   slot: string;
   roles: string[];
+  allow?: RouteRule[];
+  server_tools?: ServerTool[];
 }
 
 export interface RenderedGitRemote {
@@ -59,6 +62,8 @@ export function renderCredProxyRoutes(plan: BottlePlan): RenderedRoutes {
         auth_scheme: route.authScheme,
         slot: route.slot,
         roles: [...route.roles],
+        ...(route.allow === undefined ? {} : { allow: route.allow.map((rule) => ({ ...rule })) }),
+        ...(route.serverTools.length ? { server_tools: [...route.serverTools] } : {}),
       }))
       .sort((a, b) => b.path.length - a.path.length || a.path.localeCompare(b.path)),
     git_remotes: plan.gitRemotes.map((remote) => ({

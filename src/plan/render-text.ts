@@ -1,4 +1,5 @@
 import pc from "picocolors";
+import { effectiveRules } from "../lib/route-rules.ts";
 import { visible } from "../lib/terminal-text.ts";
 import type { BottlePlan, PlannedEnv } from "./bottle-plan.ts";
 import { CRED_PROXY_URL } from "./bottle-plan.ts";
@@ -86,8 +87,15 @@ function describeGit({ gitRemotes }: BottlePlan): string[] {
 
 function describeRoutes({ credProxy }: BottlePlan): string[] {
   if (credProxy.routes.length === 0) return [pc.dim("none")];
-  return credProxy.routes.map((route) => {
+  return credProxy.routes.flatMap((route) => {
     const roles = route.roles.length ? ` [${v(route.roles.join(", "))}]` : "";
-    return `${CRED_PROXY_URL}${v(route.path)} → ${v(route.upstream)}  ${pc.dim(v(`${route.authScheme} from host $${route.tokenRef}`))}${roles}`;
+    const rules = effectiveRules({ roles: route.roles, allow: route.allow })
+      .map((rule) => `${rule.method} ${rule.path}`)
+      .join(", ");
+    const tools = route.serverTools.length ? `; server tools: ${route.serverTools.join(", ")}` : "";
+    return [
+      `${CRED_PROXY_URL}${v(route.path)} → ${v(route.upstream)}  ${pc.dim(v(`${route.authScheme} from host $${route.tokenRef}`))}${roles}`,
+      pc.dim(v(`  forwards only: ${rules}${route.allow ? "" : " (role defaults)"}${tools}`)),
+    ];
   });
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 
 /**
  * The queue protocol between the supervise sidecar (in the bottle) and the host (`dashboard`,
@@ -51,6 +52,8 @@ export const renderedRouteSchema = z.strictObject({
   auth_scheme: z.enum(["Bearer", "token", "x-api-key"]),
   slot: z.string(),
   roles: z.array(z.string()).default([]),
+  allow: z.array(routeRuleSchema).optional(),
+  server_tools: z.array(z.enum(SERVER_TOOLS)).optional(),
 });
 
 export const proposalSchema = z.discriminatedUnion("kind", [

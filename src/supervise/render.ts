@@ -21,7 +21,11 @@ export function summary(proposal: Proposal): string {
 /** A route in one line with everything that decides where a token goes: path, upstream, scheme, slot. */
 export function routeLine(route: RenderedRouteEntry): string {
   const roles = route.roles.length ? ` roles ${route.roles.join(",")}` : "";
-  return `${route.path} → ${route.upstream} (${route.auth_scheme} ${route.slot}${roles})`;
+  const allow = route.allow
+    ? ` allow ${route.allow.map((rule) => `${rule.method} ${rule.path}`).join(",")}`
+    : "";
+  const tools = route.server_tools?.length ? ` server_tools ${route.server_tools.join(",")}` : "";
+  return `${route.path} → ${route.upstream} (${route.auth_scheme} ${route.slot}${roles}${allow}${tools})`;
 }
 
 export function age(createdAt: string, now: Date): string {

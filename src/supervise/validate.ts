@@ -1,4 +1,6 @@
+import { z } from "zod";
 import { findMatch, type HostPattern, normalizeHost, parseHostPattern } from "../lib/host-pattern.ts";
+import { routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 import { MAX_DOCKERFILE_BYTES, MAX_JUSTIFICATION, type RenderedRouteEntry } from "./protocol.ts";
 
 /**
@@ -88,7 +90,7 @@ function parsePatterns(entries: readonly string[]): HostPattern[] {
 
 const ROUTE_PATH = /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
 const AUTH_SCHEMES = new Set(["Bearer", "token", "x-api-key"]);
-const ROUTE_KEYS = new Set(["path", "upstream", "auth_scheme", "slot", "roles"]);
+const ROUTE_KEYS = new Set(["path", "upstream", "auth_scheme", "slot", "roles", "allow", "server_tools"]);
 
 /**
  * A proposed route list for cred-proxy. Tokens reach cred-proxy only when its container is
@@ -128,6 +130,17 @@ export function validateRoutes(
       );
     if (!Array.isArray(roles) || !roles.every((role) => typeof role === "string"))
       problems.push(`${at}.roles: expected a list of strings`);
+    const allow = route.allow === undefined ? undefined : z.array(routeRuleSchema).safeParse(route.allow);
+    if (allow !== undefined && !allow.success)
+      problems.push(
+        `${at}.allow: expected [{method, path}] with a method such as GET and a path such as /repos/*`,
+      );
+    const tools =
+      route.server_tools === undefined
+        ? undefined
+        : z.array(z.enum(SERVER_TOOLS)).safeParse(route.server_tools);
+    if (tools !== undefined && !tools.success)
+      problems.push(`${at}.server_tools: expected a list of ${SERVER_TOOLS.join(", ")}`);
     if (problems.length === 0) {
       routes.push({
         path: path as string,
@@ -135,6 +148,8 @@ export function validateRoutes(
         auth_scheme: scheme as RenderedRouteEntry["auth_scheme"],
         slot: slot as string,
         roles: roles as string[],
+        ...(allow?.success ? { allow: allow.data } : {}),
+        ...(tools?.success && tools.data.length ? { server_tools: tools.data } : {}),
       });
     }
   });
@@ -157,7 +172,15 @@ function sameRoutes(a: readonly RenderedRouteEntry[], b: readonly RenderedRouteE
   const key = (routes: readonly RenderedRouteEntry[]) =>
     JSON.stringify(
       [...routes]
-        .map((route) => [route.path, route.upstream, route.auth_scheme, route.slot, [...route.roles].sort()])
+        .map((route) => [
+          route.path,
+          route.upstream,
+          route.auth_scheme,
+          route.slot,
+          [...route.roles].sort(),
+          route.allow ?? null,
+          [...(route.server_tools ?? [])].sort(),
+        ])
         .sort(),
     );
   return key(a) === key(b);

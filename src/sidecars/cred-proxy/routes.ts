@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { routeRuleSchema, SERVER_TOOLS } from "../../lib/route-rules.ts";
 
 /**
  * routes.json, as the proxy reads it (rendered on the host by src/plan/cred-proxy-routes.ts). The
@@ -20,6 +21,10 @@ export const routeSchema = z.strictObject({
   auth_scheme: z.enum(["Bearer", "token", "x-api-key"]),
   slot: z.string().regex(SLOT, "expected CRED_PROXY_TOKEN_<n>").describe("Env variable holding the token."),
   roles: z.array(z.string()).default([]),
+  /** Methods and paths forwarded; absent: the roles' defaults (lib/route-rules.ts). */
+  allow: z.array(routeRuleSchema).optional(),
+  /** Anthropic server-side features this route lets a Messages request use. */
+  server_tools: z.array(z.enum(SERVER_TOOLS)).optional(),
 });
 
 export const routesFileSchema = z.strictObject({

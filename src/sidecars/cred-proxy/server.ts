@@ -1,8 +1,10 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import { type Block, renderBlock } from "../../lib/block-response.ts";
+import { BLOCK_HEADER, type Block, renderBlock } from "../../lib/block-response.ts";
+import { effectiveRules, normalizeRequestPath, ruleAllows } from "../../lib/route-rules.ts";
 import { pairs } from "../egress-proxy/headers.ts";
+import { refusedServerFeature } from "./anthropic-policy.ts";
 import { isGitPush, pushedRepository } from "./git-push.ts";
 import { clientResponseHeaders, upstreamRequestHeaders, upstreamTarget } from "./request.ts";
 import { type ActiveRoute, matchRoute, type RouteTable } from "./routes.ts";
@@ -41,15 +43,29 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
     requests++;
     const current = table;
     const url = req.url ?? "/";
-    const refuse = (block: Omit<Block, "sidecar">) => {
+    const refuse = (block: Omit<Block, "sidecar">, asAnthropic = false) => {
       const rendered = renderBlock(
         { ...block, sidecar: "cred-proxy" },
         { bottle: current.file.bottle, supervise: current.file.supervise },
       );
       // The body is not read: close the connection rather than leave it half-consumed.
       res.setHeader("Connection", "close");
-      res.writeHead(rendered.status, rendered.headers);
-      res.end(rendered.body);
+      if (asAnthropic) {
+        // In the API's own error shape, so Claude Code shows the agent why.
+        const body = JSON.stringify({
+          type: "error",
+          error: { type: "permission_error", message: rendered.body },
+        });
+        res.writeHead(rendered.status, {
+          [BLOCK_HEADER]: block.code,
+          "Content-Type": "application/json",
+          "Content-Length": String(Buffer.byteLength(body)),
+        });
+        res.end(body);
+      } else {
+        res.writeHead(rendered.status, rendered.headers);
+        res.end(rendered.body);
+      }
       req.resume();
     };
     if (!url.startsWith("/")) {
@@ -65,7 +81,17 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
       });
       return;
     }
-    if (isGitPush(url)) {
+    const method = (req.method ?? "GET").toUpperCase();
+    const query = url.indexOf("?");
+    const normalized = normalizeRequestPath(url.slice(route.path.length, query === -1 ? undefined : query));
+    if (!normalized.ok) {
+      refuse({ code: "bad-request", rule: normalized.reason });
+      return;
+    }
+    if (
+      isGitPush(`${route.path}${normalized.path}${query === -1 ? "" : url.slice(query)}`) ||
+      isGitPush(url)
+    ) {
       refuse({
         code: "git-push-https",
         rule: "git push over HTTPS (git-receive-pack) is refused on cred-proxy; fetch works",
@@ -74,9 +100,31 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
       });
       return;
     }
+    if (!ruleAllows(effectiveRules(route), method, normalized.path)) {
+      refuse({
+        code: "route-rule",
+        rule: `${method} ${route.path}${normalized.path} is not in the route's rules (${describeRules(route)})`,
+        target: `${method} ${route.path}${normalized.path}`,
+      });
+      return;
+    }
     const target = upstreamTarget(route, url);
     if (!target.ok) {
       refuse({ code: "bad-request", rule: target.reason });
+      return;
+    }
+    if (
+      method === "POST" &&
+      route.roles.includes("anthropic-base-url") &&
+      normalized.path.startsWith("/v1/messages")
+    ) {
+      void inspectMessages(req, route).then(
+        (checked) => {
+          if ("body" in checked) forward(req, res, route, target.path, checked.body);
+          else refuse(checked.block, true);
+        },
+        () => res.destroy(),
+      );
       return;
     }
     forward(req, res, route, target.path);
@@ -87,7 +135,13 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
     else socket.destroy();
   });
 
-  function forward(req: http.IncomingMessage, res: http.ServerResponse, route: ActiveRoute, path: string) {
+  function forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: ActiveRoute,
+    path: string,
+    body?: Buffer,
+  ) {
     const upstream = https.request({
       host: route.target.hostname,
       port: route.target.port || 443,
@@ -135,7 +189,8 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
     res.once("close", () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    req.pipe(upstream);
+    if (body === undefined) req.pipe(upstream);
+    else upstream.end(body);
   }
 
   let closing: Promise<void> | undefined;
@@ -183,4 +238,54 @@ function pushHint(table: RouteTable, route: ActiveRoute, url: string): { hint?: 
   return {
     hint: `Push through git-gate instead: \`git push ${candidates[0]?.gate_url} ...\`; ${candidates.length > 1 ? "remotes" : "remote"}: ${list}.`,
   };
+}
+
+/** The largest Messages request read for inspection (Claude Code's stay far below). */
+const MAX_MESSAGES_BODY = 32 * 1024 * 1024;
+
+function describeRules(route: ActiveRoute): string {
+  return effectiveRules(route)
+    .map((rule) => `${rule.method} ${rule.path}`)
+    .join(", ");
+}
+
+/**
+ * Reads a Messages request whole and checks what it asks Anthropic's servers to do; resolves to
+ * the body to forward, or the refusal. Compressed or unparsable bodies are refused (fail closed).
+ */
+async function inspectMessages(
+  req: http.IncomingMessage,
+  route: ActiveRoute,
+): Promise<{ body: Buffer } | { block: Omit<Block, "sidecar"> }> {
+  const target = `POST ${route.path}${(req.url ?? "").slice(route.path.length).split("?")[0]}`;
+  const encoding = req.headers["content-encoding"];
+  if (encoding !== undefined && encoding.toLowerCase() !== "identity")
+    return {
+      block: {
+        code: "bad-request",
+        rule: "a Messages request must not be compressed (it is inspected)",
+        target,
+      },
+    };
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_MESSAGES_BODY)
+      return {
+        block: { code: "bad-request", rule: `a Messages request over ${MAX_MESSAGES_BODY} bytes`, target },
+      };
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks);
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString("utf8"));
+  } catch {
+    return { block: { code: "bad-request", rule: "a Messages request must be JSON", target } };
+  }
+  const refused = refusedServerFeature(json, new Set(route.server_tools ?? []));
+  if (refused !== undefined)
+    return { block: { code: "server-tool", rule: `${refused} is not allowed on this route`, target } };
+  return { body };
 }

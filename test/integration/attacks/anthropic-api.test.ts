@@ -82,4 +82,44 @@ egress:
     assert.equal(answer.block, "dlp-secret");
     assert.ok(answer.body.includes("rule: anthropic-api-key in headers"), answer.body);
   });
+
+  it("G2: a Messages request that would make Anthropic's servers reach a third party is refused by cred-proxy", async () => {
+    const post = async (body: unknown) =>
+      parseCurl(
+        (
+          await bottle.exec(
+            `curl -sS -i -m 30 -H 'content-type: application/json' "$ANTHROPIC_BASE_URL/v1/messages" --data-binary '${JSON.stringify(body)}'`,
+          )
+        ).stdout,
+      );
+    const base = { model: "claude-sonnet-4-5", max_tokens: 16, messages: [{ role: "user", content: "hi" }] };
+    for (const attack of [
+      {
+        ...base,
+        mcp_servers: [
+          { type: "url", url: "https://attacker.example/mcp", name: "x", authorization_token: "t" },
+        ],
+      },
+      { ...base, tools: [{ type: "web_fetch_20250910", name: "web_fetch" }] },
+      { ...base, tools: [{ type: "web_search_20250305", name: "web_search" }] },
+      {
+        ...base,
+        messages: [
+          {
+            role: "user",
+            content: [{ type: "image", source: { type: "url", url: "https://attacker.example/p.png" } }],
+          },
+        ],
+      },
+    ]) {
+      const answer = await post(attack);
+      assert.equal(answer.status, 403, JSON.stringify(answer));
+      assert.equal(answer.block, "server-tool");
+      assert.match(answer.body, /"type":"error"/);
+    }
+    // The positive control: an ordinary request is forwarded (no refusal; nothing listens upstream here).
+    const ordinary = await post(base);
+    assert.notEqual(ordinary.block, "server-tool", JSON.stringify(ordinary));
+    assert.notEqual(ordinary.status, 403);
+  });
 });

@@ -186,6 +186,35 @@ egress:
       assert.ok(!https.seen.some((request) => request.url.includes("receive-pack")));
     });
 
+    it("G4: the GitHub route's token cannot write around git-gate: contents, gists, hooks, `;x` and `#x` pushes, TRACE", async () => {
+      const count = https.seen.length;
+      for (const [request, block] of [
+        [
+          '-X PUT --data \'{"content":"bGVhaw=="}\' http://cred-proxy:9099/git/repos/acme/app/contents/leak.txt',
+          "route-rule",
+        ],
+        ["-X POST --data '{\"files\":{}}' http://cred-proxy:9099/git/gists", "route-rule"],
+        ["-X POST --data '{}' http://cred-proxy:9099/git/repos/acme/app/hooks", "route-rule"],
+        ["-X TRACE http://cred-proxy:9099/git/", "route-rule"],
+        ["-X POST --path-as-is 'http://cred-proxy:9099/git/repo.git/git-receive-pack;x'", "git-push-https"],
+      ] as const) {
+        const answer = parseCurl((await bottle.exec(`curl -sS -i -m 30 ${request}`)).stdout);
+        assert.equal(answer.status, 403, `${request}: ${JSON.stringify(answer)}`);
+        assert.equal(answer.block, block, request);
+      }
+      const fragment = await bottle.execArgv([
+        "node",
+        "-e",
+        `const s=require("net").connect(9099,"cred-proxy",()=>s.write("POST /git/repo.git/git-receive-pack#x HTTP/1.1\\r\\nHost: cred-proxy\\r\\nContent-Length: 0\\r\\n\\r\\n"));s.on("data",d=>{console.log(String(d).split("\\r\\n")[0]);s.destroy()})`,
+      ]);
+      assert.match(fragment.stdout, /^HTTP\/1\.1 (400|403)/, fragment.stdout + fragment.stderr);
+      assert.equal(https.seen.length, count, "nothing refused reached the upstream");
+      const read = parseCurl(
+        (await bottle.exec("curl -sS -i -m 30 http://cred-proxy:9099/git/repos/acme/app")).stdout,
+      );
+      assert.equal(read.status, 200, "the positive control: reads pass");
+    });
+
     it("G4: git push over HTTPS straight through the egress proxy is refused; upstream unchanged", async () => {
       const before = https.refs();
       const result = await bottle.exec(

@@ -70,7 +70,16 @@ describe("cred-proxy in front of the egress proxy", () => {
   let routesFile: string;
   let cred: RunningCredProxy;
   const logs: string[] = [];
-  const routes = (entries: { path: string; slot: string; scheme?: string }[]) => ({
+  const routes = (
+    entries: {
+      path: string;
+      slot: string;
+      scheme?: string;
+      roles?: string[];
+      allow?: unknown;
+      server_tools?: string[];
+    }[],
+  ) => ({
     version: 1,
     bottle: "unit",
     supervise: false,
@@ -79,7 +88,9 @@ describe("cred-proxy in front of the egress proxy", () => {
       upstream: `https://upstream.test:${upstream.https.port}`,
       auth_scheme: entry.scheme ?? "Bearer",
       slot: entry.slot,
-      roles: [],
+      roles: entry.roles ?? [],
+      ...(entry.allow === undefined ? {} : { allow: entry.allow }),
+      ...(entry.server_tools === undefined ? {} : { server_tools: entry.server_tools }),
     })),
     git_remotes: [
       { name: "app", host: "upstream.test", path: "acme/app.git", gate_url: "git://git-gate/app.git" },
@@ -212,6 +223,109 @@ describe("cred-proxy in front of the egress proxy", () => {
     assert.equal(reply.status, 403);
     assert.equal(reply.headers["x-bottle-block"], "not-allowlisted");
     assert.match(reply.body, /egress-proxy refused other\.test:443/);
+  });
+
+  it("forwards only what a route's rules allow: a GitHub route cannot write around git-gate", async () => {
+    await writeFile(
+      routesFile,
+      JSON.stringify(
+        routes([
+          { path: "/gh", slot: "CRED_PROXY_TOKEN_0", roles: ["git-insteadof"] },
+          {
+            path: "/issues",
+            slot: "CRED_PROXY_TOKEN_0",
+            allow: [{ method: "POST", path: "/repos/*/*/issues" }],
+          },
+        ]),
+      ),
+    );
+    assert.equal((await cred.reload()).ok, true);
+    const count = upstream.seen.length;
+    for (const [method, path, code] of [
+      ["PUT", "/gh/repos/acme/app/contents/leak.txt", "route-rule"],
+      ["POST", "/gh/gists", "route-rule"],
+      ["POST", "/gh/repos/acme/app/hooks", "route-rule"],
+      ["TRACE", "/gh/", "route-rule"],
+      ["POST", "/gh/acme/app.git/git-receive-pack;x", "git-push-https"],
+      ["POST", "/gh/acme/app.git/git-receive-pack%23x", "bad-request"],
+      ["GET", "/issues/repos/acme/app", "route-rule"],
+    ] as const) {
+      const withBody = method === "POST" || method === "PUT";
+      const reply = await request(cred.address.port, path, withBody ? { method, body: "x" } : { method });
+      assert.equal(reply.headers["x-bottle-block"], code, `${method} ${path}: ${reply.status} ${reply.body}`);
+    }
+    const raw = await request(cred.address.port, "/gh/acme/app.git/git-receive-pack#x", {
+      method: "POST",
+      body: "x",
+    });
+    assert.equal(raw.status, 400, "a raw fragment in the request target");
+    assert.equal(upstream.seen.length, count, "nothing refused reached the upstream");
+    assert.match(
+      (await request(cred.address.port, "/gh/repos/acme/app/contents/leak.txt", { method: "PUT", body: "x" }))
+        .body,
+      /PUT \/gh\/repos\/acme\/app\/contents\/leak\.txt is not in the route's rules \(GET \/\*\*, HEAD \/\*\*, POST \/\*\*\/git-upload-pack\)/,
+    );
+    // Positive controls: reads, a fetch, and what a route declares.
+    assert.equal((await request(cred.address.port, "/gh/repos/acme/app")).status, 200);
+    assert.equal(
+      (await request(cred.address.port, "/gh/acme/app.git/git-upload-pack", { method: "POST", body: "0000" }))
+        .status,
+      200,
+    );
+    assert.equal(
+      (await request(cred.address.port, "/issues/repos/acme/app/issues", { method: "POST", body: "{}" }))
+        .status,
+      200,
+    );
+  });
+
+  it("refuses a Messages request that would make Anthropic's servers reach out, in the API's error shape", async () => {
+    await writeFile(
+      routesFile,
+      JSON.stringify(
+        routes([
+          {
+            path: "/anthropic",
+            slot: "CRED_PROXY_TOKEN_0",
+            scheme: "x-api-key",
+            roles: ["anthropic-base-url"],
+          },
+        ]),
+      ),
+    );
+    assert.equal((await cred.reload()).ok, true);
+    const count = upstream.seen.length;
+    const connector = JSON.stringify({
+      model: "m",
+      max_tokens: 1,
+      messages: [{ role: "user", content: "hi" }],
+      mcp_servers: [
+        { type: "url", url: "https://attacker.example/mcp", name: "x", authorization_token: "t" },
+      ],
+    });
+    const refused = await request(cred.address.port, "/anthropic/v1/messages?beta=true", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: connector,
+    });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers["x-bottle-block"], "server-tool");
+    const error = JSON.parse(refused.body) as { type: string; error: { type: string; message: string } };
+    assert.equal(error.type, "error");
+    assert.match(error.error.message, /`mcp_servers`/);
+    assert.equal(upstream.seen.length, count);
+    const ordinary = JSON.stringify({
+      model: "m",
+      max_tokens: 1,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    const passed = await request(cred.address.port, "/anthropic/v1/messages?beta=true", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: ordinary,
+    });
+    assert.equal(passed.status, 200, passed.body);
+    assert.equal(upstream.seen.at(-1)?.body, ordinary, "the body forwarded unchanged");
   });
 
   it("reloads routes on demand and keeps the old ones when the new file is bad", async () => {
