@@ -37,6 +37,43 @@ export function decodeBase64Text(candidate: string): string | null {
   return bytes.toString("latin1");
 }
 
+/** Decodes a run of hex digits (even length); null unless the result is mostly text. */
+export function decodeHexText(candidate: string): string | null {
+  if (candidate.length < 24 || candidate.length % 2 !== 0 || !/^[0-9A-Fa-f]+$/.test(candidate)) return null;
+  const bytes = Buffer.from(candidate, "hex");
+  let printable = 0;
+  for (const byte of bytes) {
+    if ((byte >= 0x20 && byte < 0x7f) || byte === 0x09 || byte === 0x0a || byte === 0x0d) printable++;
+  }
+  return printable / bytes.length < MIN_PRINTABLE_RATIO ? null : bytes.toString("latin1");
+}
+
+/**
+ * Runs of UTF-16 text (a NUL beside every character, as a UTF-16LE or BE body reads when decoded
+ * as UTF-8), at least `minChars` long: `[start, end)` pairs of offsets with the NULs dropped.
+ */
+export function utf16Runs(text: string, minChars = 8): { start: number; text: string }[] {
+  const runs: { start: number; text: string }[] = [];
+  let index = text.indexOf("\u0000");
+  while (index !== -1 && index < text.length) {
+    // Little-endian: the character before the NUL; big-endian: the one after.
+    const start = index > 0 && text[index - 1] !== "\u0000" ? index - 1 : index;
+    const charAt = start === index ? 1 : 0;
+    let end = start;
+    const chars: string[] = [];
+    while (end + 1 < text.length + (charAt === 0 ? 1 : 0)) {
+      const char = text[end + charAt];
+      const nul = text[end + 1 - charAt];
+      if (char === undefined || nul !== "\u0000" || char === "\u0000") break;
+      chars.push(char);
+      end += 2;
+    }
+    if (chars.length >= minChars) runs.push({ start, text: chars.join("") });
+    index = text.indexOf("\u0000", Math.max(end, index + 1));
+  }
+  return runs;
+}
+
 function hexValue(code: number): number {
   if (code >= 48 && code <= 57) return code - 48;
   const lower = code | 0x20;

@@ -1,4 +1,11 @@
-import { type Decoded, decodeBase64Text, decodeJsonEscapes, decodePercent } from "./decoders.ts";
+import {
+  type Decoded,
+  decodeBase64Text,
+  decodeHexText,
+  decodeJsonEscapes,
+  decodePercent,
+  utf16Runs,
+} from "./decoders.ts";
 import { findKnownTokens } from "./known-tokens.ts";
 import { isPlaceholder } from "./placeholders.ts";
 import { prefilter } from "./prefilter.ts";
@@ -72,6 +79,12 @@ function scanLayer(layer: Layer, input: EngineInput, out: RawFinding[]): void {
   });
   if (layer.depth >= MAX_DEPTH) return;
   scanBase64Runs(layer, base64Runs, input, out);
+  if (text.includes("\u0000")) {
+    for (const run of utf16Runs(text)) {
+      const origin = layer.toOriginal(run.start);
+      scanLayer({ text: run.text, depth: layer.depth + 1, toOriginal: () => origin }, input, out);
+    }
+  }
   scanEscapedSegments(layer, percentHits, decodePercent, input, out);
   scanEscapedSegments(layer, escapeHits, decodeJsonEscapes, input, out);
 }
@@ -115,7 +128,9 @@ function scanBase64Runs(layer: Layer, runs: number[], input: EngineInput, out: R
     const start = runs[r]!;
     let end = runs[r + 1]!;
     while (end < layer.text.length && end - runs[r + 1]! < 2 && layer.text[end] === "=") end++;
-    const decoded = decodeBase64Text(layer.text.slice(start, end));
+    const run = layer.text.slice(start, end);
+    // Hex digits are base64 letters too: a run of them is tried as hex first.
+    const decoded = decodeHexText(run) ?? decodeBase64Text(run);
     if (decoded === null) continue;
     const origin = layer.toOriginal(start);
     scanLayer({ text: decoded, depth: layer.depth + 1, toOriginal: () => origin }, input, out);

@@ -71,3 +71,30 @@ export async function decodeBody(
     return { ok: false, reason: "too-large", detail: `body exceeds ${maxBytes} bytes` };
   return { ok: true, data };
 }
+
+/** Magic bytes of the compressed formats a body may hide in, whatever its headers say. */
+const MAGIC: readonly [(data: Buffer) => boolean, string][] = [
+  [(data) => data[0] === 0x1f && data[1] === 0x8b, "gzip"],
+  [(data) => data[0] === 0x78 && [0x01, 0x5e, 0x9c, 0xda].includes(data[1] ?? -1), "deflate"],
+  [(data) => data.readUInt32BE(0) === 0x28b52ffd, "zstd"],
+];
+
+/**
+ * The layers of a body that is compressed without saying so (no or another Content-Encoding):
+ * each one that decodes, up to three deep. A layer that inflates past `maxBytes` is a refusal
+ * (a bomb); one that does not decode was not compressed data after all.
+ */
+export async function sniffCompressed(data: Buffer, maxBytes: number): Promise<DecodeResult[]> {
+  const layers: DecodeResult[] = [];
+  let current = data;
+  for (let depth = 0; depth < 3 && current.length >= 4; depth++) {
+    const coding = MAGIC.find(([matches]) => matches(current))?.[1];
+    if (coding === undefined) break;
+    const decoded = await decodeBody(current, coding, maxBytes);
+    if (!decoded.ok && decoded.reason === "undecodable") break;
+    layers.push(decoded);
+    if (!decoded.ok) break;
+    current = decoded.data;
+  }
+  return layers;
+}

@@ -2,7 +2,7 @@ import type * as http from "node:http";
 import type { Block } from "../../lib/block-response.ts";
 import { isGitPush } from "../cred-proxy/git-push.ts";
 import { type AuditRecord, elapsedMs, redactPath, startAuditRecord } from "./audit.ts";
-import { decodeBody } from "./body-decode.ts";
+import { decodeBody, sniffCompressed } from "./body-decode.ts";
 import type { Limits } from "./config.ts";
 import { checkHead, inspects } from "./head-check.ts";
 import { endToEndHeaders, PROXY_ONLY, rawHeaderValue } from "./headers.ts";
@@ -178,10 +178,18 @@ export async function handleRequest(
         );
         return;
       }
+      // A compressed body that does not say so is scanned decoded too (magic bytes).
+      const hidden = await sniffCompressed(decoded.data, ctx.limits.max_body_bytes);
+      const bomb = hidden.find((layer) => !layer.ok);
+      if (bomb !== undefined && !bomb.ok) {
+        refuse({ code: "body-too-large", rule: `${bomb.detail} (limits.max_body_bytes)` });
+        return;
+      }
+      const texts = [decoded.data, ...hidden.flatMap((layer) => (layer.ok ? [layer.data] : []))];
       const block = await policy.dlp.inspectBody({
         host: target.host,
         port: target.port,
-        text: decoded.data.toString("utf8"),
+        text: texts.map((data) => data.toString("utf8")).join("\n"),
       });
       if (block !== undefined) {
         refuse(block);

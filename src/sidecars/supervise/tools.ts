@@ -55,7 +55,7 @@ export function registerSuperviseTools(server: McpServer, context: ToolContext):
     {
       title: "Propose a cred-proxy routes change",
       description:
-        "Propose the complete new list of cred-proxy routes (each {path, upstream, auth_scheme, slot, roles}). Start from /etc/claude-bottle/current-config/routes.json; only token slots it already uses are available. Waits until the operator decides.",
+        "Propose the complete new list of cred-proxy routes (each {path, upstream, auth_scheme, slot, roles, allow?: [{method, path}], server_tools?}). Start from /etc/claude-bottle/current-config/routes.json; only token slots it already uses are available. Waits until the operator decides.",
       inputSchema: {
         routes: z.array(z.record(z.string(), z.unknown())).describe("The complete new route list"),
         justification,

@@ -82,6 +82,39 @@ describe("egress-proxy DLP", () => {
     });
   }
 
+  it("refuses a secret in a body compressed without saying so (magic bytes), hex-encoded, or in UTF-16", async () => {
+    const seenBefore = upstream.seen.length;
+    for (const [what, body] of [
+      ["gzip, no Content-Encoding", gzipSync(Buffer.from(`key=${GITLAB}`))],
+      ["gzip inside deflate", deflateSync(gzipSync(Buffer.from(`key=${GITLAB}`)))],
+      ["hex", Buffer.from(Buffer.from(`token: ${GITLAB}`).toString("hex"))],
+      ["utf-16le", Buffer.from(`token: ${GITLAB}`, "utf16le")],
+    ] as const) {
+      const reply = await post(body, { "content-type": "application/octet-stream" });
+      assert.equal(reply.status, 403, `${what}: ${reply.body}`);
+      assert.equal(reply.headers["x-bottle-block"], "dlp-secret", what);
+    }
+    assert.equal(upstream.seen.length, seenBefore);
+    // A clean gzip body without the header is forwarded as it is.
+    const clean = await post(gzipSync(Buffer.from("just data")), {
+      "content-type": "application/octet-stream",
+    });
+    assert.equal(clean.status, 200);
+  });
+
+  it("refuses an Anthropic session key in a Cookie, and a token after Bearer and a tab", async () => {
+    const sid = `sk-ant-sid01-${"Zx9Qw8Er7Ty6Ui5Op4".repeat(5)}-AbCdEfAA`;
+    const cookie = await httpsRequest(proxy.port, `${base}/x`, ca(), {
+      headers: { cookie: `sessionKey=${sid}` },
+    });
+    assert.equal(cookie.headers["x-bottle-block"], "dlp-secret");
+    assert.match(cookie.body, /anthropic-api-key in headers/);
+    const tab = await httpsRequest(proxy.port, `${base}/x`, ca(), {
+      headers: { authorization: "Bearer\txK9mQ2vL7pR4tY8wZ3nB6cF1" },
+    });
+    assert.equal(tab.headers["x-bottle-block"], "dlp-secret");
+  });
+
   it("refuses a body it cannot decode (fail closed)", async () => {
     const garbage = await post(Buffer.from("definitely not gzip"), { "content-encoding": "gzip" });
     assert.equal(garbage.status, 403);

@@ -107,8 +107,9 @@ export const secretlintPresetRules: readonly Rule[] = [
   prefixed(
     "anthropic-api-key",
     "Anthropic API key",
-    ["sk-ant-api0", "sk-ant-admin0"],
-    String.raw`\d-[A-Za-z0-9_-]{80,128}`,
+    // API and admin keys, OAuth access and refresh tokens, claude.ai session keys.
+    ["sk-ant-api0", "sk-ant-admin0", "sk-ant-oat0", "sk-ant-ort0", "sk-ant-sid0"],
+    String.raw`\d-[A-Za-z0-9_-]{32,160}`,
   ),
   prefixed("groq-api-key", "Groq API key", ["gsk_"], "[a-zA-Z0-9]{52}"),
   prefixed("huggingface-token", "Hugging Face access token", ["hf_", "api_org_"], "[a-zA-Z]{34}"),

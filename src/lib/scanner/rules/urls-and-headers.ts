@@ -65,15 +65,16 @@ export const urlAndHeaderRules: readonly Rule[] = [
   rule(
     "http-basic-auth",
     "HTTP Basic credentials",
-    ["basic "],
-    String.raw`(?i:basic)[ ]{1,4}(?<secret>[A-Za-z0-9+/]{6,400}={0,2})(?![A-Za-z0-9+/=])`,
+    ["basic"],
+    String.raw`(?i:basic)[ \t]{1,256}(?<secret>[A-Za-z0-9+/]{6,400}={0,2})(?![A-Za-z0-9+/=])`,
     { validate: decodesToCredentials },
   ),
   rule(
     "http-bearer-token",
     "HTTP Bearer token",
-    ["bearer "],
-    String.raw`(?i:bearer)[ ]{1,4}(?<secret>[A-Za-z0-9._~+/-]{20,4000}={0,2})(?![A-Za-z0-9._~+/=-])`,
+    ["bearer"],
+    // Any run of spaces or tabs: a header parser folds them, the scanner must not be outrun.
+    String.raw`(?i:bearer)[ \t]{1,256}(?<secret>[A-Za-z0-9._~+/-]{20,4000}={0,2})(?![A-Za-z0-9._~+/=-])`,
     { validate: (secret) => shannonEntropy(secret) >= 3 && /\d/.test(secret) },
   ),
   rule(
