@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
+import { shippedSidecarBundle } from "../../test/helpers/sidecar-bundle.ts";
 import { benchPki } from "../pki.ts";
 import { BenchProcesses, firstMatch } from "../processes.ts";
 import { download, type LoadResult, load, type Route } from "./client.ts";
@@ -94,10 +95,9 @@ try {
       audit: { path: "audit.jsonl" },
     }),
   );
-  const cli = join(import.meta.dirname, "../../src/cli/main.ts");
+  // The bundle the sidecar image carries, not the sources: what ships is what is measured.
   const ours = start(process.execPath, [
-    cli,
-    "sidecar",
+    await shippedSidecarBundle(),
     "egress-proxy",
     "--config",
     join(dir, "config.yaml"),
