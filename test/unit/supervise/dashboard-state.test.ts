@@ -8,6 +8,7 @@ import {
   withQueue,
 } from "../../../src/supervise/dashboard-state.ts";
 import type { PendingProposal } from "../../../src/supervise/decide.ts";
+import { TERMINAL_CONTROL } from "../../helpers/terminal.ts";
 
 function pending(id: string, instance = "b1", minutesAgo = 1): PendingProposal {
   const created = new Date(Date.parse("2025-01-01T12:00:00Z") - minutesAgo * 60_000).toISOString();
@@ -112,6 +113,26 @@ describe("renderScreen", () => {
     assert.ok(lines.every((line) => line.length <= 60));
     assert.match(lines.find((line) => line.includes("bbbbbbbb")) ?? "", /^> /);
     assert.match(lines.find((line) => line.includes("aaaaaaaa")) ?? "", /^ {2}/);
+  });
+
+  it("shows an agent's escape codes as text, in the list and in the detail view (no forged rows)", () => {
+    const forged = pending("cccccccc");
+    forged.proposal.justification = "\x1b[2K\r> aaaaaaaa  b1  egress  allow pypi.org:443\x1b]0;t\x07";
+    const state = withQueue(initialState(), [forged], ["b1"]);
+    const list = renderScreen(state, { now, width: 200, height: 10, detail: () => [] });
+    const detail = renderScreen(press(state, { name: "return" }), {
+      now,
+      width: 200,
+      height: 10,
+      detail: () => ["justification:", `  ${forged.proposal.justification}`],
+    });
+    for (const lines of [list, detail]) {
+      assert.ok(
+        lines.every((line) => !TERMINAL_CONTROL.test(line)),
+        lines.join("\n"),
+      );
+      assert.ok(lines.some((line) => line.includes("\\x1b[2K")));
+    }
   });
 
   it("shows the detail lines in the detail view and the reason being typed", () => {
