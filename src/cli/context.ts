@@ -5,6 +5,7 @@ import { type TextSink, terminalSafeSink, visible } from "../lib/terminal-text.t
 import { ManifestError } from "../manifest/errors.ts";
 import { type AgentManifest, ManifestCatalog } from "../manifest/loader.ts";
 import { type BottlePlan, buildPlan } from "../plan/bottle-plan.ts";
+import { UserError } from "./user-error.ts";
 
 export interface CliContext {
   env: NodeJS.ProcessEnv;
@@ -15,9 +16,17 @@ export interface CliContext {
 
 /** The process's context; its output streams let no control character through but colours. */
 export function processContext(): CliContext {
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch {
+    throw new UserError(
+      "the current directory no longer exists (it was deleted or moved); cd to a directory and retry",
+    );
+  }
   return {
     env: process.env,
-    cwd: process.cwd(),
+    cwd,
     stdout: terminalSafeSink(process.stdout),
     stderr: terminalSafeSink(process.stderr),
   };
@@ -32,7 +41,11 @@ export function openCatalog(context: CliContext): ManifestCatalog {
 }
 
 /** Loads an agent and its bottle and builds the plan: everything `start` will do, no side effect. */
-export function planFor(context: CliContext, agentName: string): BottlePlan {
+export function planFor(
+  context: CliContext,
+  agentName: string,
+  options: { allowMissing?: boolean } = {},
+): BottlePlan {
   const catalog = openCatalog(context);
   const agent = catalog.agent(agentName);
   const bottle = catalog.bottle(agent.data.bottle);
@@ -42,6 +55,7 @@ export function planFor(context: CliContext, agentName: string): BottlePlan {
     env: context.env,
     skills: resolveSkills(agent, catalog.dirs.skills),
     homeDir: homedir(),
+    allowMissing: options.allowMissing === true,
   });
 }
 

@@ -24,7 +24,8 @@ export async function openDocker(context: CliContext): Promise<DockerContext> {
   } catch (error) {
     throw new UserError(
       `no Docker engine answers (${error instanceof Error ? error.message.split("\n")[0] : String(error)}); start Docker, or run scripts/docker-up.sh as root on Debian`,
-      { cause: error },
+      // Not bad input: the system is not ready (exit 1, as the README says).
+      { cause: error, exitCode: 1, code: "E_NO_ENGINE" },
     );
   }
   const home = bottleHome(context.env);

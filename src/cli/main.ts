@@ -8,6 +8,8 @@ const program = new Command("claude-bottle")
     "Run Claude Code autonomously inside a Docker bottle whose only ways out are audited sidecars.",
   )
   .version("0.1.0")
+  .option("--debug", "print the stack of an unexpected error (or set CLAUDE_BOTTLE_DEBUG=1)")
+  .option("--no-color", "no colours in the output (NO_COLOR and FORCE_COLOR are honoured too)")
   .showHelpAfterError()
   .exitOverride();
 registerCommands(program);

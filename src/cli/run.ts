@@ -1,14 +1,21 @@
 import type { Command } from "commander";
 import { CommanderError } from "commander";
 import { visibleLines } from "../lib/terminal-text.ts";
-import { isUserError } from "./user-error.ts";
+import { isUserError, UserError } from "./user-error.ts";
+
+/** Stacks are for whoever debugs claude-bottle itself: `--debug` or CLAUDE_BOTTLE_DEBUG=1. */
+function debugging(argv: readonly string[]): boolean {
+  return argv.includes("--debug") || process.env.CLAUDE_BOTTLE_DEBUG === "1";
+}
 
 /**
- * Runs the CLI (built with `exitOverride()`, inherited by every subcommand) and maps failures to exit codes: 2 for anything the user can fix (bad input,
- * bad manifest), 1 for a failure of the system. A user error prints one message, never a stack.
+ * Runs the CLI (built with `exitOverride()`, inherited by every subcommand) and maps failures to
+ * exit codes: 2 for anything the user can fix (bad input, bad manifest), 1 for a failure of the
+ * system. Every failure is one message; a stack only when debugging.
  */
 export async function runCli(program: Command, argv: string[]): Promise<void> {
   try {
+    refuseUnknownHelpTopic(program, argv);
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -17,12 +24,26 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     }
     if (isUserError(error)) {
       process.stderr.write(`claude-bottle: ${visibleLines(error.message)}\n`);
+      if (debugging(argv) && error.cause instanceof Error && error.cause.stack)
+        process.stderr.write(`${visibleLines(error.cause.stack)}\n`);
       process.exitCode = error.exitCode;
       return;
     }
+    const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(
-      `claude-bottle: internal error: ${visibleLines(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
+      debugging(argv)
+        ? `claude-bottle: internal error: ${visibleLines(error instanceof Error ? (error.stack ?? message) : message)}\n`
+        : `claude-bottle: internal error: ${visibleLines(message.split("\n")[0] ?? message)} (run again with --debug for details, and please report it)\n`,
     );
     process.exitCode = 1;
   }
+}
+
+/** `help bogus` names the unknown command instead of printing the general help and exiting 0. */
+function refuseUnknownHelpTopic(program: Command, argv: readonly string[]): void {
+  const [verb, topic] = argv.slice(2).filter((arg) => !arg.startsWith("-"));
+  if (verb !== "help" || topic === undefined) return;
+  if (program.commands.some((command) => command.name() === topic || command.aliases().includes(topic)))
+    return;
+  throw new UserError(`unknown command \`${topic.slice(0, 40)}\`; \`claude-bottle help\` lists the commands`);
 }

@@ -1,5 +1,5 @@
 import type { Document } from "yaml";
-import { LineCounter, parseDocument } from "yaml";
+import { isScalar, LineCounter, parseDocument, visit } from "yaml";
 import { ManifestError } from "./errors.ts";
 
 export interface FrontmatterFile {
@@ -10,7 +10,12 @@ export interface FrontmatterFile {
   positionOf(offset: number): { line: number; column: number };
   /** The Markdown after the closing `---`. */
   body: string;
+  /** The frontmatter as plain data. */
+  data: unknown;
 }
+
+/** Aliases expand when read: a small file could otherwise stand for gigabytes (a YAML bomb). */
+const MAX_ALIAS_COUNT = 100;
 
 const FENCE = /^---[ \t]*$/;
 
@@ -41,14 +46,49 @@ export function parseFrontmatter(file: string, text: string): FrontmatterFile {
     const { line, col } = counter.linePos(offset);
     return { line: line + 1, column: col };
   };
+  const fail = (offset: number, problem: string): never => {
+    const { line, column } = positionOf(offset);
+    throw new ManifestError({ file, line, column }, problem);
+  };
   const [first] = document.errors;
-  if (first) {
-    const { line, column } = positionOf(first.pos[0]);
-    throw new ManifestError({ file, line, column }, `invalid YAML: ${firstLine(first.message)}`);
+  if (first) fail(first.pos[0], `invalid YAML: ${problemOf(first.message)}`);
+  const tag = document.warnings.find((warning) => warning.code === "TAG_RESOLVE_FAILED");
+  if (tag) fail(tag.pos[0], "unknown YAML tag (`!...`); a manifest is plain YAML: remove the tag");
+  visit(document, {
+    Alias(_, alias) {
+      if (alias.resolve(document) === undefined)
+        fail(
+          alias.range?.[0] ?? 0,
+          '`*` starts an alias, and this one names no anchor; quote values that start with `*`, e.g. "*.pythonhosted.org"',
+        );
+    },
+    Pair(_, pair) {
+      if (pair.key !== null && !isScalar(pair.key))
+        fail(
+          (pair.key as { range?: [number] }).range?.[0] ?? 0,
+          "a key must be plain text, not a list or mapping",
+        );
+    },
+  });
+  let data: unknown;
+  try {
+    data = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    fail(
+      0,
+      /alias count/i.test(message)
+        ? `too many aliases (over ${MAX_ALIAS_COUNT} expansions); write the values out`
+        : `invalid YAML: ${problemOf(message)}`,
+    );
   }
-  return { file, document, positionOf, body };
+  return { file, document, positionOf, body, data };
 }
 
-function firstLine(message: string): string {
-  return message.split("\n")[0] ?? message;
+/**
+ * The YAML parser's message, up to its first colon: what follows may quote the source, and the
+ * source may hold a secret (`X: >Tr0ub4dor` is "Block scalar header includes extra characters: …").
+ */
+function problemOf(message: string): string {
+  return (message.split("\n")[0] ?? message).split(":")[0]!.trim();
 }

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { UserError } from "../cli/user-error.ts";
 import { DEFAULT_AGENT_TEXT, defaultBottleText } from "./defaults.ts";
@@ -6,6 +6,7 @@ import { classifyEnvValue } from "./env-value.ts";
 import { ManifestError, type SourcePosition } from "./errors.ts";
 import { type FrontmatterFile, parseFrontmatter } from "./frontmatter.ts";
 import { type ManifestDirs, manifestDirs } from "./paths.ts";
+import { readManifestText } from "./read-manifest.ts";
 import {
   type AgentManifestData,
   agentSchema,
@@ -53,6 +54,8 @@ export class ManifestCatalog {
   readonly #env: NodeJS.ProcessEnv;
   readonly #bottles = new Map<string, ManifestRef>();
   readonly #agents = new Map<string, ManifestRef>();
+  /** Names defined in two places: using that name fails, naming both files; nothing else does. */
+  readonly #twice = new Map<string, string>();
 
   constructor(options: { env: NodeJS.ProcessEnv; cwd: string }) {
     this.#env = options.env;
@@ -92,7 +95,10 @@ export class ManifestCatalog {
         `no bottle named \`${name}\`: create ${join(this.dirs.homeBottles, `${name}.md`)} (\`claude-bottle init\` writes an example); known bottles: ${this.bottleNames().join(", ")}`,
       );
     }
-    const text = ref.origin === "built-in" ? defaultBottleText(this.#env) : readFileSync(ref.file, "utf8");
+    const text =
+      ref.origin === "built-in"
+        ? defaultBottleText(this.#env)
+        : readManifestText(ref.file, displayPath(ref.file));
     const source = parseFrontmatter(displayPath(ref.file), text);
     return {
       ...ref,
@@ -103,13 +109,16 @@ export class ManifestCatalog {
   }
 
   agent(name: string): AgentManifest {
+    const twice = this.#twice.get(name);
+    if (twice !== undefined) throw new UserError(twice);
     const ref = this.#agents.get(name);
     if (!ref) {
       throw new UserError(
         `no agent named \`${name}\`: create ${join(this.dirs.homeAgents, `${name}.md`)} or ./.claude-bottle/agents/${name}.md; known agents: ${this.agentNames().join(", ")}`,
       );
     }
-    const text = ref.origin === "built-in" ? DEFAULT_AGENT_TEXT : readFileSync(ref.file, "utf8");
+    const text =
+      ref.origin === "built-in" ? DEFAULT_AGENT_TEXT : readManifestText(ref.file, displayPath(ref.file));
     const source = parseFrontmatter(displayPath(ref.file), text);
     const data = validateFrontmatter(source, agentSchema);
     const locate = locator(source);
@@ -154,9 +163,11 @@ export class ManifestCatalog {
       }
       const existing = into.get(name);
       if (existing) {
-        throw new UserError(
+        this.#twice.set(
+          name,
           `agent \`${name}\` is defined twice: ${existing.file} and ${file}; rename or remove one of them`,
         );
+        continue;
       }
       into.set(name, { name, file, origin });
     }

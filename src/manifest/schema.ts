@@ -53,7 +53,20 @@ const envMap = z
 
 const hostName = z.string().toLowerCase().regex(HOST, "expected a host name such as `github.com`");
 
-const ipAddress = z.string().refine((value) => ipaddr.isValid(value), "expected an IPv4 or IPv6 address");
+/**
+ * An IP address as people write it: IPv4 as four decimal numbers without leading zeros (ipaddr.js
+ * would read `010.0.0.1` as octal, i.e. 8.0.0.1, and show the user what they did not mean).
+ */
+function plainIp(value: string): boolean {
+  if (value.includes(":")) return ipaddr.IPv6.isValid(value);
+  return (
+    /^(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}$/.test(value) && ipaddr.IPv4.isValidFourPartDecimal(value)
+  );
+}
+
+const ipAddress = z
+  .string()
+  .refine(plainIp, "expected an IPv4 (four decimal numbers, no leading zeros) or IPv6 address");
 
 export const gitRemoteSchema = z
   .strictObject({
@@ -98,6 +111,10 @@ export const credProxyRouteSchema = z
         /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/,
         "a route path looks like `/github` (no trailing slash)",
       )
+      .refine(
+        (path) => !path.split("/").some((segment) => segment === "." || segment === ".."),
+        "a route path has no `.` or `..` segments",
+      )
       .describe("Path prefix on http://cred-proxy:9099 that selects this route."),
     upstream: z
       .url({
@@ -105,6 +122,10 @@ export const credProxyRouteSchema = z
         hostname: z.regexes.domain,
         error: "expected an https:// URL such as `https://api.github.com`",
       })
+      .refine(
+        (url) => !/[?#]/.test(url) && new URL(url).username === "" && new URL(url).password === "",
+        "an upstream URL has no userinfo (`user:pass@`), query or fragment: the token is injected by cred-proxy, and the rest of the path comes from the request",
+      )
       .describe("HTTPS URL the route forwards to (through the egress proxy)."),
     auth_scheme: z
       .enum(["Bearer", "token", "x-api-key"])
@@ -136,6 +157,7 @@ export const credProxyRouteSchema = z
   .describe("A cred-proxy route.");
 
 const cidr = z.string().refine((value) => {
+  if (!plainIp(value.split("/")[0] ?? "")) return false;
   try {
     const [, prefix] = ipaddr.parseCIDR(value);
     return prefix > 0;

@@ -13,7 +13,7 @@ type Path = readonly PropertyKey[];
  * ManifestError at the exact key or value it concerns; messages name key paths, never values.
  */
 export function validateFrontmatter<S extends z.ZodType>(source: FrontmatterFile, schema: S): z.output<S> {
-  const raw: unknown = source.document.toJS() ?? {};
+  const raw: unknown = source.data ?? {};
   if (typeof raw !== "object" || Array.isArray(raw) || raw === null) {
     throw new ManifestError(
       { file: source.file, line: 2, column: 1 },
@@ -21,8 +21,8 @@ export function validateFrontmatter<S extends z.ZodType>(source: FrontmatterFile
     );
   }
   for (const key of Object.keys(raw)) {
-    const removed = REMOVED_KEYS[key];
-    if (removed) throw at(source, [key], removed, "key");
+    // Own keys only: `constructor` or `toString` is an unknown key, not Object's method.
+    if (Object.hasOwn(REMOVED_KEYS, key)) throw at(source, [key], REMOVED_KEYS[key]!, "key");
   }
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
@@ -47,7 +47,36 @@ export function validateFrontmatter<S extends z.ZodType>(source: FrontmatterFile
     throw at(source, issue.path, `\`${describePath(issue.path)}\`: ${reason}`, "key");
   }
   const where = issue.path.length > 0 ? `\`${describePath(issue.path)}\`: ` : "";
-  throw at(source, issue.path, `${where}${issue.message}`, "value");
+  throw at(
+    source,
+    issue.path,
+    `${where}${issue.code === "invalid_type" ? expectedType(issue) : issue.message}`,
+    "value",
+  );
+}
+
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  record: "a mapping (`key: value` lines)",
+  object: "a mapping (`key: value` lines)",
+  array: "a list",
+  boolean: "true or false",
+  string: "text",
+  number: "a number",
+  int: "a whole number",
+};
+
+/** "expected a list, got text": the expected shape in words, never the value. */
+function expectedType(issue: { expected?: unknown; message: string }): string {
+  const word = (name: string) => (Object.hasOwn(TYPE_WORDS, name) ? TYPE_WORDS[name]! : name);
+  const received = /received (\w+)/.exec(issue.message)?.[1];
+  // Only a type's name: never anything that could be the value itself.
+  const known =
+    received !== undefined &&
+    (Object.hasOwn(TYPE_WORDS, received) || received === "null" || received === "undefined");
+  const got = !known
+    ? ""
+    : `, got ${received === "undefined" ? "nothing" : received === "null" ? "null" : word(received)}`;
+  return `expected ${word(String(issue.expected ?? "another type"))}${got}`;
 }
 
 function throwAt(source: FrontmatterFile, path: Path, message: string, target: "key" | "value"): never {

@@ -85,6 +85,11 @@ export interface BottlePlan {
   gitRemotes: PlannedGitRemote[];
   credProxy: { routes: PlannedRoute[]; slots: TokenSlot[] };
   supervise: { enabled: boolean };
+  /**
+   * Host variables the plan reads that are not set, each with what to do: only in a preview
+   * (`allowMissing`); a real start refuses to plan without them.
+   */
+  missing: string[];
 }
 
 export interface PlanInput {
@@ -96,12 +101,15 @@ export interface PlanInput {
   skills: Record<string, string>;
   /** The host's home directory, for `~/` in IdentityFile. */
   homeDir: string;
+  /** A preview (`--dry-run`): a missing host variable is listed in `missing`, not an error. */
+  allowMissing?: boolean;
 }
 
 /** Builds the whole plan of a bottle from its manifests and the host environment. Pure. */
 export function buildPlan(input: PlanInput): BottlePlan {
   const { agent, bottle } = input;
-  const routes = planRoutes(input);
+  const missing: string[] = [];
+  const routes = planRoutes(input, missing);
   const gitRemotes = bottle.data.git.map((remote, index): PlannedGitRemote => {
     const url = parseSshGitUrl(remote.Upstream)!;
     return {
@@ -125,7 +133,7 @@ export function buildPlan(input: PlanInput): BottlePlan {
       skills: agent.data.skills.map((name) => ({ name, source: input.skills[name]! })),
     },
     bottle: { name: bottle.name, file: bottle.file, origin: bottle.origin },
-    env: planEnv(input),
+    env: planEnv(input, missing),
     egress: {
       allowlist: unique([
         ...CLAUDE_CODE_HOSTS,
@@ -146,11 +154,12 @@ export function buildPlan(input: PlanInput): BottlePlan {
     gitRemotes,
     credProxy: routes,
     supervise: { enabled: bottle.data.supervise },
+    missing,
   };
 }
 
 /** Bottle env first, the agent's own env overrides it. */
-function planEnv({ agent, bottle, env }: PlanInput): PlannedEnv[] {
+function planEnv({ agent, bottle, env, allowMissing }: PlanInput, missing: string[]): PlannedEnv[] {
   const merged = new Map<string, { value: string; owner: AgentManifest | BottleManifest }>();
   for (const [name, value] of Object.entries(bottle.data.env)) merged.set(name, { value, owner: bottle });
   for (const [name, value] of Object.entries(agent.data.env)) merged.set(name, { value, owner: agent });
@@ -161,6 +170,10 @@ function planEnv({ agent, bottle, env }: PlanInput): PlannedEnv[] {
       if (source.kind === "literal") return { name, kind: "literal", value: source.value };
       if (source.kind === "prompt") return { name, kind: "prompt", question: source.question };
       const hostValue = env[source.variable];
+      if (hostValue === undefined && allowMissing === true) {
+        missing.push(`${source.variable} (read by env.${name}): export it before starting`);
+        return { name, kind: "host", variable: source.variable, value: new Secret("") };
+      }
       if (hostValue === undefined) {
         throw new ManifestError(
           owner.locate(["env", name]),
@@ -177,16 +190,18 @@ function planEnv({ agent, bottle, env }: PlanInput): PlannedEnv[] {
     });
 }
 
-function planRoutes({ bottle, env }: PlanInput): BottlePlan["credProxy"] {
+function planRoutes({ bottle, env, allowMissing }: PlanInput, missing: string[]): BottlePlan["credProxy"] {
   const slots = new Map<string, TokenSlot>();
   const routes = bottle.data.cred_proxy.routes.map((route, index): PlannedRoute => {
     let slot = slots.get(route.token_ref);
     if (!slot) {
       const value = env[route.token_ref];
-      if (!value) {
-        const hint = route.role.includes("anthropic-base-url")
-          ? " (for Claude: run `claude setup-token` and export CLAUDE_CODE_OAUTH_TOKEN, or export ANTHROPIC_API_KEY)"
-          : "";
+      const hint = route.role.includes("anthropic-base-url")
+        ? " (for Claude: run `claude setup-token` and export CLAUDE_CODE_OAUTH_TOKEN, or export ANTHROPIC_API_KEY)"
+        : "";
+      if (!value && allowMissing === true)
+        missing.push(`${route.token_ref} (token of route ${route.path}): export it before starting${hint}`);
+      else if (!value) {
         throw new ManifestError(
           bottle.locate(["cred_proxy", "routes", index, "token_ref"]),
           `token_ref ${route.token_ref} is not set in the host environment; export it before starting${hint}`,
@@ -196,7 +211,7 @@ function planRoutes({ bottle, env }: PlanInput): BottlePlan["credProxy"] {
         slot: `CRED_PROXY_TOKEN_${slots.size}`,
         tokenRef: route.token_ref,
         hosts: [],
-        value: new Secret(value),
+        value: new Secret(value ?? ""),
       };
       slots.set(route.token_ref, slot);
     }

@@ -28,6 +28,8 @@ export function planToText(plan: BottlePlan): string {
       ],
     ],
   ];
+  if (plan.missing.length)
+    rows.push(["missing", plan.missing.map((line) => pc.yellow(`${v(line)} (not set)`))]);
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const lines = rows.flatMap(([label, values]) =>
     values.map((value, index) => `  ${(index === 0 ? label : "").padEnd(width)}${value}`),

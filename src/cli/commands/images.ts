@@ -71,6 +71,8 @@ async function requireEngine(engine: DockerEngine): Promise<void> {
   } catch (error) {
     throw new UserError("no Docker engine answers; start Docker (as root: scripts/docker-up.sh) and retry", {
       cause: error,
+      exitCode: 1,
+      code: "E_NO_ENGINE",
     });
   }
 }

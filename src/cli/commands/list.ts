@@ -2,53 +2,106 @@ import type { Command } from "commander";
 import { visible } from "../../lib/terminal-text.ts";
 import type { ManifestCatalog } from "../../manifest/loader.ts";
 import { type CliContext, openCatalog, processContext } from "../context.ts";
+import { UserError } from "../user-error.ts";
+
+type ListFormat = "text" | "json";
 
 export function registerListCommand(program: Command): void {
   program
     .command("list")
     .description("List the agents and bottles found, and where (--running: the bottles running now)")
     .option("--running", "list running bottle instances instead")
-    .action(async (options: { running?: boolean }) =>
-      options.running ? listRunning(processContext()) : list(processContext()),
-    );
+    .option("--format <format>", "text (readable) or json (one object per line, for scripts)", "text")
+    .action(async (options: { running?: boolean; format: string }) => {
+      if (options.format !== "text" && options.format !== "json")
+        throw new UserError(
+          `--format must be text or json, not ${JSON.stringify(options.format.slice(0, 20))}`,
+        );
+      const format = options.format;
+      return options.running ? listRunning(processContext(), format) : list(processContext(), format);
+    });
 }
 
-export async function listRunning(context: CliContext): Promise<void> {
+export async function listRunning(context: CliContext, format: ListFormat = "text"): Promise<void> {
   const { findInstances } = await import("../../backend/docker/cleanup.ts");
   const { openDocker } = await import("../docker-context.ts");
   const docker = await openDocker(context);
   const instances = await findInstances(docker.engine);
-  const lines = instances.map((found) => {
+  const rows = instances.map((found) => {
     const record = docker.store.load(found.instance);
-    const state = found.alive ? "running" : "dead (run `claude-bottle cleanup`)";
-    const who = record
-      ? `agent ${record.agent}, bottle ${record.bottle}, ${record.mode}, since ${record.createdAt}`
-      : "no state record";
-    return visible(`${found.instance}  ${state}  ${who}`);
+    return {
+      instance: found.instance,
+      alive: found.alive,
+      ...(record
+        ? { agent: record.agent, bottle: record.bottle, mode: record.mode, since: record.createdAt }
+        : {}),
+    };
+  });
+  if (format === "json") {
+    for (const row of rows) context.stdout.write(`${JSON.stringify(row)}\n`);
+    return;
+  }
+  const lines = rows.map((row) => {
+    const state = row.alive ? "running" : "dead (run `claude-bottle cleanup`)";
+    const who =
+      row.agent === undefined
+        ? "no state record"
+        : `agent ${row.agent}, bottle ${row.bottle}, ${row.mode}, since ${row.since}`;
+    return visible(`${row.instance}  ${state}  ${who}`);
   });
   context.stdout.write(lines.length ? `${lines.join("\n")}\n` : "no bottles running\n");
 }
 
-export function list(context: CliContext): void {
+interface ListedManifest {
+  kind: "agent" | "bottle";
+  name: string;
+  origin: string;
+  file: string;
+  bottle?: string;
+  description?: string;
+  /** Why the manifest does not load; the rest of the list does not depend on it. */
+  error?: string;
+}
+
+export function list(context: CliContext, format: ListFormat = "text"): void {
   const catalog = openCatalog(context);
+  const listed = [
+    ...catalog.agentNames().map((name) => describe(catalog, "agent", name)),
+    ...catalog.bottleNames().map((name) => describe(catalog, "bottle", name)),
+  ];
+  if (format === "json") {
+    for (const entry of listed) context.stdout.write(`${JSON.stringify(entry)}\n`);
+    return;
+  }
+  const row = (entry: ListedManifest) => {
+    const extra = entry.bottle === undefined ? "" : ` → bottle ${entry.bottle}`;
+    const tail =
+      entry.error === undefined
+        ? `${extra}${entry.description ? `  ${entry.description}` : ""}`
+        : ` BROKEN: ${entry.error}`;
+    return `  ${entry.name.padEnd(20)} ${entry.origin.padEnd(8)} ${visible(`${entry.file}${tail}`)}`;
+  };
   const lines = [
     "Agents:",
-    ...catalog.agentNames().map((name) => describe(catalog, "agent", name)),
+    ...listed.filter((entry) => entry.kind === "agent").map(row),
     "Bottles:",
-    ...catalog.bottleNames().map((name) => describe(catalog, "bottle", name)),
+    ...listed.filter((entry) => entry.kind === "bottle").map(row),
   ];
   context.stdout.write(`${lines.join("\n")}\n`);
 }
 
-/** One row; a manifest that does not load is listed with its error instead of hiding the rest. */
-function describe(catalog: ManifestCatalog, kind: "agent" | "bottle", name: string): string {
+/** One entry; a manifest that does not load is listed with its error instead of hiding the rest. */
+function describe(catalog: ManifestCatalog, kind: "agent" | "bottle", name: string): ListedManifest {
   const ref = catalog.refOf(kind, name)!;
+  const base = { kind, name, origin: ref.origin, file: ref.file };
   try {
     const manifest = kind === "agent" ? catalog.agent(name) : catalog.bottle(name);
-    const extra = manifest.kind === "agent" ? ` → bottle ${manifest.data.bottle}` : "";
-    const description = manifest.data.description ? `  ${manifest.data.description}` : "";
-    return `  ${name.padEnd(20)} ${ref.origin.padEnd(8)} ${visible(`${ref.file}${extra}${description}`)}`;
+    return {
+      ...base,
+      ...(manifest.kind === "agent" ? { bottle: manifest.data.bottle } : {}),
+      ...(manifest.data.description ? { description: manifest.data.description } : {}),
+    };
   } catch (error) {
-    return `  ${name.padEnd(20)} ${ref.origin.padEnd(8)} ${visible(`${ref.file} BROKEN: ${error instanceof Error ? error.message : String(error)}`)}`;
+    return { ...base, error: error instanceof Error ? error.message : String(error) };
   }
 }

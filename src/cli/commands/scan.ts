@@ -1,4 +1,13 @@
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
@@ -13,49 +22,93 @@ export interface ScanIo {
   readStdin: () => Promise<string>;
 }
 
+/**
+ * Exit codes of `scan`, distinct from each other and from the CLI's own 1 (failure of the system)
+ * and 2 (bad input: an unknown option): docs/scanner.md lists them.
+ */
+export const SCAN_EXIT = { clean: 0, found: 3, incomplete: 4 } as const;
+
+/** What one scan reads at most from one file or from stdin. */
+export const SCAN_MAX_BYTES = 64 * 1024 * 1024;
+
 export function registerScanCommand(program: Command): void {
   program
     .command("scan")
-    .description("Scan files, directories (recursively) or stdin for secrets; exit 1 when any is found")
-    .argument("[paths...]", "files or directories; stdin when none")
+    .description(
+      "Scan files, directories (recursively) or stdin (`-`, or no path) for secrets; exit 3 when any is found, 4 when something could not be scanned",
+    )
+    .argument("[paths...]", "files or directories; `-` or none: stdin")
     .option("--format <format>", "text (readable) or json (one object per line per finding)", "text")
     .action(async (paths: string[], options: { format: string }) => {
       if (options.format !== "text" && options.format !== "json") {
-        throw new UserError(`--format must be text or json, not ${JSON.stringify(options.format)}`);
+        throw new UserError(
+          `--format must be text or json, not ${JSON.stringify(options.format.slice(0, 20))}`,
+        );
       }
       process.exitCode = await runScan(paths, options.format, {
         stdout: process.stdout,
         stderr: process.stderr,
-        readStdin: () => readStream(process.stdin),
+        readStdin: () => readStream(process.stdin, SCAN_MAX_BYTES),
       });
     });
 }
 
-/** Returns the exit code: 0 clean, 1 findings, 2 when something could not be scanned. */
+interface Skipped {
+  binary: number;
+  git: number;
+  links: number;
+  special: number;
+}
+
+/** Returns the exit code (SCAN_EXIT): secrets found wins over an incomplete scan. */
 export async function runScan(paths: readonly string[], format: ScanFormat, io: ScanIo): Promise<number> {
   // The rules compile on import: loaded here, so other commands do not pay for them.
   const { scan } = await import("../../lib/scanner/index.ts");
   let found = 0;
   let failed = 0;
+  let scanned = 0;
+  const skipped: Skipped = { binary: 0, git: 0, links: 0, special: 0 };
+  const fail = (message: string) => {
+    failed++;
+    io.stderr.write(`claude-bottle scan: ${message}\n`);
+  };
   const report = (path: string, findings: readonly Finding[]) => {
+    scanned++;
     found += findings.length;
     for (const finding of findings) io.stdout.write(render(path, finding, format));
   };
-  if (paths.length === 0) {
-    report("<stdin>", scan(await io.readStdin()));
-  } else {
-    for (const path of paths) {
-      for (const file of filesUnder(path, (message) => {
-        failed++;
-        io.stderr.write(`claude-bottle scan: ${message}\n`);
-      })) {
-        const text = readText(file);
-        if (text !== null) report(file, scan(text));
-      }
+  const fromStdin = async () => {
+    try {
+      report("<stdin>", scan(await io.readStdin()));
+    } catch (error) {
+      fail(`<stdin>: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  if (paths.length === 0) await fromStdin();
+  for (const path of paths) {
+    if (path === "-") {
+      await fromStdin();
+      continue;
+    }
+    for (const file of filesUnder(path, fail, skipped)) {
+      const text = readText(file, fail);
+      if (text === "binary") skipped.binary++;
+      else if (text !== undefined) report(file, scan(text));
     }
   }
-  if (format === "text" && found > 0) io.stderr.write(`${found} secret${found === 1 ? "" : "s"} found\n`);
-  return failed > 0 ? 2 : found > 0 ? 1 : 0;
+  if (format === "text") {
+    const notes = [
+      skipped.binary && `${skipped.binary} binary`,
+      skipped.git && `${skipped.git} .git dir${skipped.git === 1 ? "" : "s"}`,
+      skipped.links &&
+        `${skipped.links} link${skipped.links === 1 ? "" : "s"} (not followed inside directories)`,
+      skipped.special && `${skipped.special} special file${skipped.special === 1 ? "" : "s"}`,
+    ].filter(Boolean);
+    io.stderr.write(
+      `scanned ${scanned} file${scanned === 1 ? "" : "s"}${notes.length ? `; skipped ${notes.join(", ")}` : ""}; ${found} secret${found === 1 ? "" : "s"} found${failed ? `; ${failed} could not be scanned` : ""}\n`,
+    );
+  }
+  return found > 0 ? SCAN_EXIT.found : failed > 0 ? SCAN_EXIT.incomplete : SCAN_EXIT.clean;
 }
 
 function render(path: string, finding: Finding, format: ScanFormat): string {
@@ -73,43 +126,98 @@ function render(path: string, finding: Finding, format: ScanFormat): string {
   return `${where}  ${pc.red(finding.ruleId)}  ${finding.description}  ${pc.dim(finding.excerpt)}\n`;
 }
 
-/** Regular files under `path`, depth first; symlinks are not followed (no loops, no escapes). */
-function* filesUnder(path: string, fail: (message: string) => void): Generator<string> {
+/**
+ * Regular files to scan. A path named on the command line is followed when it is a link (the user
+ * named it); inside directories links are counted, not followed (no loops, no escapes), and `.git`
+ * is skipped (its objects are compressed: scanning finds nothing and costs the most). FIFOs,
+ * devices and sockets are never opened: a named one is an error, one found while walking is counted.
+ */
+function* filesUnder(
+  path: string,
+  fail: (message: string) => void,
+  skipped: Skipped,
+  named = true,
+): Generator<string> {
   let stat: ReturnType<typeof lstatSync>;
   try {
-    stat = lstatSync(path);
+    stat = named ? statSync(path) : lstatSync(path);
   } catch (error) {
-    fail(`${path}: ${(error as NodeJS.ErrnoException).code ?? "cannot read"}`);
+    fail(`${path}: ${describeError(error)}`);
+    return;
+  }
+  if (stat.isSymbolicLink()) {
+    skipped.links++;
     return;
   }
   if (stat.isFile()) {
     yield path;
     return;
   }
-  if (!stat.isDirectory()) return;
+  if (!stat.isDirectory()) {
+    if (named) fail(`${path}: not a regular file (a FIFO, device or socket is not read)`);
+    else skipped.special++;
+    return;
+  }
   let names: string[];
   try {
     names = readdirSync(path).sort();
   } catch (error) {
-    fail(`${path}: ${(error as NodeJS.ErrnoException).code ?? "cannot list"}`);
+    fail(`${path}: ${describeError(error)}`);
     return;
   }
   for (const name of names) {
-    // Git's object store is compressed: scanning it finds nothing and costs the most.
-    if (name === ".git") continue;
-    yield* filesUnder(join(path, name), fail);
+    if (name === ".git") {
+      skipped.git++;
+      continue;
+    }
+    yield* filesUnder(join(path, name), fail, skipped, false);
   }
 }
 
-/** Text content, or null for binary files (a NUL byte in the first 8 KiB, as git decides). */
-function readText(file: string): string | null {
-  const bytes = readFileSync(file);
-  if (bytes.subarray(0, 8192).includes(0)) return null;
-  return bytes.toString("utf8");
+function describeError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file or directory";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "ELOOP") return "a loop of symbolic links";
+  return `cannot be read (${code ?? "error"})`;
 }
 
-async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+/** Text content, "binary" (a NUL byte in the first 8 KiB, as git decides), or undefined on failure. */
+function readText(file: string, fail: (message: string) => void): string | "binary" | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const info = fstatSync(fd);
+    if (!info.isFile()) {
+      fail(`${file}: not a regular file (a FIFO, device or socket is not read)`);
+      return undefined;
+    }
+    if (info.size > SCAN_MAX_BYTES) {
+      fail(`${file}: larger than ${SCAN_MAX_BYTES / (1 << 20)} MiB; not scanned`);
+      return undefined;
+    }
+    const bytes = readFileSync(fd);
+    return bytes.subarray(0, 8192).includes(0) ? "binary" : bytes.toString("utf8");
+  } catch (error) {
+    fail(`${file}: ${describeError(error)}`);
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The whole stream as text, or an error past `maxBytes` (an endless stdin must not exhaust memory). */
+async function readStream(stream: NodeJS.ReadableStream, maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  let size = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    size += bytes.length;
+    if (size > maxBytes) {
+      (stream as NodeJS.ReadStream).destroy?.();
+      throw new Error(`larger than ${maxBytes / (1 << 20)} MiB; not scanned (scan files instead)`);
+    }
+    chunks.push(bytes);
+  }
   return Buffer.concat(chunks).toString("utf8");
 }

@@ -31,7 +31,8 @@ export function registerStartCommand(program: Command): void {
 }
 
 export async function start(context: CliContext, agentName: string, options: StartOptions): Promise<void> {
-  const plan = planFor(context, agentName);
+  // A preview needs no secret: what is missing is shown; a real start stops on it.
+  const plan = planFor(context, agentName, { allowMissing: options.dryRun === true });
   const rendered =
     options.format === "json" ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : planToText(plan);
   if (options.dryRun) {

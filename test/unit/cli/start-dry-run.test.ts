@@ -60,12 +60,16 @@ describe("claude-bottle start --dry-run", () => {
     });
   });
 
-  it("a missing ${VAR} exits 2 with file:line:column and no stack trace", () => {
+  it("a missing ${VAR}: the preview shows it missing (exit 0); a real start exits 2 at file:line:column", () => {
     using fixture = fixtureWithSecrets();
-    const result = runCli(["start", "dev", "--dry-run"], {
-      env: { CLAUDE_BOTTLE_HOME: fixture.home, MY_TOKEN: TOKEN },
-      cwd: fixture.project,
-    });
+    const env = { CLAUDE_BOTTLE_HOME: fixture.home, MY_TOKEN: TOKEN };
+    const preview = runCli(["start", "dev", "--dry-run"], { env, cwd: fixture.project });
+    assert.equal(preview.status, 0, preview.stderr);
+    assert.match(
+      preview.stdout,
+      /missing +DB_PASSWORD \(read by env\.DB_PASSWORD\): export it before starting \(not set\)/,
+    );
+    const result = runCli(["start", "dev", "--yes", "--detach"], { env, cwd: fixture.project });
     assert.equal(result.status, 2);
     assert.match(
       result.stderr,

@@ -159,12 +159,14 @@ describe("finding manifests", () => {
     assert.throws(() => catalogOf(fixture).agent("ghost"), /no agent named `ghost`.*known agents: default/);
   });
 
-  it("the same agent name at home and in the project is an error naming both files", () => {
+  it("the same agent name at home and in the project is an error naming both files, for that name only", () => {
     using fixture = tempHome();
     fixture.write("agents/dup.md", manifest("skills: []"));
     fixture.write(`${fixture.project}/.claude-bottle/agents/dup.md`, manifest("skills: []"));
+    fixture.write("agents/other.md", manifest("skills: []"));
+    assert.equal(catalogOf(fixture).agent("other").name, "other");
     assert.throws(
-      () => catalogOf(fixture),
+      () => catalogOf(fixture).agent("dup"),
       /agent `dup` is defined twice: .*home\/agents\/dup\.md and .*project\/\.claude-bottle\/agents\/dup\.md/,
     );
   });

@@ -59,7 +59,7 @@ describe("bottle manifest errors name file:line:column and what to do", () => {
       yaml: "supervise: yes please",
       line: 2,
       column: 12,
-      message: /`supervise`: .*boolean/i,
+      message: /`supervise`: expected true or false/,
     },
     { name: "malformed YAML", yaml: "egress: [unclosed", line: 2, column: 18, message: /invalid YAML/ },
     {

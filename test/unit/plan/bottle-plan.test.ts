@@ -167,6 +167,7 @@ describe("BottlePlan", () => {
       "git_gate",
       "cred_proxy",
       "supervise",
+      "missing",
     ]);
     assert.deepEqual(json.env_names, ["DB_PASSWORD", "LOG_LEVEL", "OTP"]);
     assert.deepEqual(json.supervise, { enabled: true });

@@ -32,9 +32,10 @@ async function run(paths: string[], format: ScanFormat = "text", stdin = "") {
   return { code, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) };
 }
 
-test("a directory is scanned recursively, skipping .git, binaries and symlinks; exit 1 on findings", async () => {
-  const { code, stdout } = await run([dir]);
-  assert.equal(code, 1);
+test("a directory is scanned recursively, skipping .git, binaries and symlinks; exit 3 on findings", async () => {
+  const { code, stdout, stderr } = await run([dir]);
+  assert.equal(code, 3);
+  assert.match(stderr, /skipped 1 binary, 1 \.git dir, 1 link/);
   const lines = stdout.trim().split("\n");
   assert.equal(lines.length, 1);
   assert.match(lines[0]!, /src\/deep\/\.env:2:14 .*github-token/);
@@ -43,7 +44,7 @@ test("a directory is scanned recursively, skipping .git, binaries and symlinks; 
 
 test("--format json prints one object per finding with path, line, column and rule", async () => {
   const { code, stdout } = await run([join(dir, "src")], "json");
-  assert.equal(code, 1);
+  assert.equal(code, 3);
   const [record] = stdout
     .trim()
     .split("\n")
@@ -55,16 +56,23 @@ test("--format json prints one object per finding with path, line, column and ru
 });
 
 test("stdin is scanned when no path is given", async () => {
-  assert.equal((await run([], "json", `x=${GITHUB}`)).code, 1);
+  assert.equal((await run([], "json", `x=${GITHUB}`)).code, 3);
   assert.equal((await run([], "json", "nothing here")).code, 0);
 });
 
-test("a clean file exits 0 and prints nothing", async () => {
-  assert.deepEqual(await run([join(dir, "src/clean.ts")]), { code: 0, stdout: "", stderr: "" });
+test("a clean file exits 0, prints no finding and says what it scanned", async () => {
+  assert.deepEqual(await run([join(dir, "src/clean.ts")]), {
+    code: 0,
+    stdout: "",
+    stderr: "scanned 1 file; 0 secrets found\n",
+  });
 });
 
-test("a path that cannot be read exits 2, even when other paths have findings", async () => {
-  const { code, stderr } = await run([join(dir, "missing"), join(dir, "src")]);
-  assert.equal(code, 2);
-  assert.match(stderr, /missing: ENOENT/);
+test("a path that cannot be read is reported and the rest still scanned: exit 4 when clean, 3 on findings", async () => {
+  const withFindings = await run([join(dir, "missing"), join(dir, "src")]);
+  assert.equal(withFindings.code, 3);
+  assert.match(withFindings.stderr, /missing: no such file or directory/);
+  assert.match(withFindings.stderr, /1 could not be scanned/);
+  const clean = await run([join(dir, "missing"), join(dir, "src/clean.ts")]);
+  assert.equal(clean.code, 4);
 });
