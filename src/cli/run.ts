@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { CommanderError } from "commander";
+import { isEngineError } from "../backend/docker/engine-error.ts";
 import { visibleLines } from "../lib/terminal-text.ts";
 import { isUserError, UserError } from "./user-error.ts";
 
@@ -27,6 +28,16 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
       if (debugging(argv) && error.cause instanceof Error && error.cause.stack)
         process.stderr.write(`${visibleLines(error.cause.stack)}\n`);
       process.exitCode = error.exitCode;
+      return;
+    }
+    if (isEngineError(error)) {
+      // The engine's own words, one line: what failed and why; the command is safe to print.
+      const said = error.stderr.trim().split("\n").at(-1) ?? "";
+      process.stderr.write(
+        `claude-bottle: the Docker engine failed (${visibleLines(error.shortMessage)})${said ? `: ${visibleLines(said)}` : ""}\n`,
+      );
+      if (debugging(argv) && error.stack) process.stderr.write(`${visibleLines(error.stack)}\n`);
+      process.exitCode = 1;
       return;
     }
     const message = error instanceof Error ? error.message : String(error);

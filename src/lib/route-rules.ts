@@ -7,6 +7,14 @@
  */
 import { z } from "zod";
 
+/**
+ * How a route sends its token: `Authorization: Bearer`, `Authorization: token`, `x-api-key`, or
+ * `anthropic`: whichever of the two the Anthropic API expects for the token's form (an API or
+ * admin key in `x-api-key`, an OAuth token as Bearer).
+ */
+export const AUTH_SCHEMES = ["Bearer", "token", "x-api-key", "anthropic"] as const;
+export type AuthScheme = (typeof AUTH_SCHEMES)[number];
+
 export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"] as const;
 /** Methods a route never forwards, whatever it allows: they echo credentials or open tunnels. */
 export const NEVER_FORWARDED: ReadonlySet<string> = new Set(["TRACE", "TRACK", "CONNECT"]);

@@ -4,18 +4,11 @@
  * cred-proxy. `claude-bottle init` writes these texts out as files to edit.
  */
 
-/** The host variable the default bottle's Anthropic route reads, in order of preference. */
-export function defaultAnthropicToken(env: NodeJS.ProcessEnv): {
-  tokenRef: string;
-  authScheme: "Bearer" | "x-api-key";
-} {
-  if (!env.CLAUDE_CODE_OAUTH_TOKEN && env.ANTHROPIC_API_KEY)
-    return { tokenRef: "ANTHROPIC_API_KEY", authScheme: "x-api-key" };
-  return { tokenRef: "CLAUDE_CODE_OAUTH_TOKEN", authScheme: "Bearer" };
-}
-
-export function defaultBottleText(env: NodeJS.ProcessEnv): string {
-  const { tokenRef, authScheme } = defaultAnthropicToken(env);
+/**
+ * The default bottle's Anthropic route takes either credential: the first of these host variables
+ * that is set, sent as the API expects it for its form (`auth_scheme: anthropic`).
+ */
+export function defaultBottleText(): string {
   return `---
 description: Claude Code with its own API only; the Anthropic credential stays on the host.
 env: {}
@@ -24,8 +17,8 @@ cred_proxy:
   routes:
     - path: /anthropic
       upstream: https://api.anthropic.com
-      auth_scheme: ${authScheme}
-      token_ref: ${tokenRef}
+      auth_scheme: anthropic
+      token_ref: [CLAUDE_CODE_OAUTH_TOKEN, ANTHROPIC_API_KEY]
       role: anthropic-base-url
 egress:
   allowlist: []

@@ -51,14 +51,12 @@ export const BUILT_IN_FILE = "<built-in>";
 export class ManifestCatalog {
   readonly dirs: ManifestDirs;
   readonly warnings: string[] = [];
-  readonly #env: NodeJS.ProcessEnv;
   readonly #bottles = new Map<string, ManifestRef>();
   readonly #agents = new Map<string, ManifestRef>();
   /** Names defined in two places: using that name fails, naming both files; nothing else does. */
   readonly #twice = new Map<string, string>();
 
   constructor(options: { env: NodeJS.ProcessEnv; cwd: string }) {
-    this.#env = options.env;
     this.dirs = manifestDirs(options.env, options.cwd);
     this.#discover(this.dirs.homeBottles, "home", this.#bottles);
     this.#discover(this.dirs.homeAgents, "home", this.#agents);
@@ -96,9 +94,7 @@ export class ManifestCatalog {
       );
     }
     const text =
-      ref.origin === "built-in"
-        ? defaultBottleText(this.#env)
-        : readManifestText(ref.file, displayPath(ref.file));
+      ref.origin === "built-in" ? defaultBottleText() : readManifestText(ref.file, displayPath(ref.file));
     const source = parseFrontmatter(displayPath(ref.file), text);
     return {
       ...ref,

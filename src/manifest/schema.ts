@@ -2,7 +2,7 @@ import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { parseSshGitUrl } from "../lib/git-url.ts";
 import { parseHostPattern } from "../lib/host-pattern.ts";
-import { routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
+import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 
 /** A file name is the manifest's key. */
 export const MANIFEST_NAME = /^[a-z][a-z0-9-]*$/;
@@ -128,13 +128,18 @@ export const credProxyRouteSchema = z
       )
       .describe("HTTPS URL the route forwards to (through the egress proxy)."),
     auth_scheme: z
-      .enum(["Bearer", "token", "x-api-key"])
-      .describe("How the token is sent: `Authorization: Bearer`, `Authorization: token`, or `x-api-key`."),
-    token_ref: z
-      .string()
-      .regex(ENV_NAME, "token_ref names a host environment variable")
+      .enum(AUTH_SCHEMES)
       .describe(
-        "Host environment variable holding the token; its value reaches only the cred-proxy container.",
+        "How the token is sent: `Authorization: Bearer`, `Authorization: token`, `x-api-key`, or `anthropic` (x-api-key for an API key, Bearer for an OAuth token).",
+      ),
+    token_ref: z
+      .union([
+        z.string().regex(ENV_NAME, "token_ref names a host environment variable"),
+        z.array(z.string().regex(ENV_NAME, "token_ref names a host environment variable")).min(1),
+      ])
+      .transform((ref) => (Array.isArray(ref) ? ref : [ref]))
+      .describe(
+        "Host environment variable holding the token (or a list: the first one set is used); its value reaches only the cred-proxy container.",
       ),
     role: z
       .union([z.enum(CRED_PROXY_ROLES), z.array(z.enum(CRED_PROXY_ROLES))])

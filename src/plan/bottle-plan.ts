@@ -1,6 +1,6 @@
 import { isAbsolute, join } from "node:path";
 import { parseSshGitUrl } from "../lib/git-url.ts";
-import type { RouteRule, ServerTool } from "../lib/route-rules.ts";
+import type { AuthScheme, RouteRule, ServerTool } from "../lib/route-rules.ts";
 import { classifyEnvValue } from "../manifest/env-value.ts";
 import { ManifestError, type SourcePosition } from "../manifest/errors.ts";
 import type { AgentManifest, BottleManifest, ManifestOrigin } from "../manifest/loader.ts";
@@ -38,7 +38,7 @@ export interface PlannedGitRemote {
 export interface PlannedRoute {
   path: string;
   upstream: string;
-  authScheme: "Bearer" | "token" | "x-api-key";
+  authScheme: AuthScheme;
   tokenRef: string;
   /** The cred-proxy environment variable holding the token; routes sharing a token_ref share it. */
   slot: string;
@@ -193,27 +193,30 @@ function planEnv({ agent, bottle, env, allowMissing }: PlanInput, missing: strin
 function planRoutes({ bottle, env, allowMissing }: PlanInput, missing: string[]): BottlePlan["credProxy"] {
   const slots = new Map<string, TokenSlot>();
   const routes = bottle.data.cred_proxy.routes.map((route, index): PlannedRoute => {
-    let slot = slots.get(route.token_ref);
+    // The first variable of the list that is set (a list lets one bottle take either credential).
+    const tokenRef = route.token_ref.find((ref) => env[ref]) ?? route.token_ref[0]!;
+    let slot = slots.get(tokenRef);
     if (!slot) {
-      const value = env[route.token_ref];
+      const value = env[tokenRef];
+      const names = route.token_ref.join(" or ");
       const hint = route.role.includes("anthropic-base-url")
         ? " (for Claude: run `claude setup-token` and export CLAUDE_CODE_OAUTH_TOKEN, or export ANTHROPIC_API_KEY)"
         : "";
       if (!value && allowMissing === true)
-        missing.push(`${route.token_ref} (token of route ${route.path}): export it before starting${hint}`);
+        missing.push(`${names} (token of route ${route.path}): export it before starting${hint}`);
       else if (!value) {
         throw new ManifestError(
           bottle.locate(["cred_proxy", "routes", index, "token_ref"]),
-          `token_ref ${route.token_ref} is not set in the host environment; export it before starting${hint}`,
+          `token_ref ${names} is not set in the host environment; export it before starting${hint}`,
         );
       }
       slot = {
         slot: `CRED_PROXY_TOKEN_${slots.size}`,
-        tokenRef: route.token_ref,
+        tokenRef,
         hosts: [],
         value: new Secret(value ?? ""),
       };
-      slots.set(route.token_ref, slot);
+      slots.set(tokenRef, slot);
     }
     const host = hostOf(route.upstream);
     if (!slot.hosts.includes(host)) slot.hosts.push(host);
@@ -221,7 +224,7 @@ function planRoutes({ bottle, env, allowMissing }: PlanInput, missing: string[])
       path: route.path,
       upstream: route.upstream.replace(/\/+$/, ""),
       authScheme: route.auth_scheme,
-      tokenRef: route.token_ref,
+      tokenRef,
       slot: slot.slot,
       roles: route.role,
       allow: route.allow,

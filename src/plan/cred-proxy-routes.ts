@@ -1,4 +1,4 @@
-import type { RouteRule, ServerTool } from "../lib/route-rules.ts";
+import type { AuthScheme, RouteRule, ServerTool } from "../lib/route-rules.ts";
 import type { BottlePlan } from "./bottle-plan.ts";
 
 /** Where the cred-proxy sidecar finds its files and listens, inside its container. */
@@ -20,7 +20,7 @@ export const CRED_PROXY_ROUTES_VERSION = 1;
 export interface RenderedRoute {
   path: string;
   upstream: string;
-  auth_scheme: "Bearer" | "token" | "x-api-key";
+  auth_scheme: AuthScheme;
   /** Name of the cred-proxy's environment variable holding the token (never the value). */
   slot: string;
   roles: string[];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
+import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 
 /**
  * The queue protocol between the supervise sidecar (in the bottle) and the host (`dashboard`,
@@ -49,7 +49,7 @@ const common = {
 export const renderedRouteSchema = z.strictObject({
   path: z.string(),
   upstream: z.string(),
-  auth_scheme: z.enum(["Bearer", "token", "x-api-key"]),
+  auth_scheme: z.enum(AUTH_SCHEMES),
   slot: z.string(),
   roles: z.array(z.string()).default([]),
   allow: z.array(routeRuleSchema).optional(),

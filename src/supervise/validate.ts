@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { findMatch, type HostPattern, normalizeHost, parseHostPattern } from "../lib/host-pattern.ts";
-import { routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
+import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 import { MAX_DOCKERFILE_BYTES, MAX_JUSTIFICATION, type RenderedRouteEntry } from "./protocol.ts";
 
 /**
@@ -89,7 +89,7 @@ function parsePatterns(entries: readonly string[]): HostPattern[] {
 }
 
 const ROUTE_PATH = /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
-const AUTH_SCHEMES = new Set(["Bearer", "token", "x-api-key"]);
+
 const ROUTE_KEYS = new Set(["path", "upstream", "auth_scheme", "slot", "roles", "allow", "server_tools"]);
 
 /**
@@ -122,8 +122,8 @@ export function validateRoutes(
     else paths.add(path);
     if (typeof upstream !== "string" || !isPlainHttpsUrl(upstream))
       problems.push(`${at}.upstream: expected an https:// URL without query or fragment`);
-    if (typeof scheme !== "string" || !AUTH_SCHEMES.has(scheme))
-      problems.push(`${at}.auth_scheme: expected Bearer, token or x-api-key`);
+    if (typeof scheme !== "string" || !(AUTH_SCHEMES as readonly string[]).includes(scheme))
+      problems.push(`${at}.auth_scheme: expected ${AUTH_SCHEMES.join(", ")}`);
     if (typeof slot !== "string" || !slots.has(slot))
       problems.push(
         `${at}.slot: must be a token slot cred-proxy already holds (${[...slots].join(", ") || "none"}); a new token needs the bottle manifest changed and a new bottle`,

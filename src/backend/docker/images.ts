@@ -10,6 +10,7 @@
  * Code version. The agent's 400 MB binary is fetched on the host (containers cannot reach npm)
  * only when a build is needed.
  */
+
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -18,6 +19,7 @@ import { dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { UserError } from "../../cli/user-error.ts";
 import { bottleHome } from "../../manifest/paths.ts";
 import type { DockerEngine } from "./engine.ts";
 import { LABEL_INPUTS_HASH } from "./engine.ts";
@@ -145,13 +147,23 @@ async function buildIfStale(
   const buildStarted = performance.now();
   log(`building ${tag} (${why}; inputs ${inputsHash.slice(0, 12)}, base ${base.ref})`);
   if (name === "agent") await stageClaudeCode(context, log);
-  const id = await engine.build({
-    context,
-    tag,
-    buildArgs: { BASE: base.ref },
-    labels: { [LABEL_INPUTS_HASH]: inputsHash },
-    progress: options.progress === undefined ? process.stderr : options.progress,
-  });
+  let id: string;
+  try {
+    id = await engine.build({
+      context,
+      tag,
+      buildArgs: { BASE: base.ref },
+      labels: { [LABEL_INPUTS_HASH]: inputsHash },
+      progress: options.progress === undefined ? process.stderr : options.progress,
+    });
+  } catch (error) {
+    if (base.id !== undefined) throw error;
+    // The base was to be pulled: without registry access that is the usual first-run failure.
+    throw new UserError(
+      `cannot build ${tag}: the base image ${base.ref} is not on this engine and could not be pulled (no registry access?); build it offline with \`claude-bottle images bootstrap-offline\`, then retry`,
+      { cause: error, exitCode: 1, code: "E_NO_BASE_IMAGE" },
+    );
+  }
   if (
     existing !== undefined &&
     existing.id !== id &&

@@ -17,7 +17,7 @@ export function registerInitCommand(program: Command): void {
 export function init(context: CliContext): void {
   const dirs = manifestDirs(context.env, context.cwd);
   const files = [
-    { path: join(dirs.homeBottles, "default.md"), text: defaultBottleText(context.env) },
+    { path: join(dirs.homeBottles, "default.md"), text: defaultBottleText() },
     { path: join(dirs.homeAgents, "default.md"), text: DEFAULT_AGENT_TEXT },
   ];
   for (const { path, text } of files) {

@@ -57,6 +57,11 @@ export function credentialHeader(route: Pick<ActiveRoute, "auth_scheme" | "token
       return ["Authorization", `token ${route.token}`];
     case "x-api-key":
       return ["x-api-key", route.token];
+    case "anthropic":
+      // API and admin keys go in x-api-key; OAuth access tokens as Bearer.
+      return /^sk-ant-(api|admin)\d/.test(route.token)
+        ? ["x-api-key", route.token]
+        : ["Authorization", `Bearer ${route.token}`];
   }
 }
 

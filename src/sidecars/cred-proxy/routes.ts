@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { routeRuleSchema, SERVER_TOOLS } from "../../lib/route-rules.ts";
+import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../../lib/route-rules.ts";
 
 /**
  * routes.json, as the proxy reads it (rendered on the host by src/plan/cred-proxy-routes.ts). The
@@ -18,7 +18,7 @@ export const routeSchema = z.strictObject({
     .url({ protocol: /^https$/, error: "expected an https:// URL" })
     .refine((url) => !new URL(url).search && !new URL(url).hash, "no query or fragment")
     .describe("HTTPS URL the prefix maps to; the rest of the request path is appended."),
-  auth_scheme: z.enum(["Bearer", "token", "x-api-key"]),
+  auth_scheme: z.enum(AUTH_SCHEMES),
   slot: z.string().regex(SLOT, "expected CRED_PROXY_TOKEN_<n>").describe("Env variable holding the token."),
   roles: z.array(z.string()).default([]),
   /** Methods and paths forwarded; absent: the roles' defaults (lib/route-rules.ts). */

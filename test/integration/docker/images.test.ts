@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { LABEL_INPUTS_HASH } from "../../../src/backend/docker/engine.ts";
 import { CLAUDE_CODE_VERSION, ensureImage, type ImageOptions } from "../../../src/backend/docker/images.ts";
+import { runCliAsync } from "../../helpers/run-cli.ts";
 import { BASE_IMAGE, connectDocker, removeInstance, testInstance } from "./engine-available.ts";
 
 const docker = await connectDocker({ baseImage: true });
@@ -55,6 +56,22 @@ describe("images built from images/ with content-hashed inputs", { skip: docker.
     assert.equal(rebuilt.built, true);
     assert.notEqual(rebuilt.id, staleId);
     assert.equal(await engine.imageInspect(staleId), undefined);
+  });
+
+  test("a base image that is not here and cannot be pulled is one line saying how to build it offline", async () => {
+    // A registry on a closed loopback port: the pull fails at once, and nothing leaves the machine.
+    const result = await runCliAsync(
+      ["images", "build", "--base", "127.0.0.1:9/missing-base:none", "sidecar", "--force"],
+      {
+        env: { CLAUDE_BOTTLE_HOME: stageDir },
+      },
+    );
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /claude-bottle: cannot build .*127\.0\.0\.1:9\/missing-base:none is not on this engine and could not be pulled.*images bootstrap-offline/,
+    );
+    assert.doesNotMatch(result.stderr, /\n\s+at |internal error/);
   });
 
   test("the agent image runs claude --version as user node", async () => {

@@ -513,6 +513,19 @@ const cases: Case[] = [
     status: 0,
     message: /ignoring .*Bad Name\.md/,
   },
+  {
+    name: "init writes a default bottle that works with either Anthropic credential",
+    args: ["init"],
+    status: 0,
+    message: /wrote .*bottles\/default\.md/,
+  },
+  {
+    name: "--no-color wins over FORCE_COLOR",
+    args: ["start", "default", "--dry-run", "--no-color"],
+    env: { FORCE_COLOR: "1", NO_COLOR: undefined, CLAUDE_CODE_OAUTH_TOKEN: "t" },
+    status: 0,
+    message: /^Bottle plan for agent default\n/,
+  },
   // --- flags and commands ---
   { name: "an unknown command", args: ["launch"], status: 2, message: /unknown command/ },
   {

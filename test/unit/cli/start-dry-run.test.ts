@@ -53,7 +53,7 @@ describe("claude-bottle start --dry-run", () => {
     assert.deepEqual(plan.cred_proxy.routes[0], {
       path: "/anthropic",
       upstream: "https://api.anthropic.com",
-      auth_scheme: "x-api-key",
+      auth_scheme: "anthropic",
       token_ref: "ANTHROPIC_API_KEY",
       slot: "CRED_PROXY_TOKEN_0",
       roles: ["anthropic-base-url"],

@@ -4,6 +4,7 @@ import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { BUILT_IN_FILE, ManifestCatalog } from "../../../src/manifest/loader.ts";
+import { credentialHeader } from "../../../src/sidecars/cred-proxy/request.ts";
 import { manifest, tempHome } from "../../helpers/temp-home.ts";
 
 function catalogOf(fixture: { home: string; project: string }, env: NodeJS.ProcessEnv = {}) {
@@ -22,10 +23,21 @@ describe("finding manifests", () => {
     assert.equal(bottle.data.cred_proxy.routes[0]?.role[0], "anthropic-base-url");
   });
 
-  it("the default bottle uses ANTHROPIC_API_KEY with x-api-key when no OAuth token is set", () => {
+  it("the default bottle takes either Anthropic credential, sent as the API expects its form", () => {
     using fixture = tempHome();
-    const route = catalogOf(fixture, { ANTHROPIC_API_KEY: "k" }).bottle("default").data.cred_proxy.routes[0];
-    assert.deepEqual([route?.token_ref, route?.auth_scheme], ["ANTHROPIC_API_KEY", "x-api-key"]);
+    const route = catalogOf(fixture).bottle("default").data.cred_proxy.routes[0];
+    assert.deepEqual(
+      [route?.token_ref, route?.auth_scheme],
+      [["CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY"], "anthropic"],
+    );
+    assert.deepEqual(credentialHeader({ auth_scheme: "anthropic", token: "sk-ant-api03-x" }), [
+      "x-api-key",
+      "sk-ant-api03-x",
+    ]);
+    assert.deepEqual(credentialHeader({ auth_scheme: "anthropic", token: "sk-ant-oat01-x" }), [
+      "Authorization",
+      "Bearer sk-ant-oat01-x",
+    ]);
   });
 
   it("reads agents from the home dir and from ./.claude-bottle/agents", () => {
