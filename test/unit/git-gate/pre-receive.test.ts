@@ -1,28 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { GateConfig } from "../../../src/sidecars/git-gate/config.ts";
 import { accessHook, preReceiveHook } from "../../../src/sidecars/git-gate/hooks.ts";
-import { awsKey, makeRepos, type Repos, ZERO_SHA } from "./repos.ts";
-
-/** A gate config whose one remote is the local upstream (a path: no SSH in unit tests). */
-function configFor(repos: Repos): GateConfig {
-  return {
-    listen_port: 9418,
-    state_dir: repos.root.replace(/\/$/, ""),
-    remotes: [
-      {
-        name: "app",
-        upstream: "git@upstream.test:acme/app.git",
-        url: repos.upstream,
-        identity_file: "/nonexistent",
-        known_hosts_file: "/nonexistent",
-        host_key_alias: "a",
-      },
-    ],
-    scan: { known_tokens: [], max_blob_bytes: 1024 * 1024 },
-    upstream_timeout_seconds: 30,
-  };
-}
+import { awsKey, gateConfigFor, makeRepos, type Repos, ZERO_SHA } from "./repos.ts";
 
 describe("the pre-receive hook", () => {
   it("forwards a clean push upstream ref by ref and says so", async () => {
@@ -31,7 +10,7 @@ describe("the pre-receive hook", () => {
     const main = repos.ref(repos.upstream, "refs/heads/main");
     repos.offer("refs/heads/main");
     const outcome = await preReceiveHook(
-      configFor(repos),
+      gateConfigFor(repos),
       repos.gate,
       `${main} ${tip} refs/heads/main\n${ZERO_SHA} ${tip} refs/heads/copy\n`,
     );
@@ -47,7 +26,7 @@ describe("the pre-receive hook", () => {
     const tip = repos.commit("k.env", `KEY=${awsKey()}\n`);
     repos.offer("refs/heads/main");
     const outcome = await preReceiveHook(
-      configFor(repos),
+      gateConfigFor(repos),
       repos.gate,
       `${main} ${tip} refs/heads/main\n${ZERO_SHA} ${main} refs/heads/clean\n`,
     );
@@ -66,7 +45,11 @@ describe("the pre-receive hook", () => {
     repos.git("checkout", "-q", "main");
     const tip = repos.commit("a.txt", "a\n");
     repos.offer("refs/heads/main");
-    const outcome = await preReceiveHook(configFor(repos), repos.gate, `${main} ${tip} refs/heads/main\n`);
+    const outcome = await preReceiveHook(
+      gateConfigFor(repos),
+      repos.gate,
+      `${main} ${tip} refs/heads/main\n`,
+    );
     assert.equal(outcome.exitCode, 1);
     assert.match(outcome.stderr ?? "", /refs\/heads\/main: refused by upstream: \[rejected\] \(stale info\)/);
     assert.equal(repos.ref(repos.upstream, "refs/heads/main"), elsewhere);
@@ -81,14 +64,14 @@ describe("the pre-receive hook", () => {
     const rewritten = repos.git("rev-parse", "HEAD");
     repos.offer("refs/heads/main");
     const forced = await preReceiveHook(
-      configFor(repos),
+      gateConfigFor(repos),
       repos.gate,
       `${main} ${rewritten} refs/heads/main\n`,
     );
     assert.equal(forced.exitCode, 0, forced.stderr);
     assert.equal(repos.ref(repos.upstream, "refs/heads/main"), rewritten);
     const deleted = await preReceiveHook(
-      configFor(repos),
+      gateConfigFor(repos),
       repos.gate,
       `${main} ${ZERO_SHA} refs/heads/doomed\n`,
     );
@@ -104,7 +87,7 @@ describe("the pre-receive hook", () => {
     const rewritten = repos.git("rev-parse", "HEAD");
     repos.offer("refs/heads/main");
     const outcome = await preReceiveHook(
-      configFor(repos),
+      gateConfigFor(repos),
       repos.gate,
       `${main} ${rewritten} refs/heads/main\n`,
     );
@@ -116,7 +99,7 @@ describe("the pre-receive hook", () => {
   it("fails closed on input it does not understand", async () => {
     using repos = makeRepos();
     await assert.rejects(
-      preReceiveHook(configFor(repos), repos.gate, "garbage\n"),
+      preReceiveHook(gateConfigFor(repos), repos.gate, "garbage\n"),
       /unexpected pre-receive input/,
     );
   });
@@ -125,7 +108,7 @@ describe("the pre-receive hook", () => {
 describe("the access hook", () => {
   it("declines repositories the gate does not serve and services it does not offer", async () => {
     using repos = makeRepos();
-    const config = configFor(repos);
+    const config = gateConfigFor(repos);
     assert.match(
       (await accessHook(config, ["upload-pack", "/x/other.git"])).stdout ?? "",
       /no such repository/,

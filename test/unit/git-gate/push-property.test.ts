@@ -7,10 +7,9 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { describe, it } from "node:test";
-import type { GateConfig } from "../../../src/sidecars/git-gate/config.ts";
 import { preReceiveHook } from "../../../src/sidecars/git-gate/hooks.ts";
 import { createRandom, LOWER_ALNUM, type Random, UPPER_ALNUM } from "../../fixtures/scanner/prng.ts";
-import { makeRepos, type Repos, run, ZERO_SHA } from "./repos.ts";
+import { gateConfigFor, makeRepos, type Repos, run, ZERO_SHA } from "./repos.ts";
 
 const PLACES = [
   "blob",
@@ -28,25 +27,6 @@ const TIPS = ["branch", "light-tag-commit", "annotated-tag", "tag-tree", "tag-bl
 
 /** A fresh AWS-shaped key per case, so no case passes because another pushed the same one. */
 const secretFrom = (random: Random) => `AKIA${random.chars(UPPER_ALNUM.replace(/[018]/g, ""), 16)}`;
-
-function config(repos: Repos): GateConfig {
-  return {
-    listen_port: 9418,
-    state_dir: repos.root,
-    remotes: [
-      {
-        name: "app",
-        upstream: "git@upstream.test:acme/app.git",
-        url: repos.upstream,
-        identity_file: "/nonexistent",
-        known_hosts_file: "/nonexistent",
-        host_key_alias: "a",
-      },
-    ],
-    scan: { known_tokens: [], max_blob_bytes: 1024 * 1024 },
-    upstream_timeout_seconds: 30,
-  };
-}
 
 /** Builds one push in the work tree with plumbing; returns the ref update. */
 function buildPush(repos: Repos, random: Random, place: Place | undefined, secret: string) {
@@ -119,7 +99,7 @@ describe("a secret anywhere a push reaches is refused, whatever the shape", () =
       run(repos.gate, "fetch", "-q", "--no-write-fetch-head", repos.work, update.newSha);
       const before = run(repos.upstream, "for-each-ref");
       const outcome = await preReceiveHook(
-        config(repos),
+        gateConfigFor(repos),
         repos.gate,
         `${update.oldSha} ${update.newSha} ${update.ref}\n`,
       );
@@ -136,7 +116,7 @@ describe("a secret anywhere a push reaches is refused, whatever the shape", () =
       const update = buildPush(repos, random, undefined, "");
       run(repos.gate, "fetch", "-q", "--no-write-fetch-head", repos.work, update.newSha);
       const outcome = await preReceiveHook(
-        config(repos),
+        gateConfigFor(repos),
         repos.gate,
         `${update.oldSha} ${update.newSha} ${update.ref}\n`,
       );

@@ -10,29 +10,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { GateConfig } from "../../../src/sidecars/git-gate/config.ts";
 import { preReceiveHook } from "../../../src/sidecars/git-gate/hooks.ts";
-import { awsKey, makeRepos, type Repos, run, ZERO_SHA } from "./repos.ts";
-
-function configFor(repos: Repos, audit?: string): GateConfig {
-  return {
-    listen_port: 9418,
-    state_dir: repos.root,
-    remotes: [
-      {
-        name: "app",
-        upstream: "git@upstream.test:acme/app.git",
-        url: repos.upstream,
-        identity_file: "/nonexistent",
-        known_hosts_file: "/nonexistent",
-        host_key_alias: "a",
-      },
-    ],
-    scan: { known_tokens: [], max_blob_bytes: 1024 * 1024 },
-    upstream_timeout_seconds: 30,
-    ...(audit === undefined ? {} : { audit_file: audit }),
-  };
-}
+import { awsKey, gateConfigFor, makeRepos, type Repos, run, ZERO_SHA } from "./repos.ts";
 
 /** Git with stdin, in the work tree. */
 function gitIn(repos: Repos, input: string, ...args: string[]): string {
@@ -55,7 +34,7 @@ async function push(
       run(repos.gate, "fetch", "-q", "--no-write-fetch-head", repos.work, update.newSha);
   }
   const stdin = updates.map((u) => `${u.oldSha ?? ZERO_SHA} ${u.newSha} ${u.ref}`).join("\n");
-  return preReceiveHook(configFor(repos, audit), repos.gate, `${stdin}\n`);
+  return preReceiveHook(gateConfigFor(repos, audit), repos.gate, `${stdin}\n`);
 }
 
 async function assertRefused(

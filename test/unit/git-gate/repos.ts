@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { GateConfig } from "../../../src/sidecars/git-gate/config.ts";
 
 export interface Repos extends Disposable {
   root: string;
@@ -89,3 +90,24 @@ export const ZERO_SHA = "0".repeat(40);
 
 /** A secret minted at run time with a valid shape. */
 export const awsKey = (): string => `AKIA${"Q7XW4LHZ2KD5N3PR".split("").reverse().join("")}`;
+
+/** A gate config whose one remote is the local upstream (a path: no SSH in unit tests). */
+export function gateConfigFor(repos: Repos, audit?: string): GateConfig {
+  return {
+    listen_port: 9418,
+    state_dir: repos.root.replace(/\/$/, ""),
+    remotes: [
+      {
+        name: "app",
+        upstream: "git@upstream.test:acme/app.git",
+        url: repos.upstream,
+        identity_file: "/nonexistent",
+        known_hosts_file: "/nonexistent",
+        host_key_alias: "a",
+      },
+    ],
+    scan: { known_tokens: [], max_blob_bytes: 1024 * 1024 },
+    upstream_timeout_seconds: 30,
+    ...(audit === undefined ? {} : { audit_file: audit }),
+  };
+}
