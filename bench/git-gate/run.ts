@@ -149,6 +149,16 @@ git:
     return Number(result.stdout.trim()) / 1e9;
   };
   const gatePush = await inAgent(`git -C /tmp/repo push -q ${url} main:refs/heads/bench`);
+  // The gate's own account of where its time went (scan, forward), as the pushing client saw it.
+  const said = await engine.containerExec(agent, ["cat", "/tmp/err"], { user: "node" });
+  log(
+    `gate said: ${
+      said.stdout
+        .split("\n")
+        .find((line) => line.includes("git-gate: scanned"))
+        ?.trim() ?? "(nothing)"
+    }`,
+  );
   const gateClones: number[] = [];
   for (let index = 0; index < clones; index++) {
     gateClones.push(await inAgent(`git clone -q --bare ${url} /tmp/clone-${index}`));

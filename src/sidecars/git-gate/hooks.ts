@@ -54,6 +54,8 @@ export async function preReceiveHook(
   if (updates.length === 0) return { exitCode: 0 };
   const audit = (scanned: PushScan | undefined, outcome: PushAuditRecord["outcome"], error?: string) =>
     appendPushAudit(config.audit_file, pushAuditRecord(remote.name, updates, scanned, outcome, error));
+  const started = performance.now();
+  const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(2);
   let scanned: PushScan;
   try {
     scanned = await scanPush(repo, updates, {
@@ -73,6 +75,8 @@ export async function preReceiveHook(
       stderr: warnings + renderSecretRejection(remote.name, scanned.findings, scanned.oversized),
     };
   }
+  const scanSeconds = seconds(started);
+  const forwardStarted = performance.now();
   const forwarded = await forwardPush(repo, remote, updates, {
     env,
     timeoutMs: config.upstream_timeout_seconds * 1000,
@@ -84,7 +88,7 @@ export async function preReceiveHook(
   audit(scanned, "forwarded");
   return {
     exitCode: 0,
-    stderr: `${warnings}git-gate: scanned ${scanned.commits} commit${scanned.commits === 1 ? "" : "s"} (${scanned.objects} new object${scanned.objects === 1 ? "" : "s"}), no ${warnings ? "new " : ""}secrets; forwarded ${updates.length} ref${updates.length === 1 ? "" : "s"} to ${remote.upstream}\n`,
+    stderr: `${warnings}git-gate: scanned ${scanned.commits} commit${scanned.commits === 1 ? "" : "s"} (${scanned.objects} new object${scanned.objects === 1 ? "" : "s"}), no ${warnings ? "new " : ""}secrets; forwarded ${updates.length} ref${updates.length === 1 ? "" : "s"} to ${remote.upstream} (scan ${scanSeconds} s, forward ${seconds(forwardStarted)} s)\n`,
   };
 }
 
