@@ -113,6 +113,9 @@ export function normalizeRequestPath(rawPath: string): NormalizedPath {
   // Encoded, a fragment is no clearer: servers differ on where it ends the path.
   if (decoded.includes("#")) return { ok: false, reason: "the path holds an encoded fragment (%23)" };
   const segments = decoded.split("/").map((segment) => segment.split(";")[0] ?? "");
+  // `..;x` is `..` to a Tomcat-style server: dot segments are refused after parameters go.
+  if (segments.some((segment) => segment === "." || segment === ".."))
+    return { ok: false, reason: "the path has `.` or `..` segments" };
   const path = `/${segments.filter((segment) => segment !== "").join("/")}`;
   return { ok: true, path };
 }

@@ -10,8 +10,14 @@
 const OTHER = "\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069";
 const CONTROL = new RegExp(`[\\u0000-\\u001f${OTHER}]`, "g");
 const CONTROL_EXCEPT_LINES = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f${OTHER}]`, "g");
-/** Our own colours (SGR, `ESC [ digits ; m`) pass `terminalSafe`; any other escape sequence does not. */
-const OWN_STYLE_OR_CONTROL = new RegExp(`\\u001b\\[[0-9;]*m|[\\u0000-\\u0008\\u000b-\\u001f${OTHER}]`, "g");
+/**
+ * Our own colours pass `terminalSafe` (picocolors' bold, dim, red, green, yellow, cyan and their
+ * resets); any other escape sequence does not, `ESC[8m` (hidden text) included.
+ */
+const OWN_STYLE_OR_CONTROL = new RegExp(
+  `\\u001b\\[(?:1|2|22|31|32|33|36|39)m|[\\u0000-\\u0008\\u000b-\\u001f${OTHER}]`,
+  "g",
+);
 
 function escapeChar(char: string): string {
   const code = char.charCodeAt(0);

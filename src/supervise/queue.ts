@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import {
   chownSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -119,7 +120,14 @@ export class ProposalQueue {
   pending(): { proposals: Proposal[]; problems: QueueProblem[] } {
     const proposals: Proposal[] = [];
     const problems: QueueProblem[] = [];
-    for (const id of this.#ids("pending")) {
+    let ids: string[];
+    try {
+      ids = this.#ids("pending");
+    } catch (error) {
+      if (!(error instanceof UnsafeHostFileError)) throw error;
+      return { proposals, problems: [{ file: join(this.dir, QUEUE_DIRS.pending), issues: [error.message] }] };
+    }
+    for (const id of ids) {
       const file = this.#file("pending", id);
       const result = readProposal(file);
       if (result.ok && result.proposal.id === id) proposals.push(result.proposal);
@@ -151,7 +159,7 @@ export class ProposalQueue {
   /** Answers a claimed proposal: the response file appears atomically, then the claim goes. */
   respond(response: ProposalResponse): void {
     // The sidecar must read it: when this process is root and the sidecar is not, it is theirs.
-    const dir = statSync(join(this.dir, QUEUE_DIRS.responses));
+    const dir = statSync(this.#subdir("responses"));
     const owner = process.getuid?.() === 0 && dir.uid !== 0 ? { uid: dir.uid, gid: dir.gid } : undefined;
     writeAtomic(this.#file("responses", response.id), `${JSON.stringify(response, null, 2)}\n`, 0o600, owner);
     rmSync(this.#file("deciding", response.id), { force: true });
@@ -178,9 +186,10 @@ export class ProposalQueue {
   }
 
   #ids(sub: keyof typeof QUEUE_DIRS): string[] {
+    const dir = this.#subdir(sub);
     let names: string[];
     try {
-      names = readdirSync(join(this.dir, QUEUE_DIRS[sub]));
+      names = readdirSync(dir);
     } catch {
       return [];
     }
@@ -188,7 +197,23 @@ export class ProposalQueue {
   }
 
   #file(sub: keyof typeof QUEUE_DIRS, id: string): string {
-    return join(this.dir, QUEUE_DIRS[sub], `${id}.json`);
+    return join(this.#subdir(sub), `${id}.json`);
+  }
+
+  /**
+   * A folder of the queue, checked to be one: the sidecar owns the queue dir and could swap
+   * `pending/` for a link, sending a root CLI's renames and writes elsewhere.
+   */
+  #subdir(sub: keyof typeof QUEUE_DIRS): string {
+    const dir = join(this.dir, QUEUE_DIRS[sub]);
+    let info: ReturnType<typeof lstatSync> | undefined;
+    try {
+      info = lstatSync(dir);
+    } catch {
+      return dir; // not there (yet): whatever uses it fails on its own
+    }
+    if (!info.isDirectory()) throw new UnsafeHostFileError(dir, "is not a directory");
+    return dir;
   }
 }
 

@@ -21,12 +21,12 @@ export function refusedServerFeature(body: unknown, allowed: ReadonlySet<ServerT
   if (typeof body !== "object" || body === null) return undefined;
   const requests = (body as { requests?: unknown }).requests;
   if (Array.isArray(requests)) {
-    // A batch: every request's params are a Messages request of their own.
+    // A batch: every request's params are a Messages request of their own (the top level is
+    // checked too, below, whatever the path claims the body is).
     for (const request of requests) {
       const reason = refusedServerFeature((request as { params?: unknown } | null)?.params, allowed);
       if (reason !== undefined) return reason;
     }
-    return undefined;
   }
   const request = body as { mcp_servers?: unknown; tools?: unknown };
   if (Array.isArray(request.mcp_servers) && request.mcp_servers.length > 0 && !allowed.has("mcp_servers"))
@@ -44,6 +44,45 @@ export function refusedServerFeature(body: unknown, allowed: ReadonlySet<ServerT
     return "a content block with a URL source (Anthropic's servers would fetch that URL)";
   }
   return undefined;
+}
+
+/**
+ * Whether a JSON text repeats a key within one object. Parsers differ on which copy wins, so a
+ * request could show this proxy one `tools` list and the API another: such a body is refused.
+ */
+export function hasDuplicateKeys(text: string): boolean {
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index];
+    if (char === '"') {
+      let end = index + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      const keys = stack.at(-1);
+      if (expectKey && keys) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(index, end + 1)) as string;
+        } catch {
+          return true;
+        }
+        if (keys.has(key)) return true;
+        keys.add(key);
+        expectKey = false;
+      }
+      index = end;
+    } else if (char === "{") {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (char === "[") {
+      stack.push(null);
+    } else if (char === "}" || char === "]") {
+      stack.pop();
+    } else if (char === ",") {
+      expectKey = stack.at(-1) instanceof Set;
+    }
+  }
+  return false;
 }
 
 /** Any `source: {type: "url"}` (image, document) anywhere in the request. */

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { BLOCK_HEADER, type Block, renderBlock } from "../../lib/block-response.ts";
 import { effectiveRules, normalizeRequestPath, ruleAllows } from "../../lib/route-rules.ts";
 import { pairs } from "../egress-proxy/headers.ts";
-import { refusedServerFeature } from "./anthropic-policy.ts";
+import { hasDuplicateKeys, refusedServerFeature } from "./anthropic-policy.ts";
 import { isGitPush, pushedRepository } from "./git-push.ts";
 import { clientResponseHeaders, upstreamRequestHeaders, upstreamTarget } from "./request.ts";
 import { type ActiveRoute, matchRoute, type RouteTable } from "./routes.ts";
@@ -279,11 +279,14 @@ async function inspectMessages(
   }
   const body = Buffer.concat(chunks);
   let json: unknown;
+  const text = body.toString("utf8");
   try {
-    json = JSON.parse(body.toString("utf8"));
+    json = JSON.parse(text);
   } catch {
     return { block: { code: "bad-request", rule: "a Messages request must be JSON", target } };
   }
+  if (hasDuplicateKeys(text))
+    return { block: { code: "bad-request", rule: "a Messages request repeats a JSON key", target } };
   const refused = refusedServerFeature(json, new Set(route.server_tools ?? []));
   if (refused !== undefined)
     return { block: { code: "server-tool", rule: `${refused} is not allowed on this route`, target } };

@@ -137,14 +137,18 @@ export class ClientFrameInspector {
 
   async #onFrame(frame: Frame): Promise<Inspected> {
     if (frame.opcode >= 8) {
+      if (frame.opcode > OPCODE.pong)
+        throw new FrameError(CLOSE.protocol, `a reserved opcode ${frame.opcode}`);
       if (!frame.fin || frame.payload.length > 125 || frame.rsv1)
         throw new FrameError(CLOSE.protocol, "a malformed control frame");
-      // A close frame's reason (after its 2-byte code) and ping/pong data are text the agent chose.
+      // A close frame's reason (after its 2-byte code) and ping/pong data are text the agent
+      // chose: scanned with the carry-over too, so a secret split across pings stays whole.
       const text = (frame.opcode === OPCODE.close ? frame.payload.subarray(2) : frame.payload).toString(
         "latin1",
       );
-      const refusal = await this.#options.scan(text);
+      const refusal = await this.#options.scan(this.#carry + text);
       if (refusal !== undefined) return secret(refusal);
+      this.#carry = (this.#carry + text).slice(-CARRY_CHARS);
       return { kind: "forward", bytes: [frame.raw] };
     }
     if (frame.opcode === OPCODE.continuation) {
@@ -175,20 +179,28 @@ export class ClientFrameInspector {
     const text = data.toString(message.opcode === OPCODE.text ? "utf8" : "latin1");
     const refusal = await this.#options.scan(this.#carry + text);
     if (refusal !== undefined) return secret(refusal);
-    this.#carry = text.slice(-CARRY_CHARS);
+    this.#carry = (this.#carry + text).slice(-CARRY_CHARS);
     return { kind: "forward", bytes: message.raw };
   }
 
   #inflate(compressed: Buffer): Buffer {
     const deflate = this.#options.deflate!;
     let data: Buffer;
+    const input = Buffer.concat([compressed, DEFLATE_TAIL]);
     try {
-      data = inflateRawSync(Buffer.concat([compressed, DEFLATE_TAIL]), {
+      const result = inflateRawSync(input, {
         finishFlush: constants.Z_SYNC_FLUSH,
         maxOutputLength: this.#options.maxMessageBytes,
+        info: true,
         ...(deflate.contextTakeover && this.#window.length ? { dictionary: this.#window } : {}),
-      });
+      }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      // Inflate stops at the end of the deflate stream: bytes after it would reach the upstream
+      // in the forwarded frames without ever being scanned.
+      if (result.engine.bytesWritten < compressed.length)
+        throw new FrameError(CLOSE.protocol, "bytes after the end of a compressed message");
+      data = result.buffer;
     } catch (error) {
+      if (error instanceof FrameError) throw error;
       if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
         throw new FrameError(
           CLOSE.tooBig,

@@ -234,9 +234,12 @@ function scanObject(object: NewObject, content: Buffer, options: PushScanOptions
 const DIGEST_KEY = randomBytes(32);
 
 /** The secret a finding points at in `content`, as an HMAC under a key made at start. */
-function digestOf(content: Buffer, finding: Finding): string {
+function digestOf(content: Buffer, finding: Finding): string | undefined {
   const line = content.toString("utf8").split("\n")[finding.line - 1] ?? "";
   const secret = line.slice(finding.column - 1, finding.column - 1 + finding.length);
+  // A finding inside an encoded layer (base64, hex, UTF-16) points at the encoded text, not the
+  // secret: no digest, so it can never pass as one upstream already holds (fail closed).
+  if (!scan(secret).some((other) => other.ruleId === finding.ruleId && other.column === 1)) return undefined;
   return createHmac("sha256", DIGEST_KEY).update(secret).digest("hex");
 }
 
@@ -266,7 +269,19 @@ async function scanPathNames(
   const owner = new Map<string, string>();
   if (commits.length > 0) {
     const diff = await gitOk(
-      ["diff-tree", "--stdin", "-r", "-z", "--name-only", "--root", "-m", "--no-renames", "--format=%x01%H"],
+      // -t: directories too, so an empty directory's name is seen.
+      [
+        "diff-tree",
+        "--stdin",
+        "-r",
+        "-t",
+        "-z",
+        "--name-only",
+        "--root",
+        "-m",
+        "--no-renames",
+        "--format=%x01%H",
+      ],
       { cwd: repo, input: `${commits.join("\n")}\n`, ...(env ? { env } : {}) },
     );
     let commit = "";
@@ -373,10 +388,13 @@ async function presentUpstream(
     });
   const upstream = new Set<string>();
   await readObjects(repo, [...blobs.keys()], env, (sha, content) => {
-    for (const finding of scan(content.toString("utf8"), scanOptions(options)))
-      upstream.add(`${blobs.get(sha)}\0${finding.ruleId}\0${digestOf(content, finding)}`);
+    for (const finding of scan(content.toString("utf8"), scanOptions(options))) {
+      const digest = digestOf(content, finding);
+      if (digest !== undefined) upstream.add(`${blobs.get(sha)}\0${finding.ruleId}\0${digest}`);
+    }
   });
   for (const finding of candidates) {
+    if (finding.digest === undefined) continue;
     if (upstream.has(`${finding.path}\0${finding.finding.ruleId}\0${finding.digest}`)) known.add(finding);
   }
   return known;

@@ -6,7 +6,7 @@ import {
   roleDefaults,
   ruleAllows,
 } from "../../../src/lib/route-rules.ts";
-import { refusedServerFeature } from "../../../src/sidecars/cred-proxy/anthropic-policy.ts";
+import { hasDuplicateKeys, refusedServerFeature } from "../../../src/sidecars/cred-proxy/anthropic-policy.ts";
 
 describe("route rules", () => {
   const github = roleDefaults(["git-insteadof"]);
@@ -56,6 +56,12 @@ describe("route rules", () => {
       path: "/acme/git-receive-pack",
     });
     assert.equal(normalizeRequestPath("/git-receive-pack#x").ok, false);
+    assert.equal(
+      normalizeRequestPath("/rest/api/2/issue/..;/..;/admin").ok,
+      false,
+      "`..;` is `..` to Tomcat",
+    );
+    assert.equal(normalizeRequestPath("/repos/../issues").ok, false);
     assert.equal(normalizeRequestPath("/%E0%A4%A").ok, false);
     assert.equal(normalizeRequestPath("/a%0d%0ab").ok, false);
   });
@@ -125,6 +131,17 @@ describe("what a Messages request may make Anthropic's servers do", () => {
     ];
     for (const body of cases)
       assert.notEqual(refusedServerFeature(body, none), undefined, JSON.stringify(body).slice(0, 120));
+    // An empty `requests` list does not leave the top level unchecked.
+    assert.notEqual(
+      refusedServerFeature({ ...plain, tools: [{ type: "web_search_20250305" }], requests: [] }, none),
+      undefined,
+    );
+  });
+
+  it("finds repeated JSON keys (parsers differ on which copy wins), not repeats across objects", () => {
+    assert.equal(hasDuplicateKeys('{"tools":[{"type":"web_search_20250305"}],"tools":[]}'), true);
+    assert.equal(hasDuplicateKeys('{"a":{"b":1},"c":{"b":2},"d":["b","b"],"e":"x\\"y"}'), false);
+    assert.equal(hasDuplicateKeys('{"a":1,"\\u0061":2}'), true, "escaped spellings of one key");
   });
 
   it("lets a route opt in to a named feature", () => {

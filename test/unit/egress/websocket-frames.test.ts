@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { constants, createDeflateRaw } from "node:zlib";
+import { constants, createDeflateRaw, deflateRawSync } from "node:zlib";
 import {
   acceptedDeflate,
   ClientFrameInspector,
@@ -133,6 +133,19 @@ describe("WebSocket frames from the agent", () => {
       1009,
       "a small frame that inflates past the limit",
     );
+  });
+
+  it("refuses bytes hidden after the end of a compressed message, reserved opcodes, and a secret split across pings", async () => {
+    const hidden = Buffer.concat([deflateRawSync(Buffer.from("hello")), Buffer.from(` ${SECRET}`)]);
+    const smuggled = await inspector({ contextTakeover: false }).inspect.push(
+      frame(OPCODE.text, hidden, { rsv1: true }),
+    );
+    assert.deepEqual(smuggled.kind === "refuse" && smuggled.closeCode, 1002);
+    const reserved = await inspector().inspect.push(frame(11, "x"));
+    assert.deepEqual(reserved.kind === "refuse" && reserved.closeCode, 1002);
+    const pings = inspector();
+    assert.equal((await pings.inspect.push(frame(OPCODE.ping, SECRET.slice(0, 10)))).kind, "forward");
+    assert.equal((await pings.inspect.push(frame(OPCODE.ping, SECRET.slice(10)))).kind, "refuse");
   });
 
   it("negotiation: only permessage-deflate is offered upstream; anything else accepted is refused", () => {

@@ -137,6 +137,34 @@ describe("git-gate refuses a secret wherever the push puts it", () => {
     }
   });
 
+  it("the name of an empty directory", async () => {
+    using repos = makeRepos();
+    const empty = treeOf(repos, "");
+    const tree = treeOf(repos, `040000 tree ${empty}\td-${awsKey()}\n`);
+    const commit = gitIn(repos, "empty dir\n", "commit-tree", tree, "-p", "HEAD");
+    await assertRefused(
+      repos,
+      [{ ref: "refs/heads/empty", newSha: commit }],
+      /path name d-AKIA…\[20 chars\] line 1/,
+    );
+  });
+
+  it("a new encoded secret behind the same lead-in as one upstream holds is not waved through as known", async () => {
+    using repos = makeRepos();
+    const encoded = (key: string) =>
+      Buffer.from(`aws_access_key_id = ${key} # the same long lead-in`).toString("hex");
+    repos.commit("blob.hex", `${encoded(awsKey())}\n`);
+    run(repos.work, "push", "-q", "origin", "main");
+    run(repos.gate, "fetch", "-q", repos.upstream, "+refs/heads/*:refs/heads/*");
+    const old = repos.ref(repos.upstream, "refs/heads/main");
+    const tip = repos.commit("blob.hex", `${encoded(awsKey().replace("AKIA", "ASIA"))}\n`);
+    await assertRefused(
+      repos,
+      [{ ref: "refs/heads/main", newSha: tip, oldSha: old }],
+      /file blob\.hex line 1/,
+    );
+  });
+
   it("a ref name", async () => {
     using repos = makeRepos();
     const head = run(repos.work, "rev-parse", "HEAD");

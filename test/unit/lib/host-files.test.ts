@@ -54,6 +54,17 @@ test("a FIFO is neither read nor written (the host would block on it), a large f
   assert.throws(() => readHostFile(big, 100), /larger than 100 bytes/);
 });
 
+test("a queue folder swapped for a link (by the sidecar that owns the queue) is a problem, never followed", () => {
+  using fixture = sidecarDir();
+  const queue = new ProposalQueue(join(fixture.dir, "queue"));
+  queue.ensure();
+  rmSync(join(queue.dir, "pending"), { recursive: true });
+  symlinkSync(fixture.dir, join(queue.dir, "pending"));
+  const { proposals, problems } = queue.pending();
+  assert.equal(proposals.length, 0);
+  assert.match(problems[0]?.issues[0] ?? "", /pending: is not a directory; refusing to use it/);
+});
+
 test("a queue file that is a link to a host secret or a FIFO is listed as a problem, never read", () => {
   using fixture = sidecarDir();
   const queue = new ProposalQueue(join(fixture.dir, "queue"));

@@ -33,6 +33,7 @@ test("several lines keep their breaks and tabs, and nothing else", () => {
 test("the output sink keeps our own colours and line breaks, and escapes any other sequence", () => {
   assert.equal(terminalSafe("\x1b[1mplan\x1b[22m\n\tok"), "\x1b[1mplan\x1b[22m\n\tok");
   assert.equal(terminalSafe("\x1b[2Jcleared\x1b]0;t\x07"), "\\x1b[2Jcleared\\x1b]0;t\\x07");
+  assert.equal(terminalSafe("\x1b[8mhidden"), "\\x1b[8mhidden", "only our own colours pass, not hidden text");
 });
 
 test("a routes proposal is summarised with every upstream, scheme and token slot, not its paths alone", () => {

@@ -91,6 +91,9 @@ describe("finding manifests", () => {
       "GIT_SSH_COMMAND",
       "ANTHROPIC_API_KEY",
       "PYTHONSTARTUP",
+      "XDG_CONFIG_HOME",
+      "ZDOTDIR",
+      "npm_config_script_shell",
     ]) {
       using fixture = tempHome();
       fixture.write(`${fixture.project}/.claude-bottle/agents/sneaky.md`, manifest(`env:\n  ${name}: ./x`));
