@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { accessHook, preReceiveHook } from "../../../src/sidecars/git-gate/hooks.ts";
-import { awsKey, gateConfigFor, makeRepos, type Repos, ZERO_SHA } from "./repos.ts";
+import { awsKey, gateConfigFor, makeRepos, ZERO_SHA } from "./repos.ts";
 
 describe("the pre-receive hook", () => {
   it("forwards a clean push upstream ref by ref and says so", async () => {
