@@ -15,6 +15,7 @@ import { resourceName } from "../backend/instance.ts";
 import { type CliContext, planFor } from "../cli/context.ts";
 import { openDocker } from "../cli/docker-context.ts";
 import { startBottle } from "../cli/start-bottle.ts";
+import { visible, visibleLines } from "../lib/terminal-text.ts";
 import { generateBottleCa, loadSigningCa } from "../lib/tls/ca.ts";
 import { generateLeafKey, mintLeaf } from "../lib/tls/leaf.ts";
 import type { DemoApiConfig } from "./demo-api-main.ts";
@@ -139,7 +140,7 @@ export async function runDemo(context: CliContext): Promise<DemoResult> {
   say(pc.bold("\nChecks"));
   for (const check of checks) say(`  ${check.ok ? pc.green("✔") : pc.red("✘")} ${check.what}`);
   if (claude.exitCode !== 0)
-    say(pc.dim(`claude exited ${claude.exitCode}: ${claude.stderr.trim().slice(0, 500)}`));
+    say(pc.dim(`claude exited ${claude.exitCode}: ${visibleLines(claude.stderr.trim().slice(0, 500))}`));
   return { ok: checks.every((check) => check.ok), checks };
 }
 
@@ -262,7 +263,8 @@ function printTranscript(
       ),
     );
     const output = turns[index + 1]?.toolResults.join("\n").trim() ?? "(no answer recorded)";
-    for (const line of output.split("\n").slice(0, 12)) say(`   ${line}`);
+    // What the agent's commands printed: shown as text, whatever escape codes it holds.
+    for (const line of output.split("\n").slice(0, 12)) say(`   ${visible(line)}`);
   });
 }
 

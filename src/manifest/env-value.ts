@@ -4,6 +4,11 @@ export type EnvSource =
   | { kind: "host"; variable: string }
   | { kind: "prompt"; question: string };
 
+/** A container's environment is lines of NAME=VALUE: a line break or NUL cannot be carried. */
+export function hasLineBreak(value: string): boolean {
+  return /[\n\r\0]/.test(value);
+}
+
 const HOST_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
 /** `${VAR}` copies a host variable, `?text` asks at launch, anything else is literal. */

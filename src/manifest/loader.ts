@@ -129,9 +129,10 @@ export class ManifestCatalog {
   }
 
   #discover(dir: string, origin: ManifestOrigin, into: Map<string, ManifestRef>): void {
-    if (origin === "project" && linkedDir(dir) !== undefined) {
+    const linked = origin === "project" ? linkedDir(dir) : undefined;
+    if (linked !== undefined) {
       this.warnings.push(
-        `ignoring ${dir}: ${linkedDir(dir)} is a symbolic link; a project's manifests must be files in the project`,
+        `ignoring ${dir}: ${linked} is a symbolic link; a project's manifests must be files in the project`,
       );
       return;
     }
@@ -176,8 +177,8 @@ export class ManifestCatalog {
  * the user's own manifests they are allowed (they stay in the agent container either way: no
  * manifest value enters a host process, see engine-env-file.ts); from a repository they are refused.
  */
-export const PROJECT_AGENT_REFUSED_ENV =
-  /^(LD_\w+|DYLD_\w+|GCONV_PATH|GETCONF_DIR|HOSTALIASES|LOCPATH|NLSPATH|MALLOC_\w+|GLIBC_TUNABLES|NODE_OPTIONS|NODE_PATH|NODE_REPL_EXTERNAL_MODULE|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|IFS|CDPATH|PATH|HOME|SHELL|PYTHON\w+|PERL5?\w*|RUBY\w+|GEM_\w+|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|GIT_\w+|SSH_\w+|EDITOR|VISUAL|PAGER|GIT_PAGER|LESS\w*|CLAUDE_\w+|ANTHROPIC_\w+|XDG_\w+|ZDOTDIR|INPUTRC|BROWSER|npm_config_\w+|NPM_CONFIG_\w+)$/;
+const PROJECT_AGENT_REFUSED_ENV =
+  /^(LD_\w+|DYLD_\w+|GCONV_PATH|GETCONF_DIR|HOSTALIASES|LOCPATH|NLSPATH|MALLOC_\w+|GLIBC_TUNABLES|NODE_OPTIONS|NODE_PATH|NODE_REPL_EXTERNAL_MODULE|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|IFS|CDPATH|PATH|HOME|SHELL|PYTHON\w+|PERL5?\w*|RUBY\w+|GEM_\w+|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|GIT_\w+|SSH_\w+|EDITOR|VISUAL|PAGER|LESS\w*|CLAUDE_\w+|ANTHROPIC_\w+|XDG_\w+|ZDOTDIR|INPUTRC|BROWSER|npm_config_\w+|NPM_CONFIG_\w+)$/;
 
 /**
  * What an agent from a project directory may put in the agent's environment: literals and asked

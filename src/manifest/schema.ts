@@ -3,6 +3,7 @@ import { z } from "zod";
 import { parseSshGitUrl } from "../lib/git-url.ts";
 import { parseHostPattern } from "../lib/host-pattern.ts";
 import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
+import { hasLineBreak } from "./env-value.ts";
 
 /** A file name is the manifest's key. */
 export const MANIFEST_NAME = /^[a-z][a-z0-9-]*$/;
@@ -30,7 +31,7 @@ const envValue = z
   .union([z.string(), z.number(), z.boolean()])
   .transform(String)
   .refine(
-    (value) => !/[\n\r\0]/.test(value),
+    (value) => !hasLineBreak(value),
     "a container's environment cannot carry a line break or NUL; use one line (a block scalar `|` keeps its line breaks)",
   )
   .describe(
@@ -122,10 +123,10 @@ export const credProxyRouteSchema = z
         hostname: z.regexes.domain,
         error: "expected an https:// URL such as `https://api.github.com`",
       })
-      .refine(
-        (url) => !/[?#]/.test(url) && new URL(url).username === "" && new URL(url).password === "",
-        "an upstream URL has no userinfo (`user:pass@`), query or fragment: the token is injected by cred-proxy, and the rest of the path comes from the request",
-      )
+      .refine((url) => {
+        const parsed = new URL(url);
+        return parsed.username === "" && parsed.password === "" && !/[?#]/.test(url);
+      }, "an upstream URL has no userinfo (`user:pass@`), query or fragment: the token is injected by cred-proxy, and the rest of the path comes from the request")
       .describe("HTTPS URL the route forwards to (through the egress proxy)."),
     auth_scheme: z
       .enum(AUTH_SCHEMES)

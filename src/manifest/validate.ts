@@ -68,14 +68,9 @@ const TYPE_WORDS: Readonly<Record<string, string>> = {
 /** "expected a list, got text": the expected shape in words, never the value. */
 function expectedType(issue: { expected?: unknown; message: string }): string {
   const word = (name: string) => (Object.hasOwn(TYPE_WORDS, name) ? TYPE_WORDS[name]! : name);
-  const received = /received (\w+)/.exec(issue.message)?.[1];
-  // Only a type's name: never anything that could be the value itself.
-  const known =
-    received !== undefined &&
-    (Object.hasOwn(TYPE_WORDS, received) || received === "null" || received === "undefined");
-  const got = !known
-    ? ""
-    : `, got ${received === "undefined" ? "nothing" : received === "null" ? "null" : word(received)}`;
+  // Only a type's name is repeated, never anything that could be the value itself.
+  const received = /received (\w+)/.exec(issue.message)?.[1] ?? "";
+  const got = Object.hasOwn(TYPE_WORDS, received) || received === "null" ? `, got ${word(received)}` : "";
   return `expected ${word(String(issue.expected ?? "another type"))}${got}`;
 }
 

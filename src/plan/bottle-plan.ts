@@ -1,7 +1,7 @@
 import { isAbsolute, join } from "node:path";
 import { parseSshGitUrl } from "../lib/git-url.ts";
 import type { AuthScheme, RouteRule, ServerTool } from "../lib/route-rules.ts";
-import { classifyEnvValue } from "../manifest/env-value.ts";
+import { classifyEnvValue, hasLineBreak } from "../manifest/env-value.ts";
 import { ManifestError, type SourcePosition } from "../manifest/errors.ts";
 import type { AgentManifest, BottleManifest, ManifestOrigin } from "../manifest/loader.ts";
 import type { CredProxyRole } from "../manifest/schema.ts";
@@ -180,7 +180,7 @@ function planEnv({ agent, bottle, env, allowMissing }: PlanInput, missing: strin
           `\`env.${name}\` reads host variable ${source.variable}, which is not set; export it before starting, or remove the entry`,
         );
       }
-      if (/[\n\r\0]/.test(hostValue)) {
+      if (hasLineBreak(hostValue)) {
         throw new ManifestError(
           owner.locate(["env", name]),
           `\`env.${name}\` reads host variable ${source.variable}, whose value has a line break or NUL, which a container's environment cannot carry`,

@@ -1,8 +1,7 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { visible } from "../../lib/terminal-text.ts";
 import type { ManifestCatalog } from "../../manifest/loader.ts";
 import { type CliContext, openCatalog, processContext } from "../context.ts";
-import { UserError } from "../user-error.ts";
 
 type ListFormat = "text" | "json";
 
@@ -11,15 +10,16 @@ export function registerListCommand(program: Command): void {
     .command("list")
     .description("List the agents and bottles found, and where (--running: the bottles running now)")
     .option("--running", "list running bottle instances instead")
-    .option("--format <format>", "text (readable) or json (one object per line, for scripts)", "text")
-    .action(async (options: { running?: boolean; format: string }) => {
-      if (options.format !== "text" && options.format !== "json")
-        throw new UserError(
-          `--format must be text or json, not ${JSON.stringify(options.format.slice(0, 20))}`,
-        );
-      const format = options.format;
-      return options.running ? listRunning(processContext(), format) : list(processContext(), format);
-    });
+    .addOption(
+      new Option("--format <format>", "text (readable) or json (one object per line, for scripts)")
+        .choices(["text", "json"])
+        .default("text"),
+    )
+    .action(async (options: { running?: boolean; format: ListFormat }) =>
+      options.running
+        ? listRunning(processContext(), options.format)
+        : list(processContext(), options.format),
+    );
 }
 
 export async function listRunning(context: CliContext, format: ListFormat = "text"): Promise<void> {

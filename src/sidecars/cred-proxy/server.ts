@@ -88,10 +88,7 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
       refuse({ code: "bad-request", rule: normalized.reason });
       return;
     }
-    if (
-      isGitPush(`${route.path}${normalized.path}${query === -1 ? "" : url.slice(query)}`) ||
-      isGitPush(url)
-    ) {
+    if (isGitPush(`${route.path}${normalized.path}${query === -1 ? "" : url.slice(query)}`)) {
       refuse({
         code: "git-push-https",
         rule: "git push over HTTPS (git-receive-pack) is refused on cred-proxy; fetch works",
