@@ -1,38 +1,77 @@
 #!/usr/bin/env bash
-# Install and start a Docker engine where none answers. Idempotent: safe to run again.
+# Install and start a Docker engine where none answers, with gVisor registered as the `runsc`
+# runtime (docs/isolation.md). Idempotent: safe to run again, also on an engine that already runs
+# (the runtime is added and dockerd reloaded with SIGHUP; running containers are not touched).
 # Debian/Ubuntu only (apt-get); needs root. Used by .ci/run and by developers.
 set -euo pipefail
 
 log() { printf 'docker-up: %s\n' "$*" >&2; }
+DAEMON_JSON=/etc/docker/daemon.json
 
-if docker info >/dev/null 2>&1; then
-  log "engine already answers ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
-  exit 0
-fi
+engine_answers() { docker info >/dev/null 2>&1; }
+
+# Adds runtimes.runsc to daemon.json, keeping every other setting. gVisor needs
+# `--network=host` under Docker here: it then uses the network namespace Docker made for the
+# container (plain registration fails every start with "cannot run with network enabled in root
+# network namespace"). Prints "changed" when the file was rewritten.
+register_gvisor() {
+  local runsc="$1"
+  mkdir -p "$(dirname "$DAEMON_JSON")"
+  RUNSC="$runsc" DAEMON_JSON="$DAEMON_JSON" node -e '
+    const fs = require("node:fs");
+    const file = process.env.DAEMON_JSON;
+    let config = {};
+    try { config = JSON.parse(fs.readFileSync(file, "utf8")); } catch (error) {
+      if (error.code !== "ENOENT") { console.error(`docker-up: ${file} is not JSON (${error.message}); fix it first`); process.exit(1); }
+    }
+    const wanted = { path: process.env.RUNSC, runtimeArgs: ["--network=host"] };
+    const runtimes = config.runtimes ?? {};
+    if (JSON.stringify(runtimes.runsc) === JSON.stringify(wanted)) process.exit(0);
+    config.runtimes = { ...runtimes, runsc: wanted };
+    fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(config, null, 2)}\n`);
+    fs.renameSync(`${file}.tmp`, file);
+    console.log("changed");
+  '
+}
 
 if [ "$(id -u)" -ne 0 ]; then
+  if engine_answers; then
+    log "engine already answers ($(docker version --format '{{.Server.Version}}' 2>/dev/null)); not root, so gVisor is left as it is"
+    exit 0
+  fi
   log "no Docker engine answers and this is not root; start Docker yourself (or rerun as root)"
   exit 1
 fi
 
-if [ ! -x /usr/sbin/dockerd ]; then
-  log "installing docker.io from Debian"
+missing=()
+[ -x /usr/sbin/dockerd ] || missing+=(docker.io)
+command -v runsc >/dev/null || missing+=(runsc)
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq docker.io >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! pgrep -x dockerd >/dev/null; then
+changed="$(register_gvisor "$(command -v runsc)")"
+if [ -n "$changed" ]; then log "registered gVisor ($(command -v runsc)) as runtime runsc in $DAEMON_JSON"; fi
+
+if pgrep -x dockerd >/dev/null; then
+  if [ -n "$changed" ]; then
+    log "reloading dockerd (SIGHUP) so it sees runsc"
+    pkill -HUP -x dockerd
+  fi
+else
   log "starting dockerd in the background (log: /var/log/dockerd.log)"
   nohup /usr/sbin/dockerd >/var/log/dockerd.log 2>&1 &
 fi
 
 for _ in $(seq 1 60); do
-  if docker info >/dev/null 2>&1; then
-    log "engine ready ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
+  if engine_answers && docker info --format '{{json .Runtimes.runsc}}' 2>/dev/null | grep -q -- '--network=host'; then
+    log "engine ready ($(docker version --format '{{.Server.Version}}' 2>/dev/null)), runtimes: $(docker info --format '{{range $name, $_ := .Runtimes}}{{$name}} {{end}}')"
     exit 0
   fi
   sleep 1
 done
-log "dockerd did not answer within 60 s; see /var/log/dockerd.log"
+log "dockerd did not answer with runsc registered within 60 s; see /var/log/dockerd.log"
 exit 1

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DockerBottleBackend } from "../backend/docker/docker-backend.ts";
+import { resolveIsolation, runtimesFor } from "../backend/docker/isolation.ts";
 import type { ImageRefs } from "../backend/docker/prepare.ts";
 import { watchInstance } from "../backend/docker/watch.ts";
 import { newInstanceId, resourceName } from "../backend/instance.ts";
@@ -29,6 +30,14 @@ export async function startBottle(
 ): Promise<{ instance: string; exitCode: number }> {
   const log = (line: string) => context.stderr.write(`claude-bottle: ${line}\n`);
   await warnAboutOrphans(docker, context);
+  const isolation = await resolveIsolation({
+    engine: docker.engine,
+    info: docker.info,
+    setting: plan.isolation,
+    image: options.images.agent,
+    cacheFile: join(docker.home, "cache", "isolation.json"),
+  });
+  log(`isolation: ${isolation.note}`);
   const answers = await askEnv(plan);
   const instance = newInstanceId(plan.agent.name);
   mkdirSync(join(docker.logRoot, instance), { recursive: true, mode: 0o700 });
@@ -37,7 +46,7 @@ export async function startBottle(
     images: options.images,
     logRoot: docker.logRoot,
     generateCa: () => generateBottleCa({ commonName: `claude-bottle CA for ${instance}` }),
-    ...(docker.info.hasRunsc ? { runtime: "runsc" } : {}),
+    ...runtimesFor(isolation),
   });
   const mode = options.detach ? "detached" : "attached";
   const prepared = backend.prepare(plan, { instance, answers, owner: { pid: process.pid, mode } });

@@ -1,10 +1,14 @@
+import { describeRuntime } from "../backend/docker/isolation.ts";
 import { describeLoss, instanceStates } from "../backend/docker/watch.ts";
 import { visible } from "../lib/terminal-text.ts";
 import type { CliContext } from "./context.ts";
 import { openDocker } from "./docker-context.ts";
 import { UserError } from "./user-error.ts";
 
-/** One line per container (role, state, exit code, health); 0 when all are up, 1 otherwise. */
+/**
+ * One line per container (role, state, exit code, health, isolation); 0 when all are up, 1
+ * otherwise.
+ */
 export async function status(context: CliContext, instance: string): Promise<number> {
   const docker = await openDocker(context);
   const states = await instanceStates(docker.engine, instance);
@@ -13,7 +17,8 @@ export async function status(context: CliContext, instance: string): Promise<num
   for (const state of states) {
     const health = state.health === "none" ? "" : ` (${state.health})`;
     const exited = state.status === "running" ? "" : ` code ${state.exitCode}`;
-    context.stdout.write(`${visible(`${state.role.padEnd(13)} ${state.status}${exited}${health}`)}\n`);
+    const line = `${state.role.padEnd(13)} ${`${state.status}${exited}${health}`.padEnd(22)} isolation ${describeRuntime(state.runtime)}`;
+    context.stdout.write(`${visible(line)}\n`);
   }
   const down = states.filter((state) => !state.up);
   for (const state of down)

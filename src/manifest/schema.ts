@@ -5,6 +5,10 @@ import { parseHostPattern } from "../lib/host-pattern.ts";
 import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 import { hasLineBreak } from "./env-value.ts";
 
+/** The bottle's `isolation` setting (docs/isolation.md; src/backend/docker/isolation.ts). */
+export const ISOLATION_SETTINGS = ["auto", "gvisor", "runc"] as const;
+export type IsolationSetting = (typeof ISOLATION_SETTINGS)[number];
+
 /** A file name is the manifest's key. */
 export const MANIFEST_NAME = /^[a-z][a-z0-9-]*$/;
 
@@ -221,6 +225,12 @@ export const bottleSchema = z
       .boolean()
       .default(false)
       .describe("Start the supervise sidecar: the agent may ask a human for more access."),
+    isolation: z
+      .enum(ISOLATION_SETTINGS)
+      .default("auto")
+      .describe(
+        "The agent's kernel boundary: `gvisor` requires gVisor (runsc), `runc` runs without it, `auto` uses gVisor when the engine has it (docs/isolation.md).",
+      ),
   })
   .superRefine((bottle, ctx) => {
     const names = new Map<string, number>();

@@ -4,7 +4,7 @@ import type { AuthScheme, RouteRule, ServerTool } from "../lib/route-rules.ts";
 import { classifyEnvValue, hasLineBreak } from "../manifest/env-value.ts";
 import { ManifestError, type SourcePosition } from "../manifest/errors.ts";
 import type { AgentManifest, BottleManifest, ManifestOrigin } from "../manifest/loader.ts";
-import type { CredProxyRole } from "../manifest/schema.ts";
+import type { CredProxyRole, IsolationSetting } from "../manifest/schema.ts";
 import { CRED_PROXY } from "./cred-proxy-routes.ts";
 import { Secret } from "./secret.ts";
 
@@ -85,6 +85,8 @@ export interface BottlePlan {
   gitRemotes: PlannedGitRemote[];
   credProxy: { routes: PlannedRoute[]; slots: TokenSlot[] };
   supervise: { enabled: boolean };
+  /** The bottle's `isolation` setting; which runtime it gives is decided at launch (isolation.ts). */
+  isolation: IsolationSetting;
   /**
    * Host variables the plan reads that are not set, each with what to do: only in a preview
    * (`allowMissing`); a real start refuses to plan without them.
@@ -154,6 +156,7 @@ export function buildPlan(input: PlanInput): BottlePlan {
     gitRemotes,
     credProxy: routes,
     supervise: { enabled: bottle.data.supervise },
+    isolation: bottle.data.isolation,
     missing,
   };
 }

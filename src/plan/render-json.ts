@@ -66,6 +66,7 @@ export function planToJson(plan: BottlePlan): Record<string, unknown> {
       })),
     },
     supervise: { enabled: plan.supervise.enabled },
+    isolation: plan.isolation,
     missing: [...plan.missing],
   };
 }

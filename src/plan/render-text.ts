@@ -8,6 +8,12 @@ import { firstLine } from "./render-json.ts";
 /** Every value shown comes from a manifest or the host: control characters made visible. */
 const v = visible;
 
+const ISOLATION_TEXT: Record<BottlePlan["isolation"], string> = {
+  auto: "gVisor when the engine has it, else runc (the launch says which)",
+  gvisor: "gVisor, required (the launch stops where the engine lacks it)",
+  runc: "runc: the agent shares the host's kernel (no gVisor)",
+};
+
 /** The preflight: everything the bottle will allow, in the order a reviewer reads it. */
 export function planToText(plan: BottlePlan): string {
   const rows: [string, string[]][] = [
@@ -27,6 +33,7 @@ export function planToText(plan: BottlePlan): string {
           : "off",
       ],
     ],
+    ["isolation", [ISOLATION_TEXT[plan.isolation]]],
   ];
   if (plan.missing.length)
     rows.push(["missing", plan.missing.map((line) => pc.yellow(`${v(line)} (not set)`))]);

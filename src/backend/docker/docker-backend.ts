@@ -21,7 +21,10 @@ export interface DockerBackendOptions {
   images: ImageRefs;
   /** Host dir under which each instance gets a log dir (the egress audit log). */
   logRoot: string;
+  /** The agent's OCI runtime (isolation.ts); absent: the engine's default. */
   runtime?: string;
+  /** The sidecars' OCI runtime; absent: the engine's default. */
+  sidecarRuntime?: string;
   /** Generates the per-bottle CA (in memory). */
   generateCa: () => Promise<BottleCa>;
   /** Default: every sidecar this build has (sidecars/index.ts). */
@@ -50,6 +53,7 @@ export class DockerBottleBackend extends BottleBackend<DockerBottlePlan, DockerL
       logDir: `${this.#options.logRoot}/${options.instance}`,
       hostUser: sidecarWriter({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }),
       ...(this.#options.runtime ? { runtime: this.#options.runtime } : {}),
+      ...(this.#options.sidecarRuntime ? { sidecarRuntime: this.#options.sidecarRuntime } : {}),
     });
   }
 

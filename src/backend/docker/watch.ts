@@ -26,6 +26,8 @@ export interface ContainerState {
   health: ContainerInfo["health"];
   /** Running and not reported unhealthy. */
   up: boolean;
+  /** Its OCI runtime (`runsc` is gVisor), when the engine said. */
+  runtime?: string;
 }
 
 /** The state of every container of an instance, by role, agent first. */
@@ -45,6 +47,7 @@ function stateOf(container: ContainerInfo): ContainerState {
     exitCode: container.exitCode,
     health: container.health,
     up: container.running && container.health !== "unhealthy",
+    ...(container.runtime === undefined ? {} : { runtime: container.runtime }),
   };
 }
 

@@ -167,10 +167,12 @@ describe("BottlePlan", () => {
       "git_gate",
       "cred_proxy",
       "supervise",
+      "isolation",
       "missing",
     ]);
     assert.deepEqual(json.env_names, ["DB_PASSWORD", "LOG_LEVEL", "OTP"]);
     assert.deepEqual(json.supervise, { enabled: true });
+    assert.equal(json.isolation, "auto");
     assert.deepEqual(
       (json.agent as { prompt_first_line: string }).prompt_first_line,
       "Fix the failing test.",

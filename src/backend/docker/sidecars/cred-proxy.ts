@@ -4,7 +4,7 @@ import { EGRESS } from "../../../plan/egress-config.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
-import { type DockerBottlePlan, sidecarBase } from "../prepare.ts";
+import { type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
 import { provisionCredProxy } from "../provision/cred-proxy.ts";
 import type { DockerSidecar } from "./sidecar.ts";
 
@@ -18,6 +18,7 @@ const UID = 1000;
 function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
   return {
     ...sidecarBase(docker, "cred-proxy"),
+    ...NO_OUTSIDE_DNS,
     networkAliases: [CRED_PROXY.alias],
     hostname: CRED_PROXY.alias,
     command: [

@@ -17,7 +17,7 @@ import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { packageRoot } from "../images.ts";
 import { listeningCheck } from "../listening-probe.ts";
-import { type DockerBottlePlan, sidecarBase } from "../prepare.ts";
+import { type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
 import type { DockerSidecar } from "./sidecar.ts";
 
 function dirsOf(docker: DockerBottlePlan): NonNullable<DockerBottlePlan["supervise"]> {
@@ -38,6 +38,7 @@ function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
   const dirs = dirsOf(docker);
   return {
     ...sidecarBase(docker, "supervise"),
+    ...NO_OUTSIDE_DNS,
     networkAliases: [SUPERVISE.alias],
     hostname: SUPERVISE.alias,
     // The CLI's uid (never root: sidecarWriter), so the operator can read and move proposal files.

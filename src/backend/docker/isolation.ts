@@ -1,0 +1,174 @@
+/**
+ * Which kernel boundary the agent gets (G7). With gVisor (`runsc`) the agent's system calls are
+ * served by a user-space kernel in the sandbox, so a kernel exploit from the agent meets gVisor
+ * before the host's kernel; with runc the agent talks to the host kernel directly, fenced only by
+ * namespaces, cgroups, dropped capabilities and seccomp. docs/isolation.md explains what each
+ * shares with the host.
+ *
+ * The choice comes from the bottle's `isolation` setting and the engine: `gvisor` requires gVisor,
+ * `runc` asks for runc, `auto` (the default) takes gVisor when the engine registers it. A
+ * registered runtime is tried once with a tiny container and the success cached per engine and
+ * registration; a registered runtime that cannot start a container is refused in one line,
+ * never silently replaced by runc.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { UserError } from "../../cli/user-error.ts";
+import type { IsolationSetting } from "../../manifest/schema.ts";
+import type { DockerEngine, EngineInfo } from "./engine.ts";
+import { isEngineError } from "./engine-error.ts";
+
+/** The runtime name gVisor is registered under (scripts/docker-up.sh, gVisor's own docs). */
+export const GVISOR_RUNTIME = "runsc";
+
+export interface Isolation {
+  kind: "gvisor" | "runc";
+  /** The `--runtime` to pass; absent for the engine's default (runc). */
+  runtime?: string;
+  /** One line for the launch log and `status`: what the agent runs on and why. */
+  note: string;
+}
+
+export const GVISOR: Isolation = {
+  kind: "gvisor",
+  runtime: GVISOR_RUNTIME,
+  note: "gVisor (runtime runsc): the agent's system calls meet a user-space kernel, not the host's",
+};
+
+/** What the setting and the engine decide before anything runs. Pure. */
+export function planIsolation(
+  setting: IsolationSetting,
+  info: Pick<EngineInfo, "runtimes">,
+): Isolation | "probe" {
+  if (setting === "runc") return { kind: "runc", note: "runc (the bottle sets `isolation: runc`)" };
+  if (info.runtimes.includes(GVISOR_RUNTIME)) return "probe";
+  if (setting === "gvisor") {
+    throw new UserError(
+      "the bottle requires `isolation: gvisor`, but this Docker engine has no `runsc` runtime; install gVisor and register it as `runsc` (on Debian, scripts/docker-up.sh as root does both), or set `isolation: auto` to run on runc where gVisor is missing",
+      { code: "E_ISOLATION", exitCode: 1 },
+    );
+  }
+  return {
+    kind: "runc",
+    note: "runc: this engine has no gVisor (`runsc`) runtime; scripts/docker-up.sh installs it, `isolation: gvisor` in the bottle requires it",
+  };
+}
+
+/** The one line that says why a registered gVisor cannot start a container, and the fix. */
+export function brokenGvisor(detail: string): UserError {
+  const fix = /root network namespace|network/i.test(detail)
+    ? `register it with "runtimeArgs": ["--network=host"] in /etc/docker/daemon.json and reload dockerd (scripts/docker-up.sh does both)`
+    : "check `runsc --version` and dockerd's log on the engine's host";
+  return new UserError(
+    `gVisor (runtime runsc) is registered but cannot start a container: ${detail}; ${fix}, or set \`isolation: runc\` in the bottle to run without gVisor`,
+    { code: "E_ISOLATION", exitCode: 1 },
+  );
+}
+
+/** The engine's complaint in one line: "OCI runtime start failed: …: cannot run …" → "cannot run …". */
+export function runtimeFailureDetail(stderr: string): string {
+  const line =
+    stderr
+      .split("\n")
+      .map((text) => text.trim())
+      .find((text) => /Error response from daemon|OCI runtime/i.test(text)) ?? stderr.trim().split("\n")[0];
+  const detail = (line ?? "")
+    .replace(/^.*?Error response from daemon:\s*/i, "")
+    .replace(/:\s*unknown\.?$/i, "")
+    .split(": ")
+    .at(-1);
+  const text = (detail ?? "").replace(/\s+/g, " ").trim() || "no reason given";
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+/** Starts a throwaway container on `runtime`; resolves `undefined` when it ran, else why not. */
+export async function probeRuntime(
+  engine: DockerEngine,
+  image: string,
+  runtime: string,
+): Promise<string | undefined> {
+  const name = `claude-bottle-probe-${runtime}-${process.pid}-${Date.now().toString(36)}`;
+  try {
+    await engine.containerCreate({
+      name,
+      image,
+      runtime,
+      network: "none",
+      user: "1000:1000",
+      capDrop: ["ALL"],
+      securityOpt: ["no-new-privileges"],
+      entrypoint: "true",
+    });
+    await engine.containerStart(name);
+    return undefined;
+  } catch (error) {
+    if (isEngineError(error)) return runtimeFailureDetail(error.stderr || error.message);
+    throw error;
+  } finally {
+    await engine.containerRemove(name);
+  }
+}
+
+/** What a cached success is valid for: this engine, this registration of the runtime. */
+export function probeKey(
+  info: Pick<EngineInfo, "id" | "serverVersion" | "runtimeConfigs">,
+  runtime: string,
+): string {
+  return createHash("sha256")
+    .update(JSON.stringify([info.id, info.serverVersion, runtime, info.runtimeConfigs[runtime] ?? ""]))
+    .digest("hex")
+    .slice(0, 32);
+}
+
+function readCache(file: string): Record<string, string> {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
+    return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export interface ResolveIsolationInput {
+  engine: DockerEngine;
+  info: EngineInfo;
+  setting: IsolationSetting;
+  /** An image the probe may run (the agent's). */
+  image: string;
+  /** `<home>/cache/isolation.json`: probe successes by engine and registration. */
+  cacheFile: string;
+}
+
+/** The isolation the agent gets, probing a registered gVisor once per engine and registration. */
+export async function resolveIsolation(input: ResolveIsolationInput): Promise<Isolation> {
+  const planned = planIsolation(input.setting, input.info);
+  if (planned !== "probe") return planned;
+  const key = probeKey(input.info, GVISOR_RUNTIME);
+  const cache = readCache(input.cacheFile);
+  if (cache[key] !== undefined) return GVISOR;
+  const failure = await probeRuntime(input.engine, input.image, GVISOR_RUNTIME);
+  if (failure !== undefined) throw brokenGvisor(failure);
+  mkdirSync(dirname(input.cacheFile), { recursive: true, mode: 0o700 });
+  const next = `${input.cacheFile}.${process.pid}.tmp`;
+  writeFileSync(next, `${JSON.stringify({ ...cache, [key]: new Date().toISOString() }, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  renameSync(next, input.cacheFile);
+  return GVISOR;
+}
+
+/**
+ * The runtimes a bottle's containers get: the agent the chosen isolation's. The sidecars stay on
+ * the engine's default: they run our code on input the agent controls, but hold the bottle's
+ * secrets and need the host's network stack; docs/isolation.md has the measurement behind this.
+ */
+export function runtimesFor(isolation: Isolation): { runtime?: string } {
+  return isolation.runtime === undefined ? {} : { runtime: isolation.runtime };
+}
+
+/** How `status` names a container's runtime. */
+export function describeRuntime(runtime: string | undefined): string {
+  if (runtime === GVISOR_RUNTIME) return "gvisor";
+  return runtime === undefined || runtime === "" ? "runc" : runtime;
+}
