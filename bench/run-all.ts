@@ -1,6 +1,6 @@
 // Runs every benchmark of bench/ one after another (they would skew each other in parallel) and
 // writes bench/results.md: a table of each benchmark's ratios, then its full output.
-// `node bench/run-all.ts [name...]`; names: cli, scanner, egress, cred-proxy, git-gate, launch.
+// `node bench/run-all.ts [name...]`; names: cli, scanner, egress, cred-proxy, git-gate, launch, isolation.
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,10 @@ const BENCHES: Record<string, { script: string; compares: string }> = {
   launch: {
     script: "launch/run.ts",
     compares: "`start --detach` to ready vs `docker run -d` + `docker exec true`",
+  },
+  isolation: {
+    script: "isolation/run.ts",
+    compares: "the agent on gVisor vs on runc: launch and the egress path",
   },
 };
 

@@ -45,12 +45,43 @@ fi
 
 missing=()
 [ -x /usr/sbin/dockerd ] || missing+=(docker.io)
-command -v runsc >/dev/null || missing+=(runsc)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# gVisor from Debian. Bookworm's own runsc (2022-12) answers coreutils' statx with EINVAL, so
+# `ls` and `stat` fail in the agent; bookworm-backports (and trixie) carry 2024-07, which works.
+# The backports suite is signed with the same Debian archive keyring.
+runsc_version() { runsc --version 2>/dev/null | sed -n 's/^runsc version 0\.0~\([0-9]\{8\}\).*/\1/p'; }
+if [ "$(runsc_version || true)" \< 20240101 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+  if [ "$codename" = bookworm ]; then
+    if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      log "adding Debian's bookworm-backports (signed by the Debian archive keyring) for runsc"
+      cat >/etc/apt/sources.list.d/bookworm-backports.sources <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+    fi
+    log "installing runsc (gVisor) from bookworm-backports"
+    apt-get update -qq
+    apt-get install -y -qq -t bookworm-backports runsc >/dev/null
+  else
+    log "installing runsc (gVisor) from Debian"
+    apt-get update -qq
+    apt-get install -y -qq runsc >/dev/null
+  fi
+fi
+if [ "$(runsc_version || true)" \< 20240101 ]; then
+  log "runsc $(runsc_version || echo missing) is older than 2024: the agent's ls/stat would fail on it; install a newer gVisor (https://gvisor.dev/docs/user_guide/install/)"
+  exit 1
 fi
 
 changed="$(register_gvisor "$(command -v runsc)")"

@@ -46,6 +46,10 @@ export function containerCreateArgs(spec: ContainerSpec, envFile?: string): stri
     push("--group-add", group);
   }
   if (spec.memoryBytes !== undefined) push("--memory", `${spec.memoryBytes}b`);
+  for (const [name, value] of Object.entries(spec.ulimits ?? {})) {
+    if (!/^[a-z]+$/.test(name) || !Number.isInteger(value)) throw new TypeError(`ulimit: ${name}=${value}`);
+    push("--ulimit", `${name}=${value}:${value}`);
+  }
   if (spec.runtime !== undefined) push("--runtime", spec.runtime);
   for (const server of spec.dns ?? []) push("--dns", server);
   for (const [host, address] of Object.entries(spec.extraHosts ?? {}))

@@ -113,6 +113,8 @@ export interface ContainerSpec {
   groupAdd?: readonly string[];
   /** Bytes. */
   memoryBytes?: number;
+  /** `--ulimit name=soft:hard`, both set to the value (e.g. `nproc`). */
+  ulimits?: Readonly<Record<string, number>>;
   runtime?: string;
   /**
    * `--publish hostIp:hostPort:containerPort`: only for demo and test peers (an upstream the

@@ -57,9 +57,11 @@ export function planIsolation(
 
 /** The one line that says why a registered gVisor cannot start a container, and the fix. */
 export function brokenGvisor(detail: string): UserError {
-  const fix = /root network namespace|network/i.test(detail)
+  const fix = /network/i.test(detail)
     ? `register it with "runtimeArgs": ["--network=host"] in /etc/docker/daemon.json and reload dockerd (scripts/docker-up.sh does both)`
-    : "check `runsc --version` and dockerd's log on the engine's host";
+    : /cannot list/.test(detail)
+      ? "scripts/docker-up.sh installs one"
+      : "check `runsc --version` and dockerd's log on the engine's host";
   return new UserError(
     `gVisor (runtime runsc) is registered but cannot start a container: ${detail}; ${fix}, or set \`isolation: runc\` in the bottle to run without gVisor`,
     { code: "E_ISOLATION", exitCode: 1 },
@@ -98,9 +100,17 @@ export async function probeRuntime(
       user: "1000:1000",
       capDrop: ["ALL"],
       securityOpt: ["no-new-privileges"],
-      entrypoint: "true",
+      entrypoint: "sleep",
+      command: ["60"],
     });
     await engine.containerStart(name);
+    // `ls` stats a file: Debian bookworm's runsc (2022-12) answers coreutils' statx with EINVAL,
+    // so `ls` and `stat` fail on every path in the agent.
+    const listed = await engine.containerExec(name, ["ls", "-ld", "/"], { timeoutMs: 30_000 });
+    if (listed.exitCode !== 0) {
+      const said = (listed.stderr.trim().split("\n")[0] ?? "").slice(0, 120);
+      return `a test container cannot list / (${said || `exit ${listed.exitCode}`}), so the agent's tools would fail; install gVisor 2024 or later (Debian: bookworm-backports or trixie)`;
+    }
     return undefined;
   } catch (error) {
     if (isEngineError(error)) return runtimeFailureDetail(error.stderr || error.message);

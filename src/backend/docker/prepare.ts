@@ -5,6 +5,7 @@ import { type SuperviseDirs, superviseDirs } from "../../supervise/host-dirs.ts"
 import { type ResourceRole, resourceName, type SidecarRole } from "../instance.ts";
 import { AGENT_USER, AGENT_WORKDIR, bottleEnv, manifestEnv } from "./agent-env.ts";
 import { type ContainerSpec, LABEL_INSTANCE, LABEL_ROLE, type Labels } from "./engine.ts";
+import { GVISOR_RUNTIME } from "./isolation.ts";
 import { credProxyAgentEnv } from "./provision/cred-proxy-roles.ts";
 
 export interface ImageRefs {
@@ -52,6 +53,25 @@ export interface PrepareInput {
 }
 
 export const AGENT_LIMITS = { pids: 1024, memoryBytes: 4 * 1024 ** 3 } as const;
+/**
+ * On gVisor the agent's processes live in the sandbox's kernel, which enforces RLIMIT_NPROC: the
+ * same 1024 processes, refused with EAGAIN beyond. The host's pids limit then counts the
+ * sandbox's own threads, about two per guest process (runsc 2024-07, measured with 1015 `sleep`s:
+ * 2074), so it gets the room; at the host limit the whole sandbox would stop.
+ */
+export const GVISOR_AGENT_LIMITS = { processes: AGENT_LIMITS.pids, hostPids: 4 * AGENT_LIMITS.pids } as const;
+
+/**
+ * The agent answers a no-op now and then: on gVisor a sandbox whose kernel the host OOM-killed
+ * still reads "running", so `status` and the watcher learn of it from this check.
+ */
+const AGENT_HEALTHCHECK = {
+  shellCommand: "true",
+  intervalMs: 30_000,
+  timeoutMs: 10_000,
+  retries: 2,
+  startPeriodMs: 30_000,
+} as const;
 export const SIDECAR_LIMITS = { pids: 512, memoryBytes: 1024 ** 3 } as const;
 
 /**
@@ -177,8 +197,11 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
       ...HARDENING,
       ...runtime,
       ...NO_OUTSIDE_DNS,
-      pidsLimit: AGENT_LIMITS.pids,
+      ...(input.runtime === GVISOR_RUNTIME
+        ? { pidsLimit: GVISOR_AGENT_LIMITS.hostPids, ulimits: { nproc: GVISOR_AGENT_LIMITS.processes } }
+        : { pidsLimit: AGENT_LIMITS.pids }),
       memoryBytes: AGENT_LIMITS.memoryBytes,
+      healthcheck: AGENT_HEALTHCHECK,
       network: networks.internal,
       hostname: plan.agent.name.slice(0, 63),
       user: AGENT_USER,

@@ -91,7 +91,7 @@ describe("the probe and its cache", () => {
   after(() => rmSync(home, { recursive: true, force: true }));
 
   /** An engine whose `start` fails like plain runsc, or succeeds; records the calls. */
-  function engine(startFails: boolean) {
+  function engine(startFails: boolean, listFails = false) {
     const calls: string[] = [];
     const fake = {
       containerCreate: async (spec: { runtime?: string; network?: string; name?: string }) => {
@@ -102,6 +102,12 @@ describe("the probe and its cache", () => {
         calls.push("start");
         if (startFails)
           throw new EngineError({ command: ["start", "x"], exitCode: 1, stderr: PLAIN_RUNSC_STDERR });
+      },
+      containerExec: async (_name: string, argv: string[]) => {
+        calls.push(`exec ${argv.join(" ")}`);
+        return listFails
+          ? { exitCode: 2, stdout: "", stderr: "ls: cannot access '/': Invalid argument\n" }
+          : { exitCode: 0, stdout: "dr-xr-xr-x 1 root root 4096 /\n", stderr: "" };
       },
       containerRemove: async () => {
         calls.push("remove");
@@ -115,7 +121,7 @@ describe("the probe and its cache", () => {
     const first = engine(false);
     const input = { info: WITH_GVISOR, setting: "auto" as const, image: "agent", cacheFile };
     assert.equal((await resolveIsolation({ ...input, engine: first.fake })).runtime, "runsc");
-    assert.deepEqual(first.calls, ["create runsc none", "start", "remove"]);
+    assert.deepEqual(first.calls, ["create runsc none", "start", "exec ls -ld /", "remove"]);
     const again = engine(true);
     assert.equal((await resolveIsolation({ ...input, engine: again.fake })).kind, "gvisor");
     assert.deepEqual(again.calls, []);
@@ -143,7 +149,26 @@ describe("the probe and its cache", () => {
     await assert.rejects(resolveIsolation({ ...input, engine: engine(true).fake }), /isolation: runc/);
     const fixed = engine(false);
     assert.equal((await resolveIsolation({ ...input, engine: fixed.fake })).kind, "gvisor");
-    assert.equal(fixed.calls.length, 3);
+    assert.equal(fixed.calls.length, 4);
+  });
+
+  test("a gVisor whose containers cannot stat a file (runsc 2022-12: ls fails) is refused, naming the version that works", async () => {
+    const cacheFile = join(home, "old", "isolation.json");
+    const input = {
+      info: { ...WITH_GVISOR, id: "ENGINE-C" },
+      setting: "auto" as const,
+      image: "agent",
+      cacheFile,
+    };
+    await assert.rejects(
+      resolveIsolation({ ...input, engine: engine(false, true).fake }),
+      (error: unknown) =>
+        isUserError(error) &&
+        /cannot list \/ \(ls: cannot access '\/': Invalid argument\)/.test(error.message) &&
+        /gVisor 2024 or later/.test(error.message) &&
+        /isolation: runc/.test(error.message) &&
+        !error.message.includes("\n"),
+    );
   });
 
   test("status names runsc gvisor and anything else by its name", () => {
@@ -173,20 +198,30 @@ describe("the containers a bottle plans", () => {
     isolation: "auto",
     missing: [],
   } as unknown as BottlePlan;
-  const docker = prepareDocker({
+  const input = {
     plan,
     instance: "dev-0123abcd",
     images: { agent: "a", sidecar: "s" },
     answers: {},
-    owner: { pid: 1, mode: "detached" },
+    owner: { pid: 1, mode: "detached" as const },
     logDir: "/tmp/home/logs/dev-0123abcd",
     hostUser: { uid: 1000, gid: 1000 },
     runtime: "runsc",
-  });
+  };
+  const docker = prepareDocker(input);
 
   test("the agent runs on the chosen runtime, the egress proxy on the engine's default", () => {
     assert.equal(docker.agent.runtime, "runsc");
     assert.equal(docker.egressProxy.runtime, undefined);
+  });
+
+  test("on gVisor the sandbox's kernel caps the agent's processes, and the host's limit leaves room for its threads", () => {
+    assert.deepEqual(docker.agent.ulimits, { nproc: 1024 });
+    assert.equal(docker.agent.pidsLimit, 4096);
+    const { runtime: _gvisor, ...withoutRuntime } = input;
+    const onRunc = prepareDocker(withoutRuntime);
+    assert.equal(onRunc.agent.ulimits, undefined, "runc counts RLIMIT_NPROC per host uid: never set there");
+    assert.equal(onRunc.agent.pidsLimit, 1024);
   });
 
   test("the agent's resolver forwards unknown names only inside its own namespace; the proxy's resolves", () => {
