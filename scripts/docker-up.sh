@@ -10,10 +10,11 @@ DAEMON_JSON=/etc/docker/daemon.json
 
 engine_answers() { docker info >/dev/null 2>&1; }
 
-# Adds runtimes.runsc to daemon.json, keeping every other setting. gVisor needs
-# `--network=host` under Docker here: it then uses the network namespace Docker made for the
+# Adds runtimes.runsc to daemon.json, keeping every other setting (docs/isolation.md). gVisor
+# needs `--network=host` under Docker here: it then uses the network namespace Docker made for the
 # container (plain registration fails every start with "cannot run with network enabled in root
-# network namespace"). Prints "changed" when the file was rewritten.
+# network namespace"). `--overlay2=none --file-access=shared` let the sandbox see files the
+# launch copies in after start (its prompt, skills, configs). Prints "changed" when rewritten.
 register_gvisor() {
   local runsc="$1"
   mkdir -p "$(dirname "$DAEMON_JSON")"
@@ -24,7 +25,7 @@ register_gvisor() {
     try { config = JSON.parse(fs.readFileSync(file, "utf8")); } catch (error) {
       if (error.code !== "ENOENT") { console.error(`docker-up: ${file} is not JSON (${error.message}); fix it first`); process.exit(1); }
     }
-    const wanted = { path: process.env.RUNSC, runtimeArgs: ["--network=host"] };
+    const wanted = { path: process.env.RUNSC, runtimeArgs: ["--network=host", "--overlay2=none", "--file-access=shared"] };
     const runtimes = config.runtimes ?? {};
     if (JSON.stringify(runtimes.runsc) === JSON.stringify(wanted)) process.exit(0);
     config.runtimes = { ...runtimes, runsc: wanted };
@@ -98,7 +99,7 @@ else
 fi
 
 for _ in $(seq 1 60); do
-  if engine_answers && docker info --format '{{json .Runtimes.runsc}}' 2>/dev/null | grep -q -- '--network=host'; then
+  if engine_answers && docker info --format '{{json .Runtimes.runsc}}' 2>/dev/null | grep -q -- '--file-access=shared'; then
     log "engine ready ($(docker version --format '{{.Server.Version}}' 2>/dev/null)), runtimes: $(docker info --format '{{range $name, $_ := .Runtimes}}{{$name}} {{end}}')"
     exit 0
   fi

@@ -36,6 +36,9 @@ export const GVISOR: Isolation = {
   note: "gVisor (runtime runsc): the agent's system calls meet a user-space kernel, not the host's",
 };
 
+/** How docker-up.sh registers gVisor (docs/isolation.md says why each argument). */
+export const REGISTRATION = `"runtimeArgs": ["--network=host", "--overlay2=none", "--file-access=shared"] in /etc/docker/daemon.json and reload dockerd (scripts/docker-up.sh does both)`;
+
 /** What the setting and the engine decide before anything runs. Pure. */
 export function planIsolation(
   setting: IsolationSetting,
@@ -57,13 +60,14 @@ export function planIsolation(
 
 /** The one line that says why a registered gVisor cannot start a container, and the fix. */
 export function brokenGvisor(detail: string): UserError {
-  const fix = /network/i.test(detail)
-    ? `register it with "runtimeArgs": ["--network=host"] in /etc/docker/daemon.json and reload dockerd (scripts/docker-up.sh does both)`
-    : /cannot list/.test(detail)
-      ? "scripts/docker-up.sh installs one"
-      : "check `runsc --version` and dockerd's log on the engine's host";
+  // The probe's own findings already say what to do; the engine's words need the fix added.
+  const fix = /cannot list|register it/.test(detail)
+    ? ""
+    : /network/i.test(detail)
+      ? `register it with ${REGISTRATION}, or `
+      : "check `runsc --version` and dockerd's log on the engine's host, or ";
   return new UserError(
-    `gVisor (runtime runsc) is registered but cannot start a container: ${detail}; ${fix}, or set \`isolation: runc\` in the bottle to run without gVisor`,
+    `gVisor (runtime runsc) is registered but cannot start a container: ${detail}; ${fix}set \`isolation: runc\` in the bottle to run without gVisor`,
     { code: "E_ISOLATION", exitCode: 1 },
   );
 }
@@ -106,10 +110,19 @@ export async function probeRuntime(
     await engine.containerStart(name);
     // `ls` stats a file: Debian bookworm's runsc (2022-12) answers coreutils' statx with EINVAL,
     // so `ls` and `stat` fail on every path in the agent.
-    const listed = await engine.containerExec(name, ["ls", "-ld", "/"], { timeoutMs: 30_000 });
+    const listed = await engine.containerExec(name, ["ls", "-ld", "/", "/opt"], { timeoutMs: 30_000 });
     if (listed.exitCode !== 0) {
       const said = (listed.stderr.trim().split("\n")[0] ?? "").slice(0, 120);
       return `a test container cannot list / (${said || `exit ${listed.exitCode}`}), so the agent's tools would fail; install gVisor 2024 or later (Debian: bookworm-backports or trixie)`;
+    }
+    // The launch copies the prompt, skills and configs in after start: a sandbox that caches the
+    // directory it has seen (gVisor's default root overlay) would never show them.
+    await engine.containerCopyIn(name, "/", [{ path: "opt/claude-bottle-probe/seen", content: "copied\n" }]);
+    const seen = await engine.containerExec(name, ["cat", "/opt/claude-bottle-probe/seen"], {
+      timeoutMs: 30_000,
+    });
+    if (seen.stdout !== "copied\n") {
+      return `a file copied into a running test container does not appear in it, so the bottle's prompt, skills and configs would be missing; register it with ${REGISTRATION}`;
     }
     return undefined;
   } catch (error) {

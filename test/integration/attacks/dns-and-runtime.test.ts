@@ -27,7 +27,11 @@ const docker = await connectDocker({ baseImage: true });
 const unavailable = docker.skip || secondEngineUnavailable();
 const RUNSC = "/usr/bin/runsc";
 const PLAIN_GVISOR = { runtimes: { runsc: { path: RUNSC } } };
-const GVISOR = { runtimes: { runsc: { path: RUNSC, runtimeArgs: ["--network=host"] } } };
+const GVISOR = {
+  runtimes: {
+    runsc: { path: RUNSC, runtimeArgs: ["--network=host", "--overlay2=none", "--file-access=shared"] },
+  },
+};
 const IMAGES = [
   "claude-bottle/agent:latest",
   "claude-bottle/sidecar:latest",
@@ -100,7 +104,10 @@ describe("the isolation floor, on an engine whose host resolver records every na
       errors[0]!,
       /gVisor \(runtime runsc\) is registered but cannot start a container: cannot run with network enabled in root network namespace/,
     );
-    assert.match(errors[0]!, /"runtimeArgs": \["--network=host"\]/);
+    assert.match(
+      errors[0]!,
+      /"runtimeArgs": \["--network=host", "--overlay2=none", "--file-access=shared"\]/,
+    );
     assert.match(errors[0]!, /isolation: runc/);
     assert.doesNotMatch(started.stderr, /^\s+at /m);
     assert.equal(
@@ -139,7 +146,7 @@ describe("the isolation floor, on an engine whose host resolver records every na
         env: { ...env(), CLAUDE_BOTTLE_HOME: gvisor!.fixture.home },
       });
       assert.equal(status.status, 0, status.stderr);
-      assert.match(status.stdout, /^agent\s+running\s+isolation gvisor$/m);
+      assert.match(status.stdout, /^agent\s+running.*isolation gvisor$/m);
       assert.match(status.stdout, /^egress-proxy\s+running.*isolation runc$/m);
       assert.match(runc!.startStderr, /isolation: runc \(the bottle sets `isolation: runc`\)/);
       assert.doesNotMatch((await runc!.exec("dmesg 2>&1 | head -1")).stdout, /gVisor/);

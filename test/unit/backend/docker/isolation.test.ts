@@ -80,7 +80,10 @@ describe("a registered gVisor that cannot start a container", () => {
     const error = brokenGvisor(runtimeFailureDetail(PLAIN_RUNSC_STDERR));
     assert.equal(error.exitCode, 1);
     assert.doesNotMatch(error.message, /\n/);
-    assert.match(error.message, /"runtimeArgs": \["--network=host"\]/);
+    assert.match(
+      error.message,
+      /"runtimeArgs": \["--network=host", "--overlay2=none", "--file-access=shared"\]/,
+    );
     assert.match(error.message, /isolation: runc/);
     assert.doesNotMatch(error.message, /\/proc\/\d+|at \w+ \(/);
   });
@@ -91,7 +94,7 @@ describe("the probe and its cache", () => {
   after(() => rmSync(home, { recursive: true, force: true }));
 
   /** An engine whose `start` fails like plain runsc, or succeeds; records the calls. */
-  function engine(startFails: boolean, listFails = false) {
+  function engine(startFails: boolean, listFails = false, copyLost = false) {
     const calls: string[] = [];
     const fake = {
       containerCreate: async (spec: { runtime?: string; network?: string; name?: string }) => {
@@ -103,8 +106,12 @@ describe("the probe and its cache", () => {
         if (startFails)
           throw new EngineError({ command: ["start", "x"], exitCode: 1, stderr: PLAIN_RUNSC_STDERR });
       },
+      containerCopyIn: async () => {
+        calls.push("copy");
+      },
       containerExec: async (_name: string, argv: string[]) => {
         calls.push(`exec ${argv.join(" ")}`);
+        if (argv[0] === "cat") return { exitCode: 0, stdout: copyLost ? "" : "copied\n", stderr: "" };
         return listFails
           ? { exitCode: 2, stdout: "", stderr: "ls: cannot access '/': Invalid argument\n" }
           : { exitCode: 0, stdout: "dr-xr-xr-x 1 root root 4096 /\n", stderr: "" };
@@ -121,7 +128,14 @@ describe("the probe and its cache", () => {
     const first = engine(false);
     const input = { info: WITH_GVISOR, setting: "auto" as const, image: "agent", cacheFile };
     assert.equal((await resolveIsolation({ ...input, engine: first.fake })).runtime, "runsc");
-    assert.deepEqual(first.calls, ["create runsc none", "start", "exec ls -ld /", "remove"]);
+    assert.deepEqual(first.calls, [
+      "create runsc none",
+      "start",
+      "exec ls -ld / /opt",
+      "copy",
+      "exec cat /opt/claude-bottle-probe/seen",
+      "remove",
+    ]);
     const again = engine(true);
     assert.equal((await resolveIsolation({ ...input, engine: again.fake })).kind, "gvisor");
     assert.deepEqual(again.calls, []);
@@ -149,7 +163,25 @@ describe("the probe and its cache", () => {
     await assert.rejects(resolveIsolation({ ...input, engine: engine(true).fake }), /isolation: runc/);
     const fixed = engine(false);
     assert.equal((await resolveIsolation({ ...input, engine: fixed.fake })).kind, "gvisor");
-    assert.equal(fixed.calls.length, 4);
+    assert.equal(fixed.calls.length, 6);
+  });
+
+  test("a gVisor whose sandbox does not see files copied in after start is refused, naming the registration", async () => {
+    const cacheFile = join(home, "cached-root", "isolation.json");
+    const input = {
+      info: { ...WITH_GVISOR, id: "ENGINE-D" },
+      setting: "auto" as const,
+      image: "agent",
+      cacheFile,
+    };
+    await assert.rejects(
+      resolveIsolation({ ...input, engine: engine(false, false, true).fake }),
+      (error: unknown) =>
+        isUserError(error) &&
+        /copied into a running test container does not appear/.test(error.message) &&
+        /"--overlay2=none", "--file-access=shared"/.test(error.message) &&
+        /; set `isolation: runc`/.test(error.message),
+    );
   });
 
   test("a gVisor whose containers cannot stat a file (runsc 2022-12: ls fails) is refused, naming the version that works", async () => {
