@@ -27,14 +27,28 @@ export function runCli(
 /** Runs the real bin without blocking the event loop (tests that serve fake upstreams need it). */
 export function runCliAsync(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    /** SIGKILLs the CLI and everything it started (its process group) after this; status null. */
+    timeoutMs?: number;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? process.cwd(),
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: options.timeoutMs !== undefined,
     });
+    if (options.timeoutMs !== undefined) {
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {}
+      }, options.timeoutMs);
+      child.once("close", () => clearTimeout(timer));
+    }
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {

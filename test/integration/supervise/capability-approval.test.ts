@@ -220,10 +220,16 @@ supervise: true
     while ((await sh(`cat ${sessions}`)).stdout !== "first\n")
       await new Promise((resolve) => setTimeout(resolve, 100));
 
-    const asked = callTool("propose_capability", {
-      dockerfile: await dockerfileFrom("echo second > /etc/second-marker"),
-      justification: "needs the second marker",
-    });
+    // Bounded: on gVisor under Docker 20.10 an exec into a container that was replaced may never
+    // return (docs/isolation.md, known limits); its answer is not what this test checks.
+    const asked = callTool(
+      "propose_capability",
+      {
+        dockerfile: await dockerfileFrom("echo second > /etc/second-marker"),
+        justification: "needs the second marker",
+      },
+      { timeoutMs: 90_000 },
+    );
     const approved = await cli(["approve", await pendingId("needs the second marker")]);
     assert.equal(approved.status, 0, approved.stderr);
     await asked;

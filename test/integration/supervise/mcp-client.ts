@@ -34,6 +34,7 @@ export interface SupervisedBottle {
   callTool(
     tool: string,
     args: Record<string, unknown>,
+    options?: { timeoutMs?: number },
   ): Promise<{ text: string; isError: boolean } | undefined>;
   /** Waits until `dashboard --once` lists a proposal for `needle`; returns its id. */
   pendingId(needle: string): Promise<string>;
@@ -43,14 +44,32 @@ export interface SupervisedBottle {
 export function supervisedBottle(
   state: () => { instance: string; env: NodeJS.ProcessEnv; cwd: string },
 ): SupervisedBottle {
-  const cli = (args: string[]) => runCliAsync(args, { env: state().env, cwd: state().cwd });
+  const cli = (args: string[], timeoutMs?: number) =>
+    runCliAsync(args, {
+      env: state().env,
+      cwd: state().cwd,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
   const exec = (...command: string[]) => cli(["exec", state().instance, "--", ...command]);
   return {
-    cli,
+    cli: (args) => cli(args),
     exec,
     sh: (command) => exec("sh", "-c", command),
-    async callTool(tool, args) {
-      const result = await exec("node", "--input-type=module", "-e", MCP_CLIENT, tool, JSON.stringify(args));
+    async callTool(tool, args, options = {}) {
+      const result = await cli(
+        [
+          "exec",
+          state().instance,
+          "--",
+          "node",
+          "--input-type=module",
+          "-e",
+          MCP_CLIENT,
+          tool,
+          JSON.stringify(args),
+        ],
+        options.timeoutMs,
+      );
       return result.status === 0 ? toolAnswer(result.stdout) : undefined;
     },
     async pendingId(needle) {
