@@ -30,7 +30,11 @@ export interface SupervisedBottle {
   cli(args: string[]): Promise<CliResult>;
   exec(...command: string[]): Promise<CliResult>;
   sh(command: string): Promise<CliResult>;
-  /** The agent's tool call and its answer; undefined when the call died with its container. */
+  /**
+   * The agent's tool call and its answer; undefined when the call died with its container or
+   * outlived `timeoutMs` (default 120 s: on gVisor under Docker 20.10 an exec into a container that
+   * a capability replaced may never return, docs/isolation.md).
+   */
   callTool(
     tool: string,
     args: Record<string, unknown>,
@@ -68,7 +72,7 @@ export function supervisedBottle(
           tool,
           JSON.stringify(args),
         ],
-        options.timeoutMs,
+        options.timeoutMs ?? 120_000,
       );
       return result.status === 0 ? toolAnswer(result.stdout) : undefined;
     },
