@@ -6,51 +6,20 @@
 // The sidecars run on the engine's default runtime. To measure them on gVisor too, set
 // `"default-runtime": "runsc"` in /etc/docker/daemon.json, reload dockerd, and run this again:
 // the agent's rows then compare gVisor sidecars with runc ones (docs/isolation.md has the figures).
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { benchCli, docker, median, timed } from "../bottle-cli.ts";
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const requests = Number(process.env.BENCH_REQUESTS ?? 200);
-const bin = fileURLToPath(new URL("../../dist/claude-bottle.js", import.meta.url));
-const { bundleCli } = (await import("../../scripts/build.ts")) as {
-  bundleCli: (outfile?: string) => Promise<void>;
-};
-await bundleCli(bin);
-const docker = (...args: string[]) =>
-  execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
 if (!docker("info", "--format", "{{json .Runtimes}}").includes('"runsc"')) {
   console.error("this engine has no runsc runtime: run scripts/docker-up.sh as root first");
   process.exit(1);
 }
-
-const home = mkdtempSync(join(tmpdir(), "bench-isolation-"));
-mkdirSync(join(home, "bottles"));
-mkdirSync(join(home, "agents"));
-for (const isolation of ["gvisor", "runc"]) {
-  writeFileSync(join(home, "bottles", `${isolation}.md`), `---\nisolation: ${isolation}\n---\n`);
-  writeFileSync(join(home, "agents", `on-${isolation}.md`), `---\nbottle: ${isolation}\n---\n`);
-}
-const env = {
-  ...process.env,
-  CLAUDE_BOTTLE_HOME: home,
-  NO_COLOR: "1",
-  NODE_COMPILE_CACHE: join(home, "cache", "node-compile-cache"),
-};
-const cli = (...args: string[]) =>
-  execFileSync(process.execPath, [bin, ...args], {
-    env,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "ignore"],
-  }).trim();
-
-function timed(action: () => void): number {
-  const started = process.hrtime.bigint();
-  action();
-  return Number(process.hrtime.bigint() - started) / 1e6;
-}
+const { cli, remove } = await benchCli("isolation", {
+  "bottles/gvisor.md": "isolation: gvisor\n",
+  "bottles/runc.md": "isolation: runc\n",
+  "agents/on-gvisor.md": "bottle: gvisor\n",
+  "agents/on-runc.md": "bottle: runc\n",
+});
 
 // In the agent: `requests` sequential requests through HTTP_PROXY, each refused by the proxy (403).
 const EGRESS_LATENCY = `
@@ -115,9 +84,8 @@ for (let i = 0; i < runs; i++) {
     docker("rm", "-f", container);
   }
 }
-rmSync(home, { recursive: true, force: true });
+remove();
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const fmt = (values: number[]) => median(values).toFixed(1);
 const g = rows.gvisor!;
 const r = rows.runc!;
