@@ -10,7 +10,7 @@ import { EGRESS } from "../../../src/plan/egress-config.ts";
 import { BIN, runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";
-import { MCP_CLIENT, toolAnswer } from "./mcp-client.ts";
+import { supervisedBottle } from "./mcp-client.ts";
 
 const docker = await connectDocker({ baseImage: true });
 const { engine } = docker;
@@ -80,20 +80,11 @@ describe("the interactive dashboard in a real terminal", { skip, timeout: 600_00
   const upstreams: Awaited<ReturnType<typeof startUpstream>>[] = [];
   const cli = (args: string[]) => runCliAsync(args, { env, cwd: fixture.project });
   const sh = (command: string) => cli(["exec", instance, "--", "sh", "-c", command]);
+  const agent = supervisedBottle(() => ({ instance, env, cwd: fixture.project }));
   const callTool = async (tool: string, args: Record<string, unknown>) => {
-    const result = await cli([
-      "exec",
-      instance,
-      "--",
-      "node",
-      "--input-type=module",
-      "-e",
-      MCP_CLIENT,
-      tool,
-      JSON.stringify(args),
-    ]);
-    assert.equal(result.status, 0, result.stderr);
-    return toolAnswer(result.stdout);
+    const answer = await agent.callTool(tool, args);
+    assert.ok(answer, `${tool}: the call ended without an answer`);
+    return answer;
   };
   const curl = (port: number) =>
     sh(`curl -sS -m 20 -o /dev/null -w '%{http_code}' http://upstream.test:${port}/`);

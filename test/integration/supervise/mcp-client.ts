@@ -5,7 +5,7 @@ import { type CliResult, runCliAsync } from "../../helpers/run-cli.ts";
  * initialize, initialized, then one tools/call; prints the call's result as JSON. Arguments:
  * the tool name, then its arguments as JSON.
  */
-export const MCP_CLIENT = `
+const MCP_CLIENT = `
 const [tool, args] = [process.argv[1], JSON.parse(process.argv[2])];
 const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 const post = async (body) => {
@@ -20,7 +20,7 @@ process.stdout.write(JSON.stringify(answer.result ?? answer.error));
 `;
 
 /** The tool's answer: its text parts joined, and whether it is an error result. */
-export function toolAnswer(stdout: string): { text: string; isError: boolean } {
+function toolAnswer(stdout: string): { text: string; isError: boolean } {
   const parsed = JSON.parse(stdout) as { content: { text: string }[]; isError?: boolean };
   return { text: parsed.content.map((part) => part.text).join("\n"), isError: parsed.isError === true };
 }
