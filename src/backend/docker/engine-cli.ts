@@ -39,6 +39,8 @@ export interface CliDockerEngineOptions {
 
 /** Bound on one `containerCopyOut` (a whole ~/workspace may be large, but not unbounded). */
 const COPY_OUT_MAX_BYTES = 1024 ** 3;
+/** How long removing one container may take: a healthy one goes within seconds, even SIGKILLed. */
+const REMOVE_TIMEOUT_MS = 60_000;
 
 export class CliDockerEngine implements DockerEngine {
   readonly #docker: string;
@@ -201,7 +203,9 @@ export class CliDockerEngine implements DockerEngine {
   }
 
   async containerRemove(nameOrId: string): Promise<void> {
-    await this.#ignoreNotFound(["container", "rm", "--force", "--volumes", nameOrId]);
+    // Bounded: a gVisor sandbox whose kernel the host OOM-killed can keep `rm --force` waiting for
+    // ever on Docker 20.10 (docs/isolation.md); `stop` then fails naming the container instead.
+    await this.#ignoreNotFound(["container", "rm", "--force", "--volumes", nameOrId], REMOVE_TIMEOUT_MS);
   }
 
   async containerList(filter: LabelFilter): Promise<ContainerInfo[]> {
@@ -215,9 +219,9 @@ export class CliDockerEngine implements DockerEngine {
     return result.stdout.split("\n").filter((line) => line.trim() !== "");
   }
 
-  async #ignoreNotFound(args: readonly string[]): Promise<void> {
+  async #ignoreNotFound(args: readonly string[], timeoutMs?: number): Promise<void> {
     try {
-      await this.#run(args);
+      await this.#run(args, timeoutMs === undefined ? {} : { timeoutMs });
     } catch (error) {
       if (error instanceof EngineError && error.isNotFound) return;
       throw error;

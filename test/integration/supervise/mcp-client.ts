@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type CliResult, runCliAsync } from "../../helpers/run-cli.ts";
+
 /**
  * A minimal MCP client (streamable HTTP, JSON-RPC) run by the agent's own Node inside the bottle:
  * initialize, initialized, then one tools/call; prints the call's result as JSON. Arguments:
