@@ -26,7 +26,7 @@ export interface Isolation {
   kind: "gvisor" | "runc";
   /** The `--runtime` to pass; absent for the engine's default (runc). */
   runtime?: string;
-  /** One line for the launch log and `status`: what the agent runs on and why. */
+  /** One line for the launch log: what the agent runs on and why. */
   note: string;
 }
 
