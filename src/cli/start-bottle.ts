@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DockerBottleBackend } from "../backend/docker/docker-backend.ts";
-import { resolveIsolation, runtimesFor } from "../backend/docker/isolation.ts";
+import { resolveIsolation } from "../backend/docker/isolation.ts";
 import type { ImageRefs } from "../backend/docker/prepare.ts";
 import { watchInstance } from "../backend/docker/watch.ts";
 import { newInstanceId, resourceName } from "../backend/instance.ts";
@@ -46,7 +46,7 @@ export async function startBottle(
     images: options.images,
     logRoot: docker.logRoot,
     generateCa: () => generateBottleCa({ commonName: `claude-bottle CA for ${instance}` }),
-    ...runtimesFor(isolation),
+    ...(isolation.runtime === undefined ? {} : { runtime: isolation.runtime }),
   });
   const mode = options.detach ? "detached" : "attached";
   const prepared = backend.prepare(plan, { instance, answers, owner: { pid: process.pid, mode } });

@@ -23,8 +23,6 @@ export interface DockerBackendOptions {
   logRoot: string;
   /** The agent's OCI runtime (isolation.ts); absent: the engine's default. */
   runtime?: string;
-  /** The sidecars' OCI runtime; absent: the engine's default. */
-  sidecarRuntime?: string;
   /** Generates the per-bottle CA (in memory). */
   generateCa: () => Promise<BottleCa>;
   /** Default: every sidecar this build has (sidecars/index.ts). */
@@ -53,7 +51,6 @@ export class DockerBottleBackend extends BottleBackend<DockerBottlePlan, DockerL
       logDir: `${this.#options.logRoot}/${options.instance}`,
       hostUser: sidecarWriter({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }),
       ...(this.#options.runtime ? { runtime: this.#options.runtime } : {}),
-      ...(this.#options.sidecarRuntime ? { sidecarRuntime: this.#options.sidecarRuntime } : {}),
     });
   }
 

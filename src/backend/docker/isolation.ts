@@ -30,14 +30,14 @@ export interface Isolation {
   note: string;
 }
 
-export const GVISOR: Isolation = {
+const GVISOR: Isolation = {
   kind: "gvisor",
   runtime: GVISOR_RUNTIME,
   note: "gVisor (runtime runsc): the agent's system calls meet a user-space kernel, not the host's",
 };
 
 /** How docker-up.sh registers gVisor (docs/isolation.md says why each argument). */
-export const REGISTRATION = `"runtimeArgs": ["--network=host", "--overlay2=none", "--file-access=shared"] in /etc/docker/daemon.json and reload dockerd (scripts/docker-up.sh does both)`;
+const REGISTRATION = `"runtimeArgs": ["--network=host", "--overlay2=none", "--file-access=shared"] in /etc/docker/daemon.json and reload dockerd (scripts/docker-up.sh does both)`;
 
 /** What the setting and the engine decide before anything runs. Pure. */
 export function planIsolation(
@@ -58,18 +58,29 @@ export function planIsolation(
   };
 }
 
+/** Why a registered gVisor cannot run the agent; `fix` when the reason does not say it already. */
+export interface ProbeFailure {
+  reason: string;
+  fix?: string;
+}
+
 /** The one line that says why a registered gVisor cannot start a container, and the fix. */
-export function brokenGvisor(detail: string): UserError {
-  // The probe's own findings already say what to do; the engine's words need the fix added.
-  const fix = /cannot list|register it/.test(detail)
-    ? ""
-    : /network/i.test(detail)
-      ? `register it with ${REGISTRATION}, or `
-      : "check `runsc --version` and dockerd's log on the engine's host, or ";
+export function brokenGvisor(failure: ProbeFailure): UserError {
   return new UserError(
-    `gVisor (runtime runsc) is registered but cannot start a container: ${detail}; ${fix}set \`isolation: runc\` in the bottle to run without gVisor`,
+    `gVisor (runtime runsc) is registered but cannot start a container: ${failure.reason}; ${failure.fix === undefined ? "" : `${failure.fix}, or `}set \`isolation: runc\` in the bottle to run without gVisor`,
     { code: "E_ISOLATION", exitCode: 1 },
   );
+}
+
+/** The engine's refusal to run the probe, with the registration fix when it is about the network. */
+export function engineFailure(stderr: string): ProbeFailure {
+  const reason = runtimeFailureDetail(stderr);
+  return {
+    reason,
+    fix: /network/i.test(reason)
+      ? `register it with ${REGISTRATION}`
+      : "check `runsc --version` and dockerd's log on the engine's host",
+  };
 }
 
 /** The engine's complaint in one line: "OCI runtime start failed: …: cannot run …" → "cannot run …". */
@@ -89,11 +100,11 @@ export function runtimeFailureDetail(stderr: string): string {
 }
 
 /** Starts a throwaway container on `runtime`; resolves `undefined` when it ran, else why not. */
-export async function probeRuntime(
+async function probeRuntime(
   engine: DockerEngine,
   image: string,
   runtime: string,
-): Promise<string | undefined> {
+): Promise<ProbeFailure | undefined> {
   const name = `claude-bottle-probe-${runtime}-${process.pid}-${Date.now().toString(36)}`;
   try {
     await engine.containerCreate({
@@ -113,7 +124,9 @@ export async function probeRuntime(
     const listed = await engine.containerExec(name, ["ls", "-ld", "/", "/opt"], { timeoutMs: 30_000 });
     if (listed.exitCode !== 0) {
       const said = (listed.stderr.trim().split("\n")[0] ?? "").slice(0, 120);
-      return `a test container cannot list / (${said || `exit ${listed.exitCode}`}), so the agent's tools would fail; install gVisor 2024 or later (Debian: bookworm-backports or trixie)`;
+      return {
+        reason: `a test container cannot list / (${said || `exit ${listed.exitCode}`}), so the agent's tools would fail; install gVisor 2024 or later (Debian: bookworm-backports or trixie)`,
+      };
     }
     // The launch copies the prompt, skills and configs in after start: a sandbox that caches the
     // directory it has seen (gVisor's default root overlay) would never show them.
@@ -122,11 +135,13 @@ export async function probeRuntime(
       timeoutMs: 30_000,
     });
     if (seen.stdout !== "copied\n") {
-      return `a file copied into a running test container does not appear in it, so the bottle's prompt, skills and configs would be missing; register it with ${REGISTRATION}`;
+      return {
+        reason: `a file copied into a running test container does not appear in it, so the bottle's prompt, skills and configs would be missing; register it with ${REGISTRATION}`,
+      };
     }
     return undefined;
   } catch (error) {
-    if (isEngineError(error)) return runtimeFailureDetail(error.stderr || error.message);
+    if (isEngineError(error)) return engineFailure(error.stderr || error.message);
     throw error;
   } finally {
     await engine.containerRemove(name);
@@ -179,15 +194,6 @@ export async function resolveIsolation(input: ResolveIsolationInput): Promise<Is
   });
   renameSync(next, input.cacheFile);
   return GVISOR;
-}
-
-/**
- * The runtimes a bottle's containers get: the agent the chosen isolation's. The sidecars stay on
- * the engine's default: they run our code on input the agent controls, but hold the bottle's
- * secrets and need the host's network stack; docs/isolation.md has the measurement behind this.
- */
-export function runtimesFor(isolation: Isolation): { runtime?: string } {
-  return isolation.runtime === undefined ? {} : { runtime: isolation.runtime };
 }
 
 /** How `status` names a container's runtime. */

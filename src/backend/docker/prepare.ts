@@ -20,8 +20,6 @@ export interface DockerBottlePlan {
   owner: Ownership;
   /** The agent's OCI runtime (isolation.ts): `runsc` for gVisor; absent for the engine's default. */
   runtime?: string;
-  /** The sidecars' runtime (docs/isolation.md says why they differ from the agent's). */
-  sidecarRuntime?: string;
   networks: { internal: string; egress: string };
   egressProxy: ContainerSpec & { name: string };
   agent: ContainerSpec & { name: string };
@@ -41,8 +39,6 @@ export interface PrepareInput {
   answers: Readonly<Record<string, string>>;
   /** The agent's OCI runtime, from the bottle's isolation (isolation.ts); absent: the engine's default. */
   runtime?: string;
-  /** The sidecars' OCI runtime; absent: the engine's default. */
-  sidecarRuntime?: string;
   owner: Ownership;
   /** Host dir for this instance's logs (the egress audit log), bind-mounted into the proxy. */
   logDir: string;
@@ -59,7 +55,7 @@ export const AGENT_LIMITS = { pids: 1024, memoryBytes: 4 * 1024 ** 3 } as const;
  * sandbox's own threads, about two per guest process (runsc 2024-07, measured with 1015 `sleep`s:
  * 2074), so it gets the room; at the host limit the whole sandbox would stop.
  */
-export const GVISOR_AGENT_LIMITS = { processes: AGENT_LIMITS.pids, hostPids: 4 * AGENT_LIMITS.pids } as const;
+const GVISOR_AGENT_LIMITS = { processes: AGENT_LIMITS.pids, hostPids: 4 * AGENT_LIMITS.pids } as const;
 
 /**
  * The agent answers a no-op now and then: on gVisor a sandbox whose kernel the host OOM-killed
@@ -131,9 +127,11 @@ export function labelsFor(instance: string, role: ResourceRole, owner?: Ownershi
 /**
  * What every sidecar container shares: the sidecar image, its name and labels, the hardening and
  * limits of G7, on the internal network. A sidecar module adds its command, env and aliases.
+ * Sidecars run on the engine's default runtime, not the agent's gVisor: it would cost every request the
+ * agent makes, and the kernel-exploit threat is the agent's (docs/isolation.md has the figures).
  */
 export function sidecarBase(
-  docker: Pick<DockerBottlePlan, "instance" | "images" | "owner" | "sidecarRuntime">,
+  docker: Pick<DockerBottlePlan, "instance" | "images" | "owner">,
   role: SidecarRole,
 ): ContainerSpec & { name: string } {
   return {
@@ -141,7 +139,6 @@ export function sidecarBase(
     image: docker.images.sidecar,
     labels: labelsFor(docker.instance, role, docker.owner),
     ...HARDENING,
-    ...(docker.sidecarRuntime === undefined ? {} : { runtime: docker.sidecarRuntime }),
     pidsLimit: SIDECAR_LIMITS.pids,
     memoryBytes: SIDECAR_LIMITS.memoryBytes,
     network: resourceName(docker.instance, "internal-network"),
@@ -156,13 +153,7 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
     egress: resourceName(instance, "egress-network"),
   };
   const runtime = input.runtime === undefined ? {} : { runtime: input.runtime };
-  const base = {
-    instance,
-    images: input.images,
-    owner: input.owner,
-    ...runtime,
-    ...(input.sidecarRuntime === undefined ? {} : { sidecarRuntime: input.sidecarRuntime }),
-  };
+  const base = { instance, images: input.images, owner: input.owner, ...runtime };
   const supervise = plan.supervise.enabled
     ? superviseDirs(input.home ?? dirname(dirname(input.logDir)), instance)
     : undefined;

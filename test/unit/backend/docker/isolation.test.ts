@@ -8,6 +8,7 @@ import { EngineError } from "../../../../src/backend/docker/engine-error.ts";
 import {
   brokenGvisor,
   describeRuntime,
+  engineFailure,
   planIsolation,
   probeKey,
   resolveIsolation,
@@ -77,7 +78,7 @@ describe("a registered gVisor that cannot start a container", () => {
   });
 
   test("the refusal is one line with the registration fix and the way to run without it", () => {
-    const error = brokenGvisor(runtimeFailureDetail(PLAIN_RUNSC_STDERR));
+    const error = brokenGvisor(engineFailure(PLAIN_RUNSC_STDERR));
     assert.equal(error.exitCode, 1);
     assert.doesNotMatch(error.message, /\n/);
     assert.match(
