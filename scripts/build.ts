@@ -41,6 +41,10 @@ async function bundle(entry: string, outfile: string): Promise<void> {
   await build({
     entryPoints: [join(root, entry)],
     outfile,
+    // esbuild writes each module's path relative to the working directory into the bundle (as a
+    // `// src/...` comment): relative to the package root, the bytes, and so the sidecar image's
+    // inputs hash, are the same from whatever directory the CLI runs.
+    absWorkingDir: root,
     bundle: true,
     platform: "node",
     format: "esm",

@@ -237,6 +237,8 @@ export async function stageSidecarBundle(context: string): Promise<Buffer> {
 
 async function sourceStamp(root: string): Promise<string> {
   const hash = createHash("sha256");
+  // Bumped when the bundling itself changes (v2: paths relative to the package root, not the cwd).
+  hash.update("bundle v2\n");
   const files = [
     join(root, "package-lock.json"),
     ...(await readdir(join(root, "src"), { recursive: true })).map((file) => join(root, "src", file)),
