@@ -15,6 +15,8 @@ export type SidecarRole = "egress-proxy" | "cred-proxy" | "git-gate" | "supervis
 /** Roles of resources; the demo-* ones belong to `claude-bottle demo`'s stand-ins. */
 export type ResourceRole =
   | "agent"
+  /** The container a capability approval builds the new agent image in (capability-build.ts). */
+  | "agent-build"
   | SidecarRole
   | "internal-network"
   | "egress-network"

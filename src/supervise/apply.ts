@@ -41,6 +41,8 @@ export interface ApplyTarget {
   home?: string;
   /** Host environment a capability re-plans the bottle with (its manifests' host variables). */
   env?: NodeJS.ProcessEnv;
+  /** Aborts a long apply (a capability build); the proposal then stays pending. */
+  signal?: AbortSignal | undefined;
 }
 
 export function changeOf(proposal: Proposal): Change {
@@ -196,6 +198,7 @@ async function applyCapability(target: ApplyTarget, dockerfile: string) {
       home,
       instance: target.instance,
       dockerfile,
+      signal: target.signal,
       plan: (record) =>
         planFor(
           { env: target.env ?? process.env, cwd: record.cwd, stdout: quiet, stderr: quiet },

@@ -55,6 +55,8 @@ export interface ApproveOptions {
   note?: string | undefined;
   /** The operator's modification; absent: the proposal as it is. */
   change?: Change | undefined;
+  /** Aborts applying it (the dashboard's Ctrl-C during a build): the proposal stays pending. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -82,6 +84,7 @@ export async function approve(
           currentConfigDir: dirs.currentConfig,
           owner: host.owner,
           home: host.home,
+          signal: options.signal,
         },
         change,
       ),

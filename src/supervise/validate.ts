@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { findMatch, type HostPattern, normalizeHost, parseHostPattern } from "../lib/host-pattern.ts";
 import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
-import { MAX_DOCKERFILE_BYTES, MAX_JUSTIFICATION, type RenderedRouteEntry } from "./protocol.ts";
+import { parseCapabilityDockerfile } from "./capability-dockerfile.ts";
+import { MAX_DOCKERFILE_BYTES, MAX_JUSTIFICATION, type RenderedRouteEntry, SUPERVISE } from "./protocol.ts";
 
 /**
  * Validation of what the agent proposes (and of what an operator modifies it into). Pure. A bad
@@ -186,19 +187,24 @@ function sameRoutes(a: readonly RenderedRouteEntry[], b: readonly RenderedRouteE
   return key(a) === key(b);
 }
 
-/** A new agent Dockerfile: bounded, starting FROM an image, different from the current one. */
+/**
+ * A new agent Dockerfile: bounded, different from the current one, and buildable by the confined
+ * capability builder (capability-dockerfile.ts): FROM the same image as the current Dockerfile.
+ */
 export function validateDockerfile(input: unknown, current: string | undefined): Validated<string> {
   if (typeof input !== "string" || input.trim() === "")
     return { ok: false, problems: ["dockerfile: give the complete new Dockerfile"] };
-  const problems: string[] = [];
   if (Buffer.byteLength(input) > MAX_DOCKERFILE_BYTES)
-    problems.push(`dockerfile: at most ${MAX_DOCKERFILE_BYTES} bytes`);
-  const first = input
-    .split("\n")
-    .map((line) => line.trim())
-    .find((line) => line !== "" && !line.startsWith("#"));
-  if (first === undefined || !/^(ARG|FROM)\s/i.test(first))
-    problems.push("dockerfile: the first instruction must be FROM (or ARG before FROM)");
+    return { ok: false, problems: [`dockerfile: at most ${MAX_DOCKERFILE_BYTES} bytes`] };
+  const parsed = parseCapabilityDockerfile(input);
+  if (!parsed.ok) return { ok: false, problems: parsed.problems.map((problem) => `dockerfile: ${problem}`) };
+  const problems: string[] = [];
+  const base = current === undefined ? undefined : parseCapabilityDockerfile(current);
+  const from = base?.ok ? base.value.from : undefined;
+  if (from !== undefined && parsed.value.from !== from)
+    problems.push(
+      `dockerfile: FROM must stay \`${from}\` (this bottle's agent image, as in ${SUPERVISE.currentConfigMount}/Dockerfile); no other image is pulled or used`,
+    );
   if (current !== undefined && input.trim() === current.trim())
     problems.push("dockerfile: identical to the current Dockerfile; nothing to change");
   return problems.length ? { ok: false, problems } : { ok: true, value: input };

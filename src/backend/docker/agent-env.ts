@@ -4,7 +4,11 @@ import { EGRESS } from "../../plan/egress-config.ts";
 /** Where the per-bottle CA lands in the agent and which bundle update-ca-certificates builds. */
 export const AGENT_CA_CERT = "/usr/local/share/ca-certificates/claude-bottle-ca.crt";
 export const AGENT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
-export const AGENT_USER = "node";
+/**
+ * By number, never by name: a capability image's /etc/passwd could map `node` to uid 0, and every
+ * process of the agent (Claude Code, exec, resume, provisioning) runs as this user.
+ */
+export const AGENT_USER = "1000:1000";
 export const AGENT_HOME = "/home/node";
 export const AGENT_WORKDIR = "/home/node/workspace";
 
@@ -12,11 +16,24 @@ export const AGENT_WORKDIR = "/home/node/workspace";
 export const SIDECAR_ALIASES = ["cred-proxy", "git-gate", "supervise"] as const;
 
 /**
- * The agent's environment apart from the manifest's own entries: the proxy, CA trust for every
- * common TLS stack, and Claude Code's telemetry off (it could not get out anyway; this keeps it
- * from retrying).
+ * The agent's environment apart from the manifest's own entries: its home, the proxy and CA
+ * trust, and Claude Code's telemetry off (it could not get out anyway; this keeps it from
+ * retrying).
  */
 export function bottleEnv(): Record<string, string> {
+  return {
+    // With a numeric user Docker takes HOME from /etc/passwd, which the image may not have.
+    HOME: AGENT_HOME,
+    ...proxyEnv(),
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    DISABLE_TELEMETRY: "1",
+    DISABLE_ERROR_REPORTING: "1",
+    DISABLE_AUTOUPDATER: "1",
+  };
+}
+
+/** The way out through the egress proxy, and CA trust for every common TLS stack. */
+export function proxyEnv(): Record<string, string> {
   const proxy = `http://${EGRESS.alias}:${EGRESS.port}`;
   const noProxy = [...SIDECAR_ALIASES, "localhost", "127.0.0.1", "::1"].join(",");
   return {
@@ -30,10 +47,6 @@ export function bottleEnv(): Record<string, string> {
     SSL_CERT_FILE: AGENT_CA_BUNDLE,
     REQUESTS_CA_BUNDLE: AGENT_CA_BUNDLE,
     GIT_SSL_CAINFO: AGENT_CA_BUNDLE,
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-    DISABLE_TELEMETRY: "1",
-    DISABLE_ERROR_REPORTING: "1",
-    DISABLE_AUTOUPDATER: "1",
   };
 }
 

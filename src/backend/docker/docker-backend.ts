@@ -106,6 +106,7 @@ export class DockerBottleBackend extends BottleBackend<DockerBottlePlan, DockerL
       engine: this.#options.engine,
       agent: launched.agentContainer,
       plan: prepared.plan,
+      docker: prepared,
     });
   }
 }

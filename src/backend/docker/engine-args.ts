@@ -46,6 +46,7 @@ export function containerCreateArgs(spec: ContainerSpec, envFile?: string): stri
     push("--group-add", group);
   }
   if (spec.memoryBytes !== undefined) push("--memory", `${spec.memoryBytes}b`);
+  if (spec.cpus !== undefined) push("--cpus", String(spec.cpus));
   for (const [name, value] of Object.entries(spec.ulimits ?? {})) {
     if (!/^[a-z]+$/.test(name) || !Number.isInteger(value)) throw new TypeError(`ulimit: ${name}=${value}`);
     push("--ulimit", `${name}=${value}:${value}`);

@@ -2,6 +2,7 @@
 
 import type {
   BuildOptions,
+  CommitOptions,
   ContainerInfo,
   ContainerSpec,
   DockerEngine,
@@ -111,6 +112,12 @@ export class CliDockerEngine implements DockerEngine {
     return image.id;
   }
 
+  async imageCommit(container: string, options: CommitOptions): Promise<string> {
+    const changes = (options.changes ?? []).flatMap((change) => ["--change", change]);
+    const result = await this.#run(["commit", "--pause=false", ...changes, container, options.tag]);
+    return result.stdout.trim();
+  }
+
   async networkCreate(options: NetworkCreateOptions): Promise<string> {
     const args = [
       "network",
@@ -184,6 +191,7 @@ export class CliDockerEngine implements DockerEngine {
     if (options.input !== undefined) runOptions.input = options.input;
     if (options.timeoutMs !== undefined) runOptions.timeoutMs = options.timeoutMs;
     if (options.signal !== undefined) runOptions.signal = options.signal;
+    if (options.progress !== undefined) runOptions.progress = options.progress;
     const terminal = { stdinIsTty: this.#stdinIsTty() };
     const result = await withEnvFile(options.env, (envFile) =>
       this.#run(execArgs(container, command, options, terminal, envFile), runOptions),

@@ -39,7 +39,16 @@ const imageSchema = z.object({
   RepoTags: z.array(z.string()).nullish(),
   Size: z.number(),
   Created: z.string(),
-  Config: z.object({ Labels: labels }).nullish(),
+  Config: z
+    .object({
+      Labels: labels,
+      User: z.string().nullish(),
+      WorkingDir: z.string().nullish(),
+      Env: z.array(z.string()).nullish(),
+      Entrypoint: z.array(z.string()).nullish(),
+      Cmd: z.array(z.string()).nullish(),
+    })
+    .nullish(),
 });
 
 export function parseImages(json: string): ImageInfo[] {
@@ -52,6 +61,13 @@ export function parseImages(json: string): ImageInfo[] {
       labels: image.Config?.Labels ?? {},
       size: image.Size,
       created: image.Created,
+      config: {
+        user: image.Config?.User ?? "",
+        workdir: image.Config?.WorkingDir ?? "",
+        env: image.Config?.Env ?? [],
+        entrypoint: image.Config?.Entrypoint ?? null,
+        cmd: image.Config?.Cmd ?? null,
+      },
     }));
 }
 
@@ -80,6 +96,7 @@ export function parseNetworks(json: string): NetworkInfo[] {
 
 const containerSchema = z.object({
   Id: z.string(),
+  Image: z.string(),
   Name: z.string(),
   Config: z.object({ Image: z.string(), Labels: labels, Env: z.array(z.string()).nullish() }),
   HostConfig: z.object({ Runtime: z.string().nullish() }).nullish(),
@@ -117,6 +134,7 @@ export function parseContainers(json: string): ContainerInfo[] {
         id: container.Id,
         name: container.Name.replace(/^\//, ""),
         image: container.Config.Image,
+        imageId: container.Image,
         status: container.State.Status,
         running: container.State.Running,
         exitCode: container.State.ExitCode,

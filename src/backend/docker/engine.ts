@@ -40,6 +40,21 @@ export interface ImageInfo {
   /** Bytes, as `docker image inspect` reports them. */
   size: number;
   created: string;
+  /** What a container of the image runs with unless told otherwise. */
+  config: {
+    user: string;
+    workdir: string;
+    /** `NAME=value` entries. */
+    env: string[];
+    entrypoint: string[] | null;
+    cmd: string[] | null;
+  };
+}
+
+export interface CommitOptions {
+  tag: string;
+  /** Dockerfile instructions applied to the new image's config (`docker commit --change`). */
+  changes?: readonly string[];
 }
 
 export interface BuildOptions {
@@ -113,6 +128,8 @@ export interface ContainerSpec {
   groupAdd?: readonly string[];
   /** Bytes. */
   memoryBytes?: number;
+  /** `--cpus`: how many CPUs' worth of time the container may use. */
+  cpus?: number;
   /** `--ulimit name=soft:hard`, both set to the value (e.g. `nproc`). */
   ulimits?: Readonly<Record<string, number>>;
   runtime?: string;
@@ -150,7 +167,10 @@ export type HealthStatus = "starting" | "healthy" | "unhealthy" | "none";
 export interface ContainerInfo {
   id: string;
   name: string;
+  /** The image reference it was created from, as given (a tag may have moved since). */
   image: string;
+  /** The id of the image it runs on. */
+  imageId?: string;
   /** created | running | paused | restarting | removing | exited | dead */
   status: string;
   running: boolean;
@@ -175,6 +195,8 @@ export interface ExecOptions {
    */
   stdio?: "capture" | "inherit";
   input?: Buffer | string;
+  /** Where stdout and stderr stream while it runs (capture then keeps only their tails). */
+  progress?: Writable;
   /** Reject with an EngineError when the command exits non-zero; default false. */
   check?: boolean;
   timeoutMs?: number;
@@ -197,6 +219,8 @@ export interface DockerEngine {
   imageRemove(ref: string, options?: { force?: boolean }): Promise<void>;
   /** Builds and tags an image, streaming progress; resolves to the new image id. */
   build(options: BuildOptions): Promise<string>;
+  /** `docker commit` of a stopped container into a tagged image; resolves to its id. */
+  imageCommit(container: string, options: CommitOptions): Promise<string>;
 
   networkCreate(options: NetworkCreateOptions): Promise<string>;
   networkInspect(nameOrId: string): Promise<NetworkInfo | undefined>;

@@ -6,30 +6,24 @@
  * moves to the new container by itself (src/cli/attach.ts), a detached bottle with `resume`.
  */
 import { X509Certificate } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
 import { EGRESS } from "../../plan/egress-config.ts";
 import { resourceName } from "../instance.ts";
 import type { InstanceRecord } from "../state.ts";
 import { InstanceStore } from "../state.ts";
 import { AGENT_HOME } from "./agent-env.ts";
+import { buildCapability, LABEL_LAUNCH_IMAGE } from "./capability-build.ts";
 import { DockerBottleBackend, type DockerLaunched } from "./docker-backend.ts";
-import { type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";
+import type { DockerEngine } from "./engine.ts";
 import { EngineError } from "./engine-error.ts";
 import { firstTarFile } from "./engine-tar.ts";
-import { capabilityImageTag, DEFAULT_TAGS, resolveBase } from "./images.ts";
+import { capabilityImageTag, DEFAULT_TAGS } from "./images.ts";
 import { startAgentContainer } from "./launch.ts";
 import { LABEL_MODE, LABEL_OWNER_PID } from "./prepare.ts";
 
 /** What survives the replacement, relative to the agent's home (uid 1000). */
 export const KEPT_HOME_STATE = [".claude", ".claude.json", "workspace"] as const;
-
-/** Lines of build output a failure reports. */
-const BUILD_TAIL_LINES = 20;
 
 export interface ReplaceAgentInput {
   engine: DockerEngine;
@@ -41,6 +35,8 @@ export interface ReplaceAgentInput {
   /** The bottle's plan built again from its state record (manifests and host env). */
   plan: (record: InstanceRecord) => BottlePlan;
   log?: (line: string) => void;
+  /** Aborts the build (the operator pressed Ctrl-C); nothing has changed then. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ReplacedAgent {
@@ -87,26 +83,13 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
     );
   }
 
-  // The old image by id, taken before the build: a second capability moves this instance's tag.
-  const previousImage = (await engine.imageInspect(old.image))?.id ?? old.image;
-  const image = capabilityImageTag(instance);
-  log(`building ${image} from the approved Dockerfile`);
-  const imageId = await buildCapabilityImage(engine, input.home, instance, input.dockerfile);
-
+  const previousImage = old.imageId ?? old.image;
   const certTar = await engine.containerCopyOut(resourceName(instance, "egress-proxy"), EGRESS.caCert);
   const certPem = firstTarFile(certTar)?.content.toString("utf8");
   if (certPem === undefined) throw new ReplaceAgentError("the egress proxy holds no CA certificate", false);
-  const saved: { name: string; tar: Buffer }[] = [];
-  for (const name of KEPT_HOME_STATE) {
-    try {
-      saved.push({ name, tar: await engine.containerCopyOut(agentName, `${AGENT_HOME}/${name}`) });
-    } catch (error) {
-      if (!(error instanceof EngineError && error.isNotFound)) throw error;
-    }
-  }
 
-  // The same container spec launch would make, on the new image, with the same owner labels
-  // and the answers the first launch got (`?prompt` env entries), read back from the old agent.
+  // The same container spec launch would make, with the same owner labels and the answers the
+  // first launch got (`?prompt` env entries), read back from the old agent.
   const answers = Object.fromEntries(
     plan.env.flatMap((entry) => {
       const value = old.env?.[entry.name];
@@ -114,6 +97,7 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
     }),
   );
   const pid = Number(old.labels[LABEL_OWNER_PID]);
+  const image = capabilityImageTag(instance);
   const backend = new DockerBottleBackend({
     engine,
     images: { agent: image, sidecar: DEFAULT_TAGS.sidecar },
@@ -130,6 +114,37 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
       mode: old.labels[LABEL_MODE] === "attached" ? "attached" : "detached",
     },
   });
+
+  // Every capability builds on the image the bottle was launched with (what FROM names).
+  const launchImage = (await engine.imageInspect(previousImage))?.labels[LABEL_LAUNCH_IMAGE] ?? previousImage;
+  log(`building ${image} from the approved Dockerfile, confined to the bottle`);
+  let imageId: string;
+  try {
+    imageId = await buildCapability({
+      engine,
+      instance,
+      dockerfile: input.dockerfile,
+      baseImageId: launchImage,
+      agent: prepared.agent,
+      caCertPem: certPem,
+      tag: image,
+      signal: input.signal,
+      log,
+    });
+  } catch (error) {
+    throw new ReplaceAgentError(`building the new agent image failed: ${messageOf(error)}`, false, {
+      cause: error,
+    });
+  }
+
+  const saved: { name: string; tar: Buffer }[] = [];
+  for (const name of KEPT_HOME_STATE) {
+    try {
+      saved.push({ name, tar: await engine.containerCopyOut(agentName, `${AGENT_HOME}/${name}`) });
+    } catch (error) {
+      if (!(error instanceof EngineError && error.isNotFound)) throw error;
+    }
+  }
 
   const startOn = async (ref: string) => {
     await engine.containerRemove(agentName);
@@ -173,72 +188,6 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
     await engine.imageRemove(previousImage).catch(() => {});
   }
   return { image, imageId, kept: saved.map((entry) => entry.name) };
-}
-
-/**
- * `docker build` of the approved Dockerfile, tagged and labelled for this instance (so `stop`
- * and `cleanup` remove it). The context is the agent image's staged one (with the Claude Code
- * binary under npm/, when this host built the agent image), so a Dockerfile derived from
- * images/agent/Dockerfile builds as well as one `FROM` the current agent image; the Dockerfile
- * itself is passed outside the context and the context is never modified.
- */
-async function buildCapabilityImage(
-  engine: DockerEngine,
-  home: string,
-  instance: string,
-  dockerfile: string,
-): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "claude-bottle-capability-"));
-  try {
-    const staged = join(home, "cache", "images", "agent");
-    const context = existsSync(staged) ? staged : join(dir, "context");
-    if (context !== staged) await mkdir(context);
-    const file = join(dir, "Dockerfile");
-    await writeFile(file, dockerfile);
-    const output = new TailLines(BUILD_TAIL_LINES);
-    try {
-      return await engine.build({
-        context,
-        dockerfile: file,
-        tag: capabilityImageTag(instance),
-        buildArgs: { BASE: await resolveBase({ engine }) },
-        labels: { [LABEL_INSTANCE]: instance, [LABEL_ROLE]: "agent-image" },
-        progress: output,
-      });
-    } catch (error) {
-      const tail = output.lines().join("\n");
-      throw new ReplaceAgentError(
-        `building the new agent image failed: ${messageOf(error).split("\n")[0]}${tail ? `\n${tail}` : ""}`,
-        false,
-        { cause: error },
-      );
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** Keeps the last lines written to it (build output, for the failure message). */
-class TailLines extends Writable {
-  readonly #limit: number;
-  #text = "";
-
-  constructor(limit: number) {
-    super();
-    this.#limit = limit;
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#text = (this.#text + chunk.toString("utf8"))
-      .split("\n")
-      .slice(-(this.#limit + 1))
-      .join("\n");
-    callback();
-  }
-
-  lines(): string[] {
-    return this.#text.split("\n").filter((line) => line.trim() !== "");
-  }
 }
 
 function messageOf(error: unknown): string {

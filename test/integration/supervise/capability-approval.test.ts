@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AGENT_CA_BUNDLE, AGENT_CA_CERT } from "../../../src/backend/docker/agent-env.ts";
@@ -7,6 +8,7 @@ import { EngineError } from "../../../src/backend/docker/engine-error.ts";
 import { firstTarFile } from "../../../src/backend/docker/engine-tar.ts";
 import { InstanceStore } from "../../../src/backend/state.ts";
 import { attachSession } from "../../../src/cli/attach.ts";
+import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
 import { EGRESS } from "../../../src/plan/egress-config.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";
@@ -32,11 +34,13 @@ describe("supervise: a capability approval in a running bottle", {
   }));
   const agentName = () => `cb-${instance}-agent`;
   const capabilityImage = () => `claude-bottle/agent:${instance}`;
-  const dockerfileFrom = async (run: string) => {
-    const image = (await engine.containerInspect(agentName()))?.image;
-    assert.ok(image);
-    return `FROM ${image}\nUSER root\nRUN ${run}\nUSER node\n`;
+  /** The published Dockerfile (FROM this bottle's agent image) with lines added, as an agent would. */
+  const dockerfileWith = async (lines: string) => {
+    const current = (await sh("cat /etc/claude-bottle/current-config/Dockerfile")).stdout;
+    assert.match(current, /^FROM claude-bottle\/agent:latest$/m);
+    return `${current}${lines}`;
   };
+  const dockerfileFrom = (run: string) => dockerfileWith(`USER root\nRUN ${run}\nUSER node\n`);
   const audit = () =>
     readFileSync(join(fixture.home, "logs", instance, "supervise-audit.jsonl"), "utf8")
       .trim()
@@ -146,7 +150,10 @@ supervise: true
     assert.notEqual(agentAfter?.id, agentBefore?.id);
     assert.equal(agentAfter?.image, capabilityImage());
     assert.equal(agentAfter?.labels["claude-bottle.instance"], instance);
-    assert.deepEqual(agentAfter?.labels, agentBefore?.labels, "same instance, role, owner and mode labels");
+    // The image says what it was built on: the image the bottle was launched with.
+    const { "claude-bottle.launch-image": launchImage, ...labels } = agentAfter?.labels ?? {};
+    assert.equal(launchImage, agentBefore?.imageId);
+    assert.deepEqual(labels, agentBefore?.labels, "same instance, role, owner and mode labels");
     const image = await engine.imageInspect(capabilityImage());
     assert.equal(image?.labels["claude-bottle.instance"], instance);
     const listed = await cli(["list", "--running"]);
@@ -191,6 +198,57 @@ supervise: true
     assert.equal(entry.after, dockerfile);
     assert.ok((entry.diff as string[]).includes("+RUN echo capability > /etc/capability-marker"));
     assert.match((await cli(["dashboard", "--once"])).stdout, /no pending proposals/);
+  });
+
+  it("builds an approved capability inside the bottle's walls, and its passwd cannot make the agent root", async () => {
+    // A server on the host, where `docker build` (the engine's default network) reaches it.
+    const seen: string[] = [];
+    const recorder = createServer((socket: Socket) => {
+      seen.push(socket.remoteAddress ?? "?");
+      socket.end("HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nreached");
+    });
+    await new Promise<void>((resolve) => recorder.listen(0, "0.0.0.0", resolve));
+    const port = (recorder.address() as { port: number }).port;
+    const gateway = await bridgeGateway(engine);
+    try {
+      const dockerfile = await dockerfileWith(
+        [
+          "USER root",
+          // Through the proxy (the build's only way out): refused, the proxy answers.
+          `RUN curl -s -m 20 -o /dev/null -w '%{http_code}' http://${gateway}:${port}/via-proxy > /etc/via-proxy || true`,
+          // Around the proxy, straight to the host: no route.
+          `RUN node -e 'require("net").connect(${port}, "${gateway}").on("connect", () => process.exit(0)).on("error", () => process.exit(1)).setTimeout(10000, () => process.exit(2))' && echo connected > /etc/direct || echo refused > /etc/direct`,
+          // An image that maps the agent's name to root.
+          "RUN sed -i 's/^node:x:1000:1000:/node:x:0:0:/' /etc/passwd && id -u node > /etc/node-uid",
+          'ENV CAPABILITY_NOTE="built in the bottle"',
+          "USER node",
+          "",
+        ].join("\n"),
+      );
+      const asked = callTool(
+        "propose_capability",
+        { dockerfile, justification: "confined build check" },
+        { timeoutMs: 60_000 },
+      );
+      const approved = await cli(["approve", await pendingId("confined build check")]);
+      assert.equal(approved.status, 0, approved.stderr);
+      await asked;
+      assert.deepEqual(seen, [], "a build step reached the host");
+      assert.equal((await sh("cat /etc/via-proxy")).stdout, "403");
+      assert.equal((await sh("cat /etc/direct")).stdout, "refused\n");
+      // The hostile passwd is in the image, and changes nothing: the agent is uid 1000.
+      assert.equal((await sh("cat /etc/node-uid")).stdout, "0\n");
+      assert.equal((await sh("id -u; id -g")).stdout, "1000\n1000\n");
+      assert.equal((await exec("sh", "-c", "id -u")).stdout, "1000\n");
+      assert.equal((await sh("echo $HOME")).stdout, "/home/node\n");
+      // The image's own config: ENV kept, the proxy settings of the build not baked in.
+      const config = (await engine.imageInspect(capabilityImage()))?.config;
+      assert.ok(config?.env.includes("CAPABILITY_NOTE=built in the bottle"), JSON.stringify(config));
+      assert.ok(!config?.env.some((entry) => /_proxy=/i.test(entry)), JSON.stringify(config?.env));
+      assert.deepEqual(config?.cmd, ["claude"]);
+    } finally {
+      recorder.close();
+    }
   });
 
   it("a session that ends by itself is not attached again", async () => {

@@ -114,12 +114,15 @@ describe("routes validation", () => {
 });
 
 describe("Dockerfile validation", () => {
-  it("requires FROM first, a bound, and a change", () => {
+  it("requires FROM first, the current FROM, a bound, and a change", () => {
     assert.ok(validateDockerfile("# x\nFROM a\nRUN b\n", "FROM a\n").ok);
-    assert.ok(validateDockerfile("ARG BASE=a\nFROM ${BASE}\n", undefined).ok);
+    assert.ok(!validateDockerfile("ARG BASE=a\nFROM ${BASE}\n", undefined).ok);
     assert.ok(!validateDockerfile("RUN b\n", undefined).ok);
     assert.ok(!validateDockerfile("FROM a\n", "FROM a\n").ok);
     assert.ok(!validateDockerfile(`FROM a\n${"#".repeat(70_000)}`, undefined).ok);
+    const other = validateDockerfile("FROM evil.example/agent\nRUN b\n", "FROM a\n");
+    assert.ok(!other.ok);
+    assert.match(other.problems.join("\n"), /FROM must stay `a`/);
   });
 });
 

@@ -20,6 +20,7 @@ export interface SidecarProvisionContext {
   /** The agent container's name. */
   agent: string;
   plan: BottlePlan;
+  docker: DockerBottlePlan;
 }
 
 /**

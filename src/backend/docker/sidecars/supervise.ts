@@ -1,13 +1,14 @@
 import { rmSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { giveDirTo } from "../../../lib/host-files.ts";
 import type { BottlePlan } from "../../../plan/bottle-plan.ts";
 import { renderCredProxyRoutes } from "../../../plan/cred-proxy-routes.ts";
+import { initialCapabilityDockerfile } from "../../../supervise/capability-dockerfile.ts";
 import {
   type CurrentConfig,
   copyToAgent,
   currentConfigFiles,
+  readCurrentConfig,
   writeCurrentConfig,
 } from "../../../supervise/current-config.ts";
 import { QUEUE_DIRS, SUPERVISE } from "../../../supervise/protocol.ts";
@@ -15,7 +16,6 @@ import { ProposalQueue } from "../../../supervise/queue.ts";
 import { AGENT_USER, AGENT_WORKDIR } from "../agent-env.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
-import { packageRoot } from "../images.ts";
 import { listeningCheck } from "../listening-probe.ts";
 import { type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
 import type { DockerSidecar } from "./sidecar.ts";
@@ -26,11 +26,11 @@ function dirsOf(docker: DockerBottlePlan): NonNullable<DockerBottlePlan["supervi
 }
 
 /** The policy supervise may change, as the bottle starts. */
-async function initialConfig(plan: BottlePlan): Promise<CurrentConfig> {
+function initialConfig(plan: BottlePlan, agentImage: string): CurrentConfig {
   return {
     allowlist: [...plan.egress.allowlist],
     ...(plan.credProxy.routes.length ? { routes: renderCredProxyRoutes(plan) } : {}),
-    dockerfile: await readFile(join(packageRoot(), "images", "agent", "Dockerfile"), "utf8"),
+    dockerfile: initialCapabilityDockerfile(agentImage),
   };
 }
 
@@ -78,15 +78,15 @@ export const superviseSidecar: DockerSidecar = {
     new ProposalQueue(dirs.queue).ensure();
     for (const sub of [dirs.queue, ...Object.values(QUEUE_DIRS).map((name) => join(dirs.queue, name))])
       giveDirTo(sub, docker.hostUser);
-    writeCurrentConfig(dirs.currentConfig, await initialConfig(docker.plan));
+    writeCurrentConfig(dirs.currentConfig, initialConfig(docker.plan, docker.agent.image));
     const container = spec(docker);
     await createContainer(engine, stack, container);
     await engine.containerStart(container.name);
     await waitReady(engine, container.name, listeningCheck(SUPERVISE.port), { signal });
   },
-  async provision({ engine, agent, plan }) {
-    // Nothing can have been approved yet: the agent has not run.
-    await copyToAgent(engine, agent, currentConfigFiles(await initialConfig(plan)));
+  async provision({ engine, agent, docker }) {
+    // What the host holds: the launch's policy, or what was approved since (a capability's new agent).
+    await copyToAgent(engine, agent, currentConfigFiles(readCurrentConfig(dirsOf(docker).currentConfig)));
     await engine.containerExec(
       agent,
       [
