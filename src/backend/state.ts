@@ -15,6 +15,11 @@ export interface InstanceRecord {
   caFingerprint: string;
   /** The working directory the agent was started from (for `resume`). */
   cwd: string;
+  /**
+   * The plan it was launched with, as `start --dry-run --format json` shows it (names, never
+   * values): a capability approval re-plans the bottle and must arrive at exactly this.
+   */
+  plan?: Record<string, unknown>;
 }
 
 /**

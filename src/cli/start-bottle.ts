@@ -7,6 +7,7 @@ import { watchInstance } from "../backend/docker/watch.ts";
 import { newInstanceId, resourceName } from "../backend/instance.ts";
 import { generateBottleCa } from "../lib/tls/ca.ts";
 import type { BottlePlan } from "../plan/bottle-plan.ts";
+import { planToJson } from "../plan/render-json.ts";
 import { askEnv } from "./ask-env.ts";
 import { attachSession, sessionCommand } from "./attach.ts";
 import type { CliContext } from "./context.ts";
@@ -75,6 +76,7 @@ export async function startBottle(
     createdAt: new Date().toISOString(),
     caFingerprint: launched.ca.sha256Fingerprint,
     cwd: context.cwd,
+    plan: planToJson(plan),
   });
   stack.defer(() => docker.store.remove(instance));
   // Launch complete: the agent takes its final name, which is what tells `cleanup` that a

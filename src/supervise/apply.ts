@@ -4,6 +4,7 @@ import { ReplaceAgentError, replaceAgent } from "../backend/docker/replace-agent
 import { resourceName } from "../backend/instance.ts";
 import { planFor } from "../cli/context.ts";
 import { hostOf } from "../plan/bottle-plan.ts";
+import { planToJson } from "../plan/render-json.ts";
 import { applyAllowlist, withEntry } from "./apply-egress.ts";
 import { applyRoutes, sortRoutes } from "./apply-routes.ts";
 import {
@@ -13,6 +14,7 @@ import {
   syncAgentCurrentConfig,
   writeCurrentConfig,
 } from "./current-config.ts";
+import { changedOnly, lineDiff } from "./diff.ts";
 import { ApplyError } from "./live-reload.ts";
 import type { Proposal, RenderedRouteEntry } from "./protocol.ts";
 import { routeLine } from "./render.ts";
@@ -199,11 +201,15 @@ async function applyCapability(target: ApplyTarget, dockerfile: string) {
       instance: target.instance,
       dockerfile,
       signal: target.signal,
-      plan: (record) =>
-        planFor(
+      plan: (record) => {
+        const plan = planFor(
           { env: target.env ?? process.env, cwd: record.cwd, stdout: quiet, stderr: quiet },
           record.agent,
-        ),
+        );
+        const changed = planChange(record.plan, planToJson(plan));
+        if (changed !== undefined) throw new ApplyError(changed);
+        return plan;
+      },
     });
   } catch (error) {
     if (error instanceof ReplaceAgentError)
@@ -216,6 +222,23 @@ async function applyCapability(target: ApplyTarget, dockerfile: string) {
       { cause: error },
     );
   }
+}
+
+/**
+ * Why re-planning a bottle for its new agent arrives somewhere else, or undefined when it does
+ * not: the manifests may have changed since the start (a commit the agent pushed, pulled into the
+ * project), and the new container must not move to another bottle's env, routes or remotes.
+ */
+export function planChange(
+  launched: Record<string, unknown> | undefined,
+  now: Record<string, unknown>,
+): string | undefined {
+  if (launched === undefined)
+    return "the bottle's state record has no launch plan (started by an older claude-bottle); stop it and start it again";
+  const [before, after] = [launched, now].map((plan) => `${JSON.stringify(plan, null, 2)}\n`);
+  if (before === after) return undefined;
+  const diff = changedOnly(lineDiff(before ?? "", after ?? ""), 1);
+  return `the bottle's manifests changed since it started, so the new agent would get another plan; refused. Stop the bottle and start it again to use them. Plan (start --dry-run --format json) then → now:\n${diff.join("\n")}`;
 }
 
 /** Replaces the whole allowlist (an operator's edit from the dashboard). */

@@ -124,6 +124,37 @@ supervise: true
     assert.match((await asked)?.text ?? "", /^rejected/);
   });
 
+  it("refuses an approval that would re-plan the bottle from manifests changed since it started", async () => {
+    const agentBefore = await engine.containerInspect(agentName());
+    // As if the agent had pushed a commit that moves it to a bottle with more reach.
+    fixture.write(
+      "bottles/elsewhere.md",
+      manifest('egress:\n  allowlist: ["elsewhere.test"]\nsupervise: true\n'),
+    );
+    const original = readFileSync(join(fixture.home, "agents", "builder.md"), "utf8");
+    fixture.write("agents/builder.md", manifest("bottle: elsewhere", "Build things."));
+    try {
+      const asked = callTool("propose_capability", {
+        dockerfile: await dockerfileFrom("echo moved > /etc/moved-marker"),
+        justification: "wants to move bottles",
+      });
+      const id = await pendingId("wants to move bottles");
+      const approved = await cli(["approve", id]);
+      assert.equal(approved.status, 1, approved.stdout + approved.stderr);
+      assert.match(approved.stderr, new RegExp(`proposal ${id} was not applied and stays pending`));
+      assert.match(approved.stderr, /manifests changed since it started/);
+      assert.match(approved.stderr, /-\s+"name": "growing"/);
+      assert.match(approved.stderr, /\+\s+"name": "elsewhere"/);
+      assert.match(approved.stderr, /\+\s+"elsewhere\.test"/);
+      assert.equal((await engine.containerInspect(agentName()))?.id, agentBefore?.id, "the same agent");
+      assert.equal(await engine.imageInspect(capabilityImage()), undefined, "nothing was built");
+      assert.equal((await cli(["reject", id, "--reason", "manifests changed"])).status, 0);
+      assert.match((await asked)?.text ?? "", /^rejected/);
+    } finally {
+      fixture.write("agents/builder.md", original);
+    }
+  });
+
   it("rebuilds the agent image and resumes the same bottle on it, transcript and workspace kept", async () => {
     const agentBefore = await engine.containerInspect(agentName());
     const sidecarsBefore = await Promise.all(
