@@ -36,6 +36,25 @@ export const PROPOSAL_ID = /^[0-9a-f]{8}$/;
 export const MAX_JUSTIFICATION = 4000;
 export const MAX_DOCKERFILE_BYTES = 64 * 1024;
 
+/**
+ * What one bottle may ask of its operator at once: a flood of proposals or a huge one must not
+ * bury the dashboard (every bottle's) or fill the host's disk. Refusals say which limit.
+ */
+export const SUPERVISE_LIMITS = {
+  /** Proposals of one bottle waiting for the operator; identical ones count once. */
+  pending: 20,
+  /** MCP requests the sidecar serves at once (waiting calls included). */
+  concurrentRequests: 40,
+  /** Bytes of one MCP request body. */
+  requestBytes: 256 * 1024,
+  urlChars: 2048,
+  routes: 32,
+  rolesPerRoute: 16,
+  allowRulesPerRoute: 64,
+  /** Characters of a route's path, upstream, slot, role or rule field. */
+  fieldChars: 512,
+} as const;
+
 const common = {
   version: z.literal(1),
   id: z.string().regex(PROPOSAL_ID),
@@ -46,13 +65,15 @@ const common = {
   justification: z.string().min(1).max(MAX_JUSTIFICATION),
 };
 
+const field = z.string().max(SUPERVISE_LIMITS.fieldChars);
+
 export const renderedRouteSchema = z.strictObject({
-  path: z.string(),
-  upstream: z.string(),
+  path: field,
+  upstream: field,
   auth_scheme: z.enum(AUTH_SCHEMES),
-  slot: z.string(),
-  roles: z.array(z.string()).default([]),
-  allow: z.array(routeRuleSchema).optional(),
+  slot: field,
+  roles: z.array(field).max(SUPERVISE_LIMITS.rolesPerRoute).default([]),
+  allow: z.array(routeRuleSchema).max(SUPERVISE_LIMITS.allowRulesPerRoute).optional(),
   server_tools: z.array(z.enum(SERVER_TOOLS)).optional(),
 });
 
@@ -61,15 +82,15 @@ export const proposalSchema = z.discriminatedUnion("kind", [
     ...common,
     kind: z.literal("egress"),
     /** The URL that was refused, as the agent gave it. */
-    url: z.string(),
+    url: z.string().max(SUPERVISE_LIMITS.urlChars),
     /** The allowlist entry to add: `host:port`. */
-    entry: z.string().min(1),
+    entry: z.string().min(1).max(SUPERVISE_LIMITS.fieldChars),
   }),
   z.strictObject({
     ...common,
     kind: z.literal("routes"),
     /** The complete new route list of routes.json. */
-    routes: z.array(renderedRouteSchema),
+    routes: z.array(renderedRouteSchema).max(SUPERVISE_LIMITS.routes),
   }),
   z.strictObject({
     ...common,

@@ -2,7 +2,13 @@ import { z } from "zod";
 import { findMatch, type HostPattern, normalizeHost, parseHostPattern } from "../lib/host-pattern.ts";
 import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 import { parseCapabilityDockerfile } from "./capability-dockerfile.ts";
-import { MAX_DOCKERFILE_BYTES, MAX_JUSTIFICATION, type RenderedRouteEntry, SUPERVISE } from "./protocol.ts";
+import {
+  MAX_DOCKERFILE_BYTES,
+  MAX_JUSTIFICATION,
+  type RenderedRouteEntry,
+  SUPERVISE,
+  SUPERVISE_LIMITS,
+} from "./protocol.ts";
 
 /**
  * Validation of what the agent proposes (and of what an operator modifies it into). Pure. A bad
@@ -38,6 +44,8 @@ const DEFAULT_PORTS: Readonly<Record<string, number>> = {
 export function validateEgressUrl(url: unknown, allowlist: readonly string[]): Validated<EgressEntry> {
   if (typeof url !== "string" || url.trim() === "")
     return { ok: false, problems: ["url: give the URL that was refused"] };
+  if (url.length > SUPERVISE_LIMITS.urlChars)
+    return { ok: false, problems: [`url: at most ${SUPERVISE_LIMITS.urlChars} characters`] };
   const text = url.trim();
   let parsed: URL;
   try {
@@ -102,6 +110,8 @@ export function validateRoutes(
   current: readonly RenderedRouteEntry[],
 ): Validated<RenderedRouteEntry[]> {
   if (!Array.isArray(input)) return { ok: false, problems: ["routes: expected the complete list of routes"] };
+  const bounds = routeBounds(input);
+  if (bounds.length) return { ok: false, problems: bounds };
   const slots = new Set(current.map((route) => route.slot));
   const problems: string[] = [];
   const routes: RenderedRouteEntry[] = [];
@@ -158,6 +168,30 @@ export function validateRoutes(
   if (sameRoutes(routes, current))
     return { ok: false, problems: ["routes: identical to the current routes.json; nothing to change"] };
   return { ok: true, value: routes };
+}
+
+/** The size limits of a route list, checked before anything else looks at it. */
+function routeBounds(input: readonly unknown[]): string[] {
+  const { routes, rolesPerRoute, allowRulesPerRoute, fieldChars } = SUPERVISE_LIMITS;
+  if (input.length > routes) return [`routes: at most ${routes} routes`];
+  const problems: string[] = [];
+  input.forEach((raw, index) => {
+    if (typeof raw !== "object" || raw === null) return;
+    const route = raw as Record<string, unknown>;
+    if (Array.isArray(route.roles) && route.roles.length > rolesPerRoute)
+      problems.push(`routes.${index}.roles: at most ${rolesPerRoute} roles`);
+    if (Array.isArray(route.allow) && route.allow.length > allowRulesPerRoute)
+      problems.push(`routes.${index}.allow: at most ${allowRulesPerRoute} rules`);
+    if (longestString(route) > fieldChars)
+      problems.push(`routes.${index}: every field at most ${fieldChars} characters`);
+  });
+  return problems;
+}
+
+function longestString(value: unknown): number {
+  if (typeof value === "string") return value.length;
+  if (typeof value !== "object" || value === null) return 0;
+  return Object.values(value).reduce((longest: number, item) => Math.max(longest, longestString(item)), 0);
 }
 
 function isPlainHttpsUrl(text: string): boolean {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { SUPERVISE } from "../../supervise/protocol.ts";
+import { SUPERVISE, SUPERVISE_LIMITS } from "../../supervise/protocol.ts";
 import { registerSuperviseTools, type ToolContext } from "./tools.ts";
 
 export interface SuperviseServer extends AsyncDisposable {
@@ -20,10 +20,26 @@ const INSTRUCTIONS = `Tools to ask a human operator for more access. The bottle'
  * withdraws its proposal.
  */
 export async function startSuperviseServer(
-  context: ToolContext,
+  tools: ToolContext,
   listen: { host: string; port: number },
 ): Promise<SuperviseServer> {
+  const context: ToolContext = { ...tools, waiting: tools.waiting ?? new Map() };
+  let active = 0;
   const server = createServer((request, response) => {
+    if (active >= SUPERVISE_LIMITS.concurrentRequests) {
+      request.resume();
+      jsonRpcError(
+        response,
+        429,
+        -32000,
+        `too many calls at once (${SUPERVISE_LIMITS.concurrentRequests}); wait for the operator's answers to the pending ones`,
+      );
+      return;
+    }
+    active += 1;
+    response.once("close", () => {
+      active -= 1;
+    });
     handle(request, response, context).catch((error: unknown) => {
       context.log(`request failed: ${error instanceof Error ? error.message : String(error)}`);
       if (!response.headersSent) jsonRpcError(response, 500, -32603, "internal error");
@@ -64,6 +80,23 @@ async function handle(
     jsonRpcError(response, 405, -32000, "method not allowed; POST JSON-RPC to this endpoint");
     return;
   }
+  const body = await readBody(request, SUPERVISE_LIMITS.requestBytes);
+  if (body === "too-large") {
+    jsonRpcError(
+      response,
+      413,
+      -32000,
+      `request too large: at most ${SUPERVISE_LIMITS.requestBytes} bytes; propose a smaller change`,
+    );
+    return;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    jsonRpcError(response, 400, -32700, "parse error: the body is not JSON");
+    return;
+  }
   const mcp = new McpServer(
     { name: "claude-bottle-supervise", version: "1" },
     { instructions: INSTRUCTIONS },
@@ -75,7 +108,25 @@ async function handle(
     void mcp.close();
   });
   await mcp.connect(transport);
-  await transport.handleRequest(request, response);
+  await transport.handleRequest(request, response, parsed);
+}
+
+/**
+ * The request body, kept up to `limit` bytes; beyond it "too-large", the rest read and dropped
+ * (so the answer still reaches the client) in constant memory.
+ */
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer | "too-large"> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = Number(request.headers["content-length"] ?? 0) > limit ? limit + 1 : 0;
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    request.on("end", () => resolve(size > limit ? "too-large" : Buffer.concat(chunks)));
+    request.on("error", reject);
+  });
 }
 
 function jsonRpcError(response: ServerResponse, status: number, code: number, message: string): void {

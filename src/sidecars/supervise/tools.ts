@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { readCurrentConfig } from "../../supervise/current-config.ts";
-import { type Proposal, SUPERVISE } from "../../supervise/protocol.ts";
+import { type Proposal, SUPERVISE, SUPERVISE_LIMITS } from "../../supervise/protocol.ts";
 import type { ProposalQueue, WaitResult } from "../../supervise/queue.ts";
 import {
   type Validated,
@@ -22,6 +22,16 @@ export interface ToolContext {
   pollMs?: number;
   log: (line: string) => void;
   now?: () => Date;
+  /** Proposals this sidecar waits on, by change: shared by every request of the server. */
+  waiting?: Map<string, SharedWait>;
+}
+
+/** One queued proposal and the calls waiting for its decision (identical calls share it). */
+export interface SharedWait {
+  id: string;
+  result: Promise<WaitResult>;
+  callers: number;
+  abort: AbortController;
 }
 
 const justification = z
@@ -104,6 +114,47 @@ async function propose(
   justification: string,
   signal: AbortSignal,
 ): Promise<CallToolResult> {
+  const waiting = context.waiting ?? new Map<string, SharedWait>();
+  // Identical requests (same kind, same change) wait for one proposal: the operator decides once.
+  const key = JSON.stringify(change);
+  let shared = waiting.get(key);
+  if (shared === undefined) {
+    if (waiting.size >= SUPERVISE_LIMITS.pending)
+      return text(
+        `proposal not queued: ${waiting.size} proposals of this bottle already wait for the operator (the limit is ${SUPERVISE_LIMITS.pending}). Wait for their answers before asking for more; ask for several hosts or routes in fewer, broader proposals only when the task needs them.`,
+        true,
+      );
+    const queued = queue(context, change, justification);
+    if (typeof queued === "string") return text(queued, true);
+    shared = queued;
+    waiting.set(key, shared);
+    const settled = shared;
+    void shared.result.finally(() => waiting.delete(key));
+    context.log(`proposal ${settled.id} (${change.kind}) queued; waiting for the operator`);
+  } else {
+    context.log(`proposal ${shared.id}: an identical request joins it`);
+  }
+  const joined = shared;
+  joined.callers += 1;
+  const leave = () => {
+    joined.callers -= 1;
+    if (joined.callers === 0) joined.abort.abort();
+  };
+  signal.addEventListener("abort", leave, { once: true });
+  if (signal.aborted) leave();
+  try {
+    const result = await joined.result;
+    context.log(
+      `proposal ${joined.id}: ${result.status === "decided" ? result.response.decision : result.status}`,
+    );
+    return answer(joined.id, result, context.timeoutMs);
+  } finally {
+    signal.removeEventListener("abort", leave);
+  }
+}
+
+/** Writes the proposal to the queue and starts waiting; a string says why it could not be queued. */
+function queue(context: ToolContext, change: Change, justification: string): SharedWait | string {
   const now = (context.now ?? (() => new Date()))();
   const id = context.queue.newId();
   const deadline = now.getTime() + context.timeoutMs;
@@ -121,19 +172,15 @@ async function propose(
   } catch (error) {
     const code =
       (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-    return text(
-      `proposal not queued: the operator's queue on the host cannot be written (${code}${code === "ENOSPC" ? ": no space left on device" : ""}). Nothing changed; tell the user, and do not retry until they have fixed it.`,
-      true,
-    );
+    return `proposal not queued: the operator's queue on the host cannot be written (${code}${code === "ENOSPC" ? ": no space left on device" : ""}). Nothing changed; tell the user, and do not retry until they have fixed it.`;
   }
-  context.log(`proposal ${id} (${change.kind}) queued; waiting for the operator`);
-  const result = await context.queue.waitForResponse(id, {
+  const abort = new AbortController();
+  const result = context.queue.waitForResponse(id, {
     deadline,
-    signal,
+    signal: abort.signal,
     ...(context.pollMs === undefined ? {} : { pollMs: context.pollMs }),
   });
-  context.log(`proposal ${id}: ${result.status === "decided" ? result.response.decision : result.status}`);
-  return answer(id, result, context.timeoutMs);
+  return { id, result, callers: 0, abort };
 }
 
 function answer(id: string, result: WaitResult, timeoutMs: number): CallToolResult {

@@ -231,6 +231,44 @@ supervise: true
     }
   });
 
+  it("caps a flood of proposals at 20 per bottle and refuses an oversized request", async () => {
+    // The agent fires 25 different requests at once (and one 1 MB one), then gives up after 25 s.
+    const FLOOD = `
+const post = (body, signal) => fetch("http://supervise:9100/mcp", { method: "POST", signal, body: JSON.stringify(body),
+  headers: { "content-type": "application/json", accept: "application/json, text/event-stream" } })
+  .then(async (response) => ({ status: response.status, text: await response.text() }), (error) => ({ status: 0, text: error.name }));
+const call = (id, url, justification) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "request_egress", arguments: { url, justification } } });
+const big = await post(call(0, "https://big.test/", "x".repeat(1_000_000)));
+const answers = await Promise.all(Array.from({ length: 25 }, (_, index) => post(call(index + 1, "https://flood-" + index + ".test/", "flood"), AbortSignal.timeout(25_000))));
+process.stdout.write(JSON.stringify({ big, answers }));`;
+    const flood = exec("node", "--input-type=module", "-e", FLOOD);
+    let listed: string[] = [];
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+      listed = (await cli(["dashboard", "--once"])).stdout
+        .split("\n")
+        .filter((line) => /flood-\d+\.test/.test(line));
+      if (listed.length >= 20) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.equal(listed.length, 20, listed.join("\n"));
+    const result = await flood;
+    assert.equal(result.status, 0, result.stderr);
+    const { big, answers } = JSON.parse(result.stdout) as {
+      big: { status: number; text: string };
+      answers: { status: number; text: string }[];
+    };
+    assert.equal(big.status, 413, big.text);
+    const refused = answers.filter((answer) => /the limit is 20/.test(answer.text));
+    assert.equal(refused.length, 5, JSON.stringify(answers.filter((answer) => answer.status !== 0)));
+    // The other 20 were still waiting when the agent gave up: each withdrawn with its call.
+    for (const deadline = Date.now() + 20_000; ; ) {
+      const left = (await cli(["dashboard", "--once"])).stdout;
+      if (!/flood-/.test(left)) break;
+      assert.ok(Date.now() < deadline, left);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  });
+
   it("answers a malformed request at once and queues nothing", async () => {
     const answer = await callTool("request_egress", { url: "not a url at all", justification: "" });
     assert.equal(answer.isError, true);

@@ -184,6 +184,82 @@ describe("the supervise MCP server", () => {
     await waitFor(() => (queue.pending().proposals.length === 0 ? true : undefined), 2000);
   });
 
+  it("queues at most 20 proposals of a bottle; the next call is told the limit", async () => {
+    const calls = Array.from({ length: 20 }, (_, index) =>
+      call("request_egress", { url: `https://host-${index}.example/`, justification: "flood" }),
+    );
+    await waitFor(() => (queue.pending().proposals.length === 20 ? true : undefined));
+    const refused = await call("request_egress", {
+      url: "https://one-more.example/",
+      justification: "flood",
+    });
+    assert.equal(refused.isError, true);
+    assert.match(
+      refused.text,
+      /20 proposals of this bottle already wait for the operator \(the limit is 20\)/,
+    );
+    assert.equal(queue.pending().proposals.length, 20);
+    await Promise.all(calls);
+    // Each withdrawn on its deadline: the room is free again.
+    assert.equal(queue.pending().proposals.length, 0);
+  });
+
+  it("collapses identical requests into one proposal; both callers get its answer", async () => {
+    const args = { url: "https://same.example/", justification: "twice" };
+    const [first, second] = [call("request_egress", args), call("request_egress", args)];
+    const proposal = await waitFor(() => queue.pending().proposals[0]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(queue.pending().proposals.length, 1);
+    assert.ok(queue.claim(proposal.id));
+    queue.respond({
+      version: 1,
+      id: proposal.id,
+      decision: "approved",
+      applied: "added same.example:443 to egress.allowlist",
+      decidedAt: new Date().toISOString(),
+    });
+    for (const answer of await Promise.all([first, second]))
+      assert.match(
+        answer.text,
+        new RegExp(`^approved \\(proposal ${proposal.id}\\): added same\\.example:443`),
+      );
+  });
+
+  it("refuses oversized fields and request bodies before anything is queued", async () => {
+    const roles = await call("propose_routes", {
+      routes: [
+        {
+          path: "/gh",
+          upstream: "https://api.github.com",
+          auth_scheme: "token",
+          slot: "CRED_PROXY_TOKEN_0",
+          roles: Array.from({ length: 1000 }, (_, index) => `role-${index}`),
+        },
+      ],
+      justification: "many roles",
+    });
+    assert.equal(roles.isError, true);
+    assert.match(roles.text, /routes\.0\.roles: at most 16 roles/);
+    const url = await call("request_egress", {
+      url: `https://x.example/${"a".repeat(5000)}`,
+      justification: "x",
+    });
+    assert.match(url.text, /url: at most 2048 characters/);
+    const big = await fetch(`http://127.0.0.1:${running.port}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { pad: "x".repeat(300_000) },
+      }),
+    });
+    assert.equal(big.status, 413);
+    assert.match(await big.text(), /request too large: at most 262144 bytes/);
+    assert.equal(queue.pending().proposals.length, 0);
+  });
+
   it("answers health checks and 404s other paths", async () => {
     const health = await fetch(`http://127.0.0.1:${running.port}/healthz`);
     assert.equal(health.status, 200);
