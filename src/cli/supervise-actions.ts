@@ -1,9 +1,19 @@
 import { userInfo } from "node:os";
 import { sidecarWriter } from "../backend/docker/prepare.ts";
 import { visible } from "../lib/terminal-text.ts";
+import { changeItems, changeOf } from "../supervise/apply.ts";
 import { runDashboard } from "../supervise/dashboard-ui.ts";
-import { approve, listPending, reject, type SuperviseHost } from "../supervise/decide.ts";
-import { queueTable } from "../supervise/render.ts";
+import {
+  approve,
+  listPending,
+  type PendingProposal,
+  reject,
+  type SuperviseHost,
+} from "../supervise/decide.ts";
+import { changedOnly, lineDiff } from "../supervise/diff.ts";
+import { superviseDirs } from "../supervise/host-dirs.ts";
+import type { QueueProblem } from "../supervise/queue.ts";
+import { queueTable, summary } from "../supervise/render.ts";
 import type { CliContext } from "./context.ts";
 import { openDocker } from "./docker-context.ts";
 import { UserError } from "./user-error.ts";
@@ -28,6 +38,9 @@ export async function approveCommand(
 ): Promise<void> {
   const applied = await approve(await superviseHost(context), id, { note: options.note });
   context.stdout.write(`approved ${visible(id)}: ${visible(applied.summary)}\n`);
+  // What changed, line by line: the record an operator in a script or CI log reads back.
+  for (const line of changedOnly(lineDiff(applied.before, applied.after), 2))
+    context.stdout.write(`  ${visible(line)}\n`);
 }
 
 export async function rejectCommand(context: CliContext, id: string, reason: string): Promise<void> {
@@ -35,7 +48,10 @@ export async function rejectCommand(context: CliContext, id: string, reason: str
   context.stdout.write(`rejected ${visible(id)}\n`);
 }
 
-export async function dashboard(context: CliContext, options: { once?: boolean }): Promise<void> {
+export async function dashboard(
+  context: CliContext,
+  options: { once?: boolean; format?: "text" | "json" },
+): Promise<void> {
   if (!options.once) {
     if (!process.stdin.isTTY || !process.stdout.isTTY)
       throw new UserError(
@@ -48,10 +64,53 @@ export async function dashboard(context: CliContext, options: { once?: boolean }
     });
     return;
   }
-  const { pending, problems } = await listPending(await superviseHost(context));
+  const host = await superviseHost(context);
+  const { pending, problems } = await listPending(host);
+  if (options.format === "json") {
+    context.stdout.write(`${JSON.stringify(queueJson(host, pending, problems))}\n`);
+    return;
+  }
   for (const problem of problems)
     context.stderr.write(
       `claude-bottle: warning: ${visible(`${problem.file} is not a valid proposal (${problem.issues.join("; ")})`)}\n`,
     );
   context.stdout.write(`${queueTable(pending, new Date(), Number.MAX_SAFE_INTEGER).join("\n")}\n`);
+}
+
+/**
+ * `dashboard --once --format json` (docs/supervise.md): every pending proposal with the changes
+ * an approval makes, and the files that are not proposals. Strings as the agent wrote them (JSON
+ * escapes what a terminal would run).
+ */
+function queueJson(
+  host: SuperviseHost,
+  pending: readonly PendingProposal[],
+  problems: readonly (QueueProblem & { instance: string })[],
+): Record<string, unknown> {
+  return {
+    version: 1,
+    pending: pending.map(({ instance, proposal }) => {
+      return {
+        id: proposal.id,
+        bottle: instance,
+        kind: proposal.kind,
+        created_at: proposal.createdAt,
+        deadline: proposal.deadline,
+        justification: proposal.justification,
+        summary: summary(proposal),
+        changes: changeItems(changeOf(proposal), superviseDirs(host.home, instance).currentConfig),
+        request:
+          proposal.kind === "egress"
+            ? { url: proposal.url, entry: proposal.entry }
+            : proposal.kind === "routes"
+              ? { routes: proposal.routes }
+              : { dockerfile: proposal.dockerfile },
+      };
+    }),
+    problems: problems.map((problem) => ({
+      bottle: problem.instance,
+      file: problem.file,
+      issues: problem.issues,
+    })),
+  };
 }

@@ -123,6 +123,40 @@ export function proposedText(change: Change, currentConfigDir: string): string {
 }
 
 /**
+ * Every change an approval makes, one item each, for the operator's confirmation: each host the
+ * allowlist gains or loses, each route added or removed (path, upstream, scheme, slot and rules),
+ * each line of the agent's Dockerfile.
+ */
+export function changeItems(change: Change, currentConfigDir: string): string[] {
+  const current = readCurrentConfig(currentConfigDir);
+  const delta = (before: readonly string[], after: readonly string[], what: string) => [
+    ...after.filter((item) => !before.includes(item)).map((item) => `${what} +${item}`),
+    ...before.filter((item) => !after.includes(item)).map((item) => `${what} -${item}`),
+  ];
+  switch (change.kind) {
+    case "egress":
+      return delta(current.allowlist, withEntry(change.entry)(current.allowlist), "egress.allowlist");
+    case "routes": {
+      const allowlist = change.routes.reduce(
+        (list, route) => withEntry(hostOf(route.upstream))(list),
+        current.allowlist,
+      );
+      return [
+        ...delta((current.routes?.routes ?? []).map(routeLine), change.routes.map(routeLine), "route"),
+        ...delta(current.allowlist, allowlist, "egress.allowlist"),
+      ];
+    }
+    case "capability":
+      return [
+        "rebuild the agent image",
+        ...changedOnly(lineDiff(current.dockerfile ?? "", change.dockerfile), 0)
+          .filter((line) => /^[+-]\S/.test(line))
+          .map((line) => `Dockerfile ${line}`),
+      ];
+  }
+}
+
+/**
  * What a routes change is diffed and audited as: the route list, then the egress allowlist (a new
  * upstream host joins it), so the audit shows every line of policy the change touched.
  */

@@ -1,12 +1,28 @@
 import { visible } from "../lib/terminal-text.ts";
-import type { DashboardState } from "./dashboard-state.ts";
+import { type DashboardState, selectedIndex } from "./dashboard-state.ts";
+import type { PendingProposal } from "./decide.ts";
 import { queueTable } from "./render.ts";
 
-/** Renders the dashboard as lines of text, at most `width` columns and `height` rows. Pure. */
+export interface ScreenOptions {
+  now: Date;
+  width: number;
+  height: number;
+  /** The detail view of a proposal: its diff first, then who asks and why. */
+  detail: (entry: PendingProposal) => string[];
+  /** Every change an approval of the proposal makes, one item each (hosts, upstreams, slots, image). */
+  changes: (entry: PendingProposal) => string[];
+  /** An action running (a capability build can take minutes): what it is. */
+  busy?: string | undefined;
+}
+
+/**
+ * Renders the dashboard as lines of text, at most `width` columns and `height` rows, and the
+ * detail view's scroll position clamped to what there is (the caller keeps it). Pure.
+ */
 export function renderScreen(
   state: DashboardState,
-  options: { now: Date; width: number; height: number; detail: (index: number) => string[] },
-): string[] {
+  options: ScreenOptions,
+): { lines: string[]; scroll: number } {
   const { width, height } = options;
   const bottle = state.bottles[state.bottle];
   const header = [
@@ -14,32 +30,64 @@ export function renderScreen(
     `edits (A allowlist, R routes) go to: ${bottle ?? "-"}${state.bottles.length > 1 ? " (tab: next bottle)" : ""}`,
     "",
   ];
-  const detail = state.view === "detail" && state.pending[state.selected] !== undefined;
+  const selected = state.pending[selectedIndex(state)];
+  const detail = state.view === "detail" && selected !== undefined;
   const keys = detail
-    ? "y approve · m modify in $EDITOR, then approve · n reject · esc back · q quit"
+    ? "↑↓ space pgup/pgdn scroll · y approve · m modify in $EDITOR, then approve · n reject · esc back · q quit"
     : "↑↓ select · enter detail (diff) · y approve · m modify · n reject · A/R edit allowlist/routes · q quit";
+  const confirming = state.pending.find((entry) => entry.proposal.id === state.confirm?.id);
   const footer = [
     "",
-    state.prompt ? `${state.prompt.label} (enter: reject, esc: cancel): ${state.prompt.text}` : keys,
+    ...(options.busy !== undefined
+      ? [`${options.busy} … (Ctrl-C or q aborts)`]
+      : confirming !== undefined
+        ? confirmation(confirming, options.changes(confirming), width)
+        : [state.prompt ? `${state.prompt.label} (enter: reject, esc: cancel): ${state.prompt.text}` : keys]),
     state.message ?? "",
   ];
   const room = Math.max(2, height - header.length - footer.length);
   let shown: string[];
+  let scroll = 0;
   if (detail) {
-    const body = options.detail(state.selected);
-    shown =
-      body.length > room ? [...body.slice(0, room - 1), `… ${body.length - room + 1} more lines`] : body;
+    // The title (which proposal y decides) stays on screen; the rest pages.
+    const [title = "", ...body] = options.detail(selected);
+    const pageRoom = Math.max(2, room - 1);
+    scroll = Math.min(Math.max(0, state.scroll), Math.max(0, body.length - Math.max(1, pageRoom - 1)));
+    shown = [title, ...paged(body, scroll, pageRoom)];
   } else if (state.pending.length === 0) {
     shown = ["  no pending proposals"];
   } else {
     const [columns = "", ...rows] = queueTable(state.pending, options.now, width - 2);
-    const marked = rows.map((line, index) => `${index === state.selected ? ">" : " "} ${line}`);
-    shown = [`  ${columns}`, ...scrolled(marked, state.selected, room - 1)];
+    const at = selectedIndex(state);
+    const marked = rows.map((line, index) => `${index === at ? ">" : " "} ${line}`);
+    shown = [`  ${columns}`, ...scrolled(marked, Math.max(0, at), room - 1)];
   }
   // Every line made visible once more: whatever a proposal carries, the screen is text.
-  return [...header, ...shown, ...footer]
+  const lines = [...header, ...shown, ...footer]
     .map(visible)
     .map((line) => (line.length > width ? `${line.slice(0, width - 1)}…` : line));
+  return { lines, scroll };
+}
+
+/** The confirmation: the id, the bottle and every change, wrapped (never cut) to the width. */
+function confirmation(entry: PendingProposal, changes: readonly string[], width: number): string[] {
+  const { proposal } = entry;
+  const text = `approve ${proposal.id} (${proposal.kind}, bottle ${entry.instance}): ${changes.join("; ")}? y/enter: approve · esc/n: cancel`;
+  const lines: string[] = [];
+  const step = Math.max(20, width - 1);
+  for (let at = 0; at < text.length; at += step) lines.push(text.slice(at, at + step));
+  return lines;
+}
+
+/** The detail's lines from `scroll` (clamped), in `room` rows; a last row says where it is. */
+function paged(body: readonly string[], start: number, room: number): string[] {
+  if (body.length <= room) return [...body];
+  const visible = Math.max(1, room - 1);
+  const end = start + visible;
+  return [
+    ...body.slice(start, end),
+    `  — lines ${start + 1}–${end} of ${body.length}${end < body.length ? " · ↓/space for more" : ""}${start > 0 ? " · ↑/pgup back" : ""}`,
+  ];
 }
 
 /**

@@ -4,18 +4,26 @@ import type { EditTarget } from "./operator-edit.ts";
 /**
  * The interactive dashboard as a pure state machine: keys in, a new state and at most one effect
  * out. The terminal loop (dashboard-ui.ts) performs effects and feeds refreshed queues back in.
+ *
+ * A decision acts on the proposal the operator chose, by id, and only after they confirmed it
+ * with its summary on screen: a refresh never moves the selection to another proposal (one that
+ * goes leaves nothing selected), and ↓ in the detail view scrolls it.
  */
 export interface DashboardState {
   pending: PendingProposal[];
   /** Running supervised bottles, for operator edits. */
   bottles: string[];
-  /** Index into `pending`. */
-  selected: number;
+  /** The selected proposal's id; undefined when none is (nothing pending, or it went). */
+  selectedId?: string | undefined;
   /** Index into `bottles`: where `A`/`R` edits go. */
   bottle: number;
   view: "list" | "detail";
+  /** First line of the detail view on screen. */
+  scroll: number;
   /** A line being typed: the reason of a rejection. */
   prompt?: { label: string; text: string; id: string } | undefined;
+  /** An approval waiting for its confirmation (y again). */
+  confirm?: { id: string } | undefined;
   /** The outcome of the last action, shown at the bottom. */
   message?: string | undefined;
 }
@@ -35,52 +43,75 @@ export interface Key {
   shift?: boolean | undefined;
 }
 
+/** Lines the detail view scrolls by for a page key; the screen clamps to what there is. */
+export const PAGE_LINES = 10;
+
 export function initialState(): DashboardState {
-  return { pending: [], bottles: [], selected: 0, bottle: 0, view: "list" };
+  return { pending: [], bottles: [], bottle: 0, view: "list", scroll: 0 };
 }
 
-/** A refreshed queue: the selection follows the proposal it was on, when it is still pending. */
+export function selectedIndex(state: DashboardState): number {
+  return state.pending.findIndex((entry) => entry.proposal.id === state.selectedId);
+}
+
+/**
+ * A refreshed queue. The selection stays on its proposal; when that one is gone, nothing is
+ * selected (and a confirmation or reason for it is dropped) until the operator picks again. Only
+ * a list that was empty selects its first arrival by itself.
+ */
 export function withQueue(
   state: DashboardState,
   pending: PendingProposal[],
   bottles: string[],
 ): DashboardState {
-  const current = state.pending[state.selected]?.proposal.id;
-  const found = pending.findIndex((entry) => entry.proposal.id === current);
-  const selected = found === -1 ? Math.min(state.selected, Math.max(0, pending.length - 1)) : found;
-  const view = state.view === "detail" && found === -1 ? "list" : state.view;
+  const stillThere = (id: string | undefined) =>
+    id !== undefined && pending.some((entry) => entry.proposal.id === id);
   const bottleName = state.bottles[state.bottle];
   const bottle = Math.max(0, bottleName === undefined ? 0 : bottles.indexOf(bottleName));
-  const prompt =
-    state.prompt && pending.some((entry) => entry.proposal.id === state.prompt?.id)
-      ? state.prompt
-      : undefined;
-  return { ...state, pending, bottles, selected, view, bottle, prompt };
+  const next: DashboardState = {
+    ...state,
+    pending,
+    bottles,
+    bottle,
+    prompt: stillThere(state.prompt?.id) ? state.prompt : undefined,
+    confirm: stillThere(state.confirm?.id) ? state.confirm : undefined,
+  };
+  if (stillThere(state.selectedId)) return next;
+  if (state.selectedId !== undefined)
+    return {
+      ...next,
+      selectedId: undefined,
+      view: "list",
+      scroll: 0,
+      message: `proposal ${state.selectedId} is no longer pending (decided, withdrawn or timed out); select another with ↑↓`,
+    };
+  const first = state.pending.length === 0 ? pending[0]?.proposal.id : undefined;
+  return { ...next, selectedId: first };
 }
 
 export function onKey(state: DashboardState, key: Key): { state: DashboardState; effect?: Effect } {
   if (key.ctrl && key.name === "c") return { state, effect: { kind: "quit" } };
   if (state.prompt !== undefined) return onPromptKey(state, state.prompt, key);
-  const entry = state.pending[state.selected];
+  if (state.confirm !== undefined) return onConfirmKey(state, state.confirm, key);
+  const entry = state.pending[selectedIndex(state)];
   const char = key.sequence ?? "";
-  switch (key.name === undefined || key.name.length > 1 ? key.name : char) {
+  const name = key.name === undefined || key.name.length > 1 ? key.name : char;
+  if (state.view === "detail") {
+    const scrolled = scrollKey(state, name);
+    if (scrolled !== undefined) return { state: scrolled };
+  }
+  switch (name) {
     case "q":
       return { state, effect: { kind: "quit" } };
     case "up":
     case "k":
-      return { state: { ...state, selected: Math.max(0, state.selected - 1), message: undefined } };
+      return { state: { ...select(state, -1), message: undefined } };
     case "down":
     case "j":
-      return {
-        state: {
-          ...state,
-          selected: Math.min(Math.max(0, state.pending.length - 1), state.selected + 1),
-          message: undefined,
-        },
-      };
+      return { state: { ...select(state, 1), message: undefined } };
     case "return":
     case "enter":
-      return entry ? { state: { ...state, view: "detail", message: undefined } } : { state };
+      return entry ? { state: { ...state, view: "detail", scroll: 0, message: undefined } } : { state };
     case "escape":
     case "b":
       return { state: { ...state, view: "list", message: undefined } };
@@ -89,9 +120,13 @@ export function onKey(state: DashboardState, key: Key): { state: DashboardState;
         state: { ...state, bottle: state.bottles.length ? (state.bottle + 1) % state.bottles.length : 0 },
       };
     case "y":
-      return entry ? { state, effect: { kind: "approve", id: entry.proposal.id } } : { state };
+      return entry
+        ? { state: { ...state, confirm: { id: entry.proposal.id }, message: undefined } }
+        : { state: nothingSelected(state) };
     case "m":
-      return entry ? { state, effect: { kind: "modify", id: entry.proposal.id } } : { state };
+      return entry
+        ? { state, effect: { kind: "modify", id: entry.proposal.id } }
+        : { state: nothingSelected(state) };
     case "n":
       return entry
         ? {
@@ -100,7 +135,7 @@ export function onKey(state: DashboardState, key: Key): { state: DashboardState;
               prompt: { label: `reject ${entry.proposal.id}, reason`, text: "", id: entry.proposal.id },
             },
           }
-        : { state };
+        : { state: nothingSelected(state) };
     case "A":
     case "R": {
       const instance = state.bottles[state.bottle];
@@ -111,6 +146,62 @@ export function onKey(state: DashboardState, key: Key): { state: DashboardState;
     default:
       return { state };
   }
+}
+
+/** ↑↓ from the selection; with nothing selected, ↓ picks the first and ↑ the last. */
+function select(state: DashboardState, step: 1 | -1): DashboardState {
+  const { length } = state.pending;
+  if (length === 0) return state;
+  const at = selectedIndex(state);
+  const index = at === -1 ? (step === 1 ? 0 : length - 1) : Math.min(length - 1, Math.max(0, at + step));
+  return { ...state, selectedId: state.pending[index]?.proposal.id };
+}
+
+function nothingSelected(state: DashboardState): DashboardState {
+  return {
+    ...state,
+    message: state.pending.length ? "no proposal selected: choose one with ↑↓" : "nothing is pending",
+  };
+}
+
+/** Keys of the detail view's pager; undefined for the others. */
+function scrollKey(state: DashboardState, name: string | undefined): DashboardState | undefined {
+  const by = (lines: number) => ({ ...state, scroll: Math.max(0, state.scroll + lines) });
+  switch (name) {
+    case "down":
+    case "j":
+      return by(1);
+    case "up":
+    case "k":
+      return by(-1);
+    case "pagedown":
+    case "space":
+    case " ":
+      return by(PAGE_LINES);
+    case "pageup":
+      return by(-PAGE_LINES);
+    case "home":
+    case "g":
+      return { ...state, scroll: 0 };
+    case "end":
+    case "G":
+      return { ...state, scroll: Number.MAX_SAFE_INTEGER };
+    default:
+      return undefined;
+  }
+}
+
+function onConfirmKey(
+  state: DashboardState,
+  confirm: NonNullable<DashboardState["confirm"]>,
+  key: Key,
+): { state: DashboardState; effect?: Effect } {
+  const char = key.sequence ?? "";
+  if (char === "y" || key.name === "return" || key.name === "enter")
+    return { state: { ...state, confirm: undefined }, effect: { kind: "approve", id: confirm.id } };
+  if (char === "n" || char === "q" || key.name === "escape")
+    return { state: { ...state, confirm: undefined, message: `approval of ${confirm.id} cancelled` } };
+  return { state };
 }
 
 function onPromptKey(

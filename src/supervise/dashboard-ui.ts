@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emitKeypressEvents } from "node:readline";
-import { changeOf, changeText, currentText, parseChangeText, proposedText } from "./apply.ts";
+import { changeItems, changeOf, changeText, currentText, parseChangeText, proposedText } from "./apply.ts";
 import { renderScreen } from "./dashboard-screen.ts";
 import {
   type DashboardState,
@@ -31,13 +31,16 @@ const ALT_SCREEN_OFF = "\x1b[?25h\x1b[?1049l";
 
 /**
  * The interactive dashboard: a full-screen list of pending proposals of every running bottle,
- * refreshed every `refreshMs`, a detail view with the diff, and the decisions. Resolves when the
- * operator quits (q or Ctrl-C). One action at a time; keys pressed meanwhile are dropped.
+ * refreshed every `refreshMs`, a detail view that pages through the diff, and the decisions.
+ * Resolves when the operator quits (q or Ctrl-C). One action at a time; while it runs, q and
+ * Ctrl-C abort it (a capability build stops; the proposal stays pending) and quit once it has
+ * stopped, and every other key is dropped.
  */
 export async function runDashboard(host: SuperviseHost, terminal: DashboardTerminal): Promise<void> {
   const { input, output } = terminal;
   let state: DashboardState = initialState();
-  let busy = false;
+  let busy: { label: string; abort: AbortController } | undefined;
+  let quitting = false;
   let closed = false;
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
@@ -46,19 +49,21 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
 
   const draw = () => {
     if (closed) return;
-    const lines = renderScreen(state, {
+    const screen = renderScreen(state, {
       now: new Date(),
       width: output.columns || 100,
       height: output.rows || 30,
-      detail: (index) => {
-        const entry = state.pending[index];
-        if (entry === undefined) return [];
+      busy: busy?.label,
+      detail: (entry) => {
         const dir = superviseDirs(host.home, entry.instance).currentConfig;
         const change = changeOf(entry.proposal);
         return detail(entry, currentText(change.kind, dir), proposedText(change, dir), new Date());
       },
+      changes: (entry) =>
+        changeItems(changeOf(entry.proposal), superviseDirs(host.home, entry.instance).currentConfig),
     });
-    output.write(`\x1b[H\x1b[2J${lines.join("\r\n")}`);
+    state = { ...state, scroll: screen.scroll };
+    output.write(`\x1b[H\x1b[2J${screen.lines.join("\r\n")}`);
   };
   const refresh = async () => {
     try {
@@ -87,10 +92,10 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
       rmSync(dir, { recursive: true, force: true });
     }
   };
-  const perform = async (effect: Effect): Promise<string> => {
+  const perform = async (effect: Effect, signal: AbortSignal): Promise<string> => {
     switch (effect.kind) {
       case "approve":
-        return `approved ${effect.id}: ${(await approve(host, effect.id)).summary}`;
+        return `approved ${effect.id}: ${(await approve(host, effect.id, { signal })).summary}`;
       case "reject":
         await reject(host, effect.id, effect.reason);
         return `rejected ${effect.id}`;
@@ -106,7 +111,7 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
           superviseDirs(host.home, entry.instance).currentConfig,
         );
         if (!parsed.ok) return `not approved, the change is invalid: ${parsed.problems.join("; ")}`;
-        return `approved ${effect.id} with changes: ${(await approve(host, effect.id, { change: parsed.change })).summary}`;
+        return `approved ${effect.id} with changes: ${(await approve(host, effect.id, { change: parsed.change, signal })).summary}`;
       }
       case "edit": {
         const dir = superviseDirs(host.home, effect.instance).currentConfig;
@@ -122,28 +127,40 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
     }
   };
   const onKeypress = (_text: string | undefined, key: Key | undefined) => {
-    if (busy) return;
-    const next = onKey(state, key ?? { sequence: _text });
+    const pressed = key ?? { sequence: _text };
+    if (busy !== undefined) {
+      if ((pressed.ctrl && pressed.name === "c") || pressed.sequence === "q") {
+        quitting = true;
+        busy.abort.abort(new Error("aborted by the operator"));
+        state = { ...state, message: "aborting; the dashboard quits once the action has stopped" };
+        draw();
+      }
+      return;
+    }
+    const next = onKey(state, pressed);
     state = next.state;
     const effect = next.effect;
     if (effect === undefined) return draw();
     if (effect.kind === "quit") return close();
-    busy = true;
-    state = { ...state, message: `${effect.kind} …` };
+    const abort = new AbortController();
+    busy = { label: `${effect.kind} ${"id" in effect ? effect.id : effect.instance}`, abort };
     draw();
-    void perform(effect)
+    void perform(effect, abort.signal)
       .then(
         (message) => {
-          state = { ...state, message, view: "list" };
+          // Decided here: nothing is selected until the operator picks the next one.
+          const decided = "id" in effect && state.selectedId === effect.id;
+          state = { ...state, message, view: "list", ...(decided ? { selectedId: undefined } : {}) };
         },
         (error: unknown) => {
           state = { ...state, message: `failed: ${messageOf(error)}` };
         },
       )
-      .then(refresh)
       .finally(() => {
-        busy = false;
-      });
+        busy = undefined;
+        if (quitting) close();
+      })
+      .then(refresh);
   };
   const close = () => {
     if (closed) return;

@@ -62,23 +62,26 @@ export function queueTable(pending: readonly PendingProposal[], now: Date, width
   return [format(header), ...rows.map(format)];
 }
 
-/** The detail view: who asks what and why, and the diff of the change against the current policy. */
+/**
+ * The detail view: the diff of the change against the current policy first (what an approval
+ * does), then who asks and why. The dashboard pages through it; nothing is cut.
+ */
 export function detail(entry: PendingProposal, before: string, after: string, now: Date): string[] {
   const { proposal } = entry;
-  const lines = [
+  return [
     visible(
       `proposal ${proposal.id} · bottle ${entry.instance} · ${proposal.kind} · ${age(proposal.createdAt, now)} old · withdrawn ${proposal.deadline}`,
     ),
     "",
+    "change:",
+    ...changedOnly(lineDiff(before, after), 3).map((line) => `  ${visible(line)}`),
+    "",
+    ...(proposal.kind === "egress" ? [`refused URL: ${visible(proposal.url)}`, ""] : []),
     "justification:",
     ...visibleLines(proposal.justification)
       .split("\n")
       .map((line) => `  ${line}`),
-    "",
   ];
-  if (proposal.kind === "egress") lines.push(`refused URL: ${visible(proposal.url)}`, "");
-  lines.push("change:", ...changedOnly(lineDiff(before, after), 3).map((line) => `  ${visible(line)}`));
-  return lines;
 }
 
 function oneLine(text: string): string {

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { processContext } from "../context.ts";
 import { superviseActions } from "./supervise.ts";
 
@@ -10,7 +10,12 @@ export function registerDashboardCommand(program: Command): void {
       "Review supervise proposals of every running bottle: approve, modify in $EDITOR, or reject; --once prints the queue and exits",
     )
     .option("--once", "print the pending proposals (with ids) and exit")
-    .action(async (options: { once?: boolean }) =>
+    .addOption(
+      new Option("--format <format>", "with --once: text (readable) or json (one document, for scripts)")
+        .choices(["text", "json"])
+        .default("text"),
+    )
+    .action(async (options: { once?: boolean; format: "text" | "json" }) =>
       (await superviseActions()).dashboard(processContext(), options),
     );
 }

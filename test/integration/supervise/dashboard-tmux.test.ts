@@ -152,7 +152,15 @@ supervise: true
     assert.match(shown, /justification:\n\s+need the file/);
     assert.match(shown, new RegExp(`^\\s+\\+upstream\\.test:${port}$`, "m"), "the diff adds the entry");
     assert.match(shown, /^\s+ unused\.test$/m, "with the current entries around it");
+    assert.ok(shown.indexOf("change:") < shown.indexOf("justification:"), "the diff comes first");
 
+    terminal.keys("y");
+    await terminal.waitFor(
+      new RegExp(
+        `approve [0-9a-f]{8} \\(egress, bottle ${instance}\\): egress\\.allowlist \\+upstream\\.test:${port}\\? y/enter: approve`,
+      ),
+    );
+    assert.equal((await curl(port)).stdout, "403", "nothing applied before the confirmation");
     terminal.keys("y");
     await terminal.waitFor(
       new RegExp(`approved [0-9a-f]{8}: added upstream\\.test:${port} to egress\\.allowlist`),
@@ -216,12 +224,81 @@ supervise: true
     assert.equal(entries[1]?.note, "not for this task");
   });
 
-  it("quits on q and gives the terminal back", async () => {
-    terminal.keys("q");
-    const deadline = Date.now() + 10_000;
-    while (!/sleep/.test(terminal.tmux("list-panes", "-t", "dash", "-F", "#{pane_current_command}"))) {
-      assert.ok(Date.now() < deadline, "the dashboard did not exit");
+  it("pages through a long proposal; a withdrawn one leaves nothing for y to approve", async () => {
+    // The agent asks with a long justification and gives up after 20 s (its call is cancelled).
+    const reasons = Array.from({ length: 80 }, (_, index) => `reason line ${index}`).join("\n");
+    const GIVE_UP = `
+const body = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "request_egress", arguments: { url: "https://withdrawn.example/", justification: process.argv[1] } } };
+await fetch("http://supervise:9100/mcp", { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(20_000),
+  headers: { "content-type": "application/json", accept: "application/json, text/event-stream" } }).catch(() => {});`;
+    const givingUp = cli(["exec", instance, "--", "node", "--input-type=module", "-e", GIVE_UP, reasons]);
+    await terminal.waitFor(/allow withdrawn\.example:443/);
+    const other = callTool("request_egress", { url: "https://other.example/", justification: "second" });
+    await terminal.waitFor(/allow other\.example:443/);
+
+    terminal.keys("Enter");
+    const top = await terminal.waitFor(/— lines 1–\d+ of \d+ · ↓\/space for more/);
+    const id = /^proposal ([0-9a-f]{8}) /m.exec(top)?.[1];
+    assert.ok(id, top);
+    assert.match(top, /\+withdrawn\.example:443/, "the diff is on the first page");
+    assert.doesNotMatch(top, /reason line 79/);
+    terminal.keys("j", "j", "Space", "Space", "Space", "Space", "Space", "Space", "Space", "Space");
+    const bottom = await terminal.waitFor(/reason line 79/);
+    assert.match(bottom, new RegExp(`^proposal ${id} `, "m"), "the title stays: still the same proposal");
+    assert.doesNotMatch(bottom, /allow other\.example/, "↓ scrolled; it did not move to the next proposal");
+
+    await givingUp;
+    await terminal.waitFor(new RegExp(`proposal ${id} is no longer pending`));
+    terminal.keys("y");
+    await terminal.waitFor(/no proposal selected: choose one with ↑↓/);
+    const listed = (await cli(["dashboard", "--once"])).stdout;
+    assert.match(listed, /allow other\.example:443/, "the other proposal was not approved");
+
+    // Chosen explicitly, asked, and cancelled: still nothing approved.
+    terminal.keys("Down", "y");
+    await terminal.waitFor(
+      /approve [0-9a-f]{8} \(egress, bottle [^)]+\): egress\.allowlist \+other\.example:443\?/,
+    );
+    terminal.keys("Escape");
+    await terminal.waitFor(/approval of [0-9a-f]{8} cancelled/);
+    terminal.keys("n");
+    await terminal.waitFor(/reason \(enter: reject, esc: cancel\):/);
+    terminal.keys("-l", "not now");
+    terminal.keys("Enter");
+    assert.match((await other).text, /^rejected \(proposal [0-9a-f]{8}\): not now/);
+  });
+
+  it("q aborts a capability build in progress, keeps the proposal pending, and gives the terminal back", async () => {
+    const current = (await sh("cat /etc/claude-bottle/current-config/Dockerfile")).stdout;
+    const asked = agent.callTool(
+      "propose_capability",
+      { dockerfile: `${current}USER root\nRUN sleep 300\n`, justification: "slow build" },
+      { timeoutMs: 120_000 },
+    );
+    await terminal.waitFor(/new Dockerfile \(1 RUN line\) — slow build/);
+    terminal.keys("y");
+    await terminal.waitFor(/Dockerfile \+RUN sleep 300\? y\/enter: approve/);
+    terminal.keys("y");
+    await terminal.waitFor(/approve [0-9a-f]{8} … \(Ctrl-C or q aborts\)/);
+    const build = `cb-${instance}-agent-build`;
+    for (const deadline = Date.now() + 30_000; !(await engine.containerInspect(build))?.running; ) {
+      assert.ok(Date.now() < deadline, "the build container never ran");
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    terminal.keys("q");
+    const deadline = Date.now() + 60_000;
+    while (!/sleep/.test(terminal.tmux("list-panes", "-t", "dash", "-F", "#{pane_current_command}"))) {
+      assert.ok(Date.now() < deadline, `the dashboard did not exit:\n${terminal.screen()}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(await engine.containerInspect(build), undefined, "the build container is gone");
+    assert.equal(
+      await engine.imageInspect(`claude-bottle/agent:${instance}`),
+      undefined,
+      "nothing was built",
+    );
+    const id = await agent.pendingId("slow build");
+    assert.equal((await cli(["reject", id, "--reason", "too slow"])).status, 0);
+    assert.match((await asked)?.text ?? "", /^rejected/);
   });
 });

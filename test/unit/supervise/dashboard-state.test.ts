@@ -31,18 +31,50 @@ function pending(id: string, instance = "b1", minutesAgo = 1): PendingProposal {
 const two = withQueue(initialState(), [pending("aaaaaaaa"), pending("bbbbbbbb")], ["b1", "b2"]);
 const press = (state: DashboardState, ...keys: { name?: string; sequence?: string }[]) =>
   keys.reduce((current, key) => onKey(current, key).state, state);
+const Y = { name: "y", sequence: "y" };
+const screen = (
+  state: DashboardState,
+  options: { width?: number; height?: number; detail?: () => string[]; changes?: () => string[] } = {},
+) =>
+  renderScreen(state, {
+    now: new Date("2025-01-01T12:00:00Z"),
+    width: options.width ?? 100,
+    height: options.height ?? 20,
+    detail: options.detail ?? (() => []),
+    changes: options.changes ?? (() => []),
+  }).lines;
 
 describe("dashboard keys", () => {
   it("moves the selection within the list and opens the detail of the selected proposal", () => {
     const state = press(two, { name: "down" }, { name: "down" }, { name: "return" });
-    assert.equal(state.selected, 1);
+    assert.equal(state.selectedId, "bbbbbbbb");
     assert.equal(state.view, "detail");
     assert.equal(press(state, { name: "escape" }).view, "list");
-    assert.equal(press(two, { name: "up" }).selected, 0);
+    assert.equal(press(two, { name: "up" }).selectedId, "aaaaaaaa");
   });
 
-  it("approves, modifies and quits with one key each", () => {
-    assert.deepEqual(onKey(two, { name: "y", sequence: "y" }).effect, { kind: "approve", id: "aaaaaaaa" });
+  it("scrolls the detail view with ↓/j/space: the selection, and so y, stay on the proposal shown", () => {
+    const detail = press(two, { name: "return" });
+    const scrolled = press(
+      detail,
+      { name: "down" },
+      { name: "j", sequence: "j" },
+      { name: "space", sequence: " " },
+    );
+    assert.equal(scrolled.selectedId, "aaaaaaaa");
+    assert.equal(scrolled.scroll, 12);
+    assert.equal(press(scrolled, { name: "pageup" }, { name: "up" }).scroll, 1);
+    assert.deepEqual(onKey(press(scrolled, Y), Y).effect, { kind: "approve", id: "aaaaaaaa" });
+  });
+
+  it("approves only after a confirmation of the same proposal; esc cancels; modify and quit take one key", () => {
+    const asked = press(two, Y);
+    assert.deepEqual(asked.confirm, { id: "aaaaaaaa" });
+    assert.equal(onKey(two, Y).effect, undefined, "the first y only asks");
+    assert.deepEqual(onKey(asked, Y).effect, { kind: "approve", id: "aaaaaaaa" });
+    assert.deepEqual(onKey(asked, { name: "return" }).effect, { kind: "approve", id: "aaaaaaaa" });
+    assert.equal(press(asked, { name: "escape" }).confirm, undefined);
+    assert.equal(onKey(asked, { name: "down" }).effect, undefined, "other keys do nothing while asking");
     assert.deepEqual(onKey(two, { name: "m", sequence: "m" }).effect, { kind: "modify", id: "aaaaaaaa" });
     assert.deepEqual(onKey(two, { name: "q", sequence: "q" }).effect, { kind: "quit" });
     assert.deepEqual(onKey(two, { name: "c", ctrl: true }).effect, { kind: "quit" });
@@ -88,8 +120,29 @@ describe("a refreshed queue", () => {
   it("keeps the selection on the same proposal when older ones go", () => {
     const selected = press(two, { name: "down" });
     const refreshed = withQueue(selected, [pending("bbbbbbbb"), pending("cccccccc")], ["b1"]);
-    assert.equal(refreshed.selected, 0);
-    assert.equal(refreshed.pending[refreshed.selected]?.proposal.id, "bbbbbbbb");
+    assert.equal(refreshed.selectedId, "bbbbbbbb");
+  });
+
+  it("selects nothing when the selected proposal goes: y cannot land on another one", () => {
+    for (const state of [two, press(two, Y), press(two, { name: "return" })]) {
+      const refreshed = withQueue(state, [pending("bbbbbbbb")], ["b1"]);
+      assert.equal(refreshed.selectedId, undefined);
+      assert.equal(refreshed.confirm, undefined, "a confirmation for it is dropped");
+      assert.equal(refreshed.view, "list");
+      assert.match(refreshed.message ?? "", /aaaaaaaa is no longer pending/);
+      assert.equal(onKey(refreshed, Y).effect, undefined);
+      assert.equal(press(refreshed, Y).confirm, undefined);
+      assert.match(press(refreshed, Y).message ?? "", /no proposal selected/);
+      // The operator picks again, explicitly.
+      assert.equal(press(refreshed, { name: "down" }).selectedId, "bbbbbbbb");
+    }
+  });
+
+  it("selects the first arrival only when the list was empty", () => {
+    const arrived = withQueue(initialState(), [pending("aaaaaaaa")], ["b1"]);
+    assert.equal(arrived.selectedId, "aaaaaaaa");
+    const gone = withQueue(arrived, [], ["b1"]);
+    assert.equal(withQueue(gone, [pending("cccccccc")], ["b1"]).selectedId, "cccccccc");
   });
 
   it("leaves the detail view and drops the prompt when the proposal is gone (decided elsewhere or timed out)", () => {
@@ -101,14 +154,8 @@ describe("a refreshed queue", () => {
 });
 
 describe("renderScreen", () => {
-  const now = new Date("2025-01-01T12:00:00Z");
   it("lists proposals oldest first with the selection marked, within the terminal's size", () => {
-    const lines = renderScreen(press(two, { name: "down" }), {
-      now,
-      width: 60,
-      height: 10,
-      detail: () => [],
-    });
+    const lines = screen(press(two, { name: "down" }), { width: 60, height: 10 });
     assert.ok(lines.length <= 10);
     assert.ok(lines.every((line) => line.length <= 60));
     assert.match(lines.find((line) => line.includes("bbbbbbbb")) ?? "", /^> /);
@@ -119,9 +166,8 @@ describe("renderScreen", () => {
     const forged = pending("cccccccc");
     forged.proposal.justification = "\x1b[2K\r> aaaaaaaa  b1  egress  allow pypi.org:443\x1b]0;t\x07";
     const state = withQueue(initialState(), [forged], ["b1"]);
-    const list = renderScreen(state, { now, width: 200, height: 10, detail: () => [] });
-    const detail = renderScreen(press(state, { name: "return" }), {
-      now,
+    const list = screen(state, { width: 200, height: 10 });
+    const detail = screen(press(state, { name: "return" }), {
       width: 200,
       height: 10,
       detail: () => ["justification:", `  ${forged.proposal.justification}`],
@@ -137,13 +183,8 @@ describe("renderScreen", () => {
 
   it("shows the detail lines in the detail view and the reason being typed", () => {
     const state = press(two, { name: "return" }, { name: "n", sequence: "n" }, { sequence: "x" });
-    const lines = renderScreen(state, {
-      now,
-      width: 100,
-      height: 20,
-      detail: (index) => [`detail of ${index}`, "  +a.test:443"],
-    });
-    assert.ok(lines.includes("detail of 0"));
+    const lines = screen(state, { detail: () => ["detail of aaaaaaaa", "  +a.test:443"] });
+    assert.ok(lines.includes("detail of aaaaaaaa"));
     assert.ok(lines.some((line) => line.endsWith("reason (enter: reject, esc: cancel): x")));
   });
 
@@ -155,31 +196,59 @@ describe("renderScreen", () => {
       ["b1"],
     );
     const downs = Array.from({ length: 29 }, () => ({ name: "down" }));
-    const lines = renderScreen(press(many, ...downs), { now, width: 100, height: 14, detail: () => [] });
+    const lines = screen(press(many, ...downs), { height: 14 });
     assert.ok(lines.length <= 14);
     assert.match(lines.find((line) => line.includes(ids[29]!)) ?? "", /^> /);
     assert.ok(!lines.some((line) => line.includes(ids[0]!)));
     assert.ok(lines.some((line) => /… \d+ above, \d+ below$/.test(line)));
     // Back at the top, the first proposal is shown again.
-    const top = renderScreen(press(many, ...downs, ...downs.map(() => ({ name: "up" }))), {
-      now,
-      width: 100,
-      height: 14,
-      detail: () => [],
-    });
+    const top = screen(press(many, ...downs, ...downs.map(() => ({ name: "up" }))), { height: 14 });
     assert.match(top.find((line) => line.includes(ids[0]!)) ?? "", /^> /);
     assert.ok(top.some((line) => /… 0 above, \d+ below$/.test(line)));
   });
 
-  it("cuts a long detail to the screen and says how much is hidden", () => {
-    const state = press(two, { name: "return" });
-    const lines = renderScreen(state, {
-      now,
+  it("pages through a long detail: every line can be reached, and it says where it is", () => {
+    const body = Array.from({ length: 50 }, (_, index) => `line ${index}`);
+    const top = screen(press(two, { name: "return" }), { width: 80, height: 12, detail: () => body });
+    assert.equal(top.length, 12);
+    assert.ok(top.includes("line 0"));
+    assert.ok(top.some((line) => /— lines 1–\d+ of 50 · ↓\/space for more$/.test(line)));
+    const end = press(two, { name: "return" }, ...Array.from({ length: 10 }, () => ({ name: "pagedown" })));
+    const rendered = renderScreen(end, {
+      now: new Date(),
       width: 80,
       height: 12,
-      detail: () => Array.from({ length: 50 }, (_, index) => `line ${index}`),
+      detail: () => body,
+      changes: () => [],
     });
-    assert.equal(lines.length, 12);
-    assert.ok(lines.some((line) => /^… \d+ more lines$/.test(line)));
+    assert.ok(rendered.lines.includes("line 49"), "the last line is reachable");
+    assert.ok(!rendered.lines.includes("line 0"));
+    assert.ok(rendered.scroll < 50, "the scroll position is clamped to the text");
+  });
+
+  it("asks for a confirmation naming the proposal, its bottle and every change, wrapped, never cut", () => {
+    const changes = [
+      "route +/gh → https://api.github.com (token CRED_PROXY_TOKEN_0)",
+      "egress.allowlist +api.github.com",
+      "Dockerfile +RUN apt-get install -y jq",
+    ];
+    const lines = screen(press(two, Y), { width: 50, changes: () => changes });
+    const text = lines.join("");
+    assert.ok(lines.every((line) => line.length <= 50));
+    assert.match(text, /approve aaaaaaaa \(egress, bottle b1\)/);
+    for (const change of changes) assert.ok(text.includes(change), change);
+    assert.match(text, /y\/enter: approve · esc\/n: cancel/);
+  });
+
+  it("says what runs while an action is busy, and how to abort it", () => {
+    const lines = renderScreen(two, {
+      now: new Date(),
+      width: 100,
+      height: 20,
+      detail: () => [],
+      changes: () => [],
+      busy: "approve aaaaaaaa",
+    }).lines;
+    assert.ok(lines.includes("approve aaaaaaaa … (Ctrl-C or q aborts)"));
   });
 });
