@@ -212,7 +212,7 @@ describe("renderScreen", () => {
     const top = screen(press(two, { name: "return" }), { width: 80, height: 12, detail: () => body });
     assert.equal(top.length, 12);
     assert.ok(top.includes("line 0"));
-    assert.ok(top.some((line) => /— lines 1–\d+ of 50 · ↓\/space for more$/.test(line)));
+    assert.ok(top.some((line) => /— lines 1–\d+ of 49 · ↓\/space for more$/.test(line)));
     const end = press(two, { name: "return" }, ...Array.from({ length: 10 }, () => ({ name: "pagedown" })));
     const rendered = renderScreen(end, {
       now: new Date(),
@@ -222,7 +222,8 @@ describe("renderScreen", () => {
       changes: () => [],
     });
     assert.ok(rendered.lines.includes("line 49"), "the last line is reachable");
-    assert.ok(!rendered.lines.includes("line 0"));
+    assert.ok(rendered.lines.includes("line 0"), "the title stays on screen");
+    assert.ok(!rendered.lines.includes("line 1"));
     assert.ok(rendered.scroll < 50, "the scroll position is clamped to the text");
   });
 
