@@ -87,11 +87,35 @@ supervise: true
     });
     const id = await pendingId(`upstream.test:${upstream.port}`);
     assert.match(id, /^[0-9a-f]{8}$/);
+    // What a script sees of the queue.
+    const listed = await cli(["dashboard", "--once", "--format", "json"]);
+    assert.equal(listed.status, 0, listed.stderr);
+    const queue = JSON.parse(listed.stdout) as { version: number; pending: Record<string, unknown>[] };
+    assert.equal(queue.version, 1);
+    assert.deepEqual(queue.pending, [
+      {
+        id,
+        bottle: instance,
+        kind: "egress",
+        created_at: queue.pending[0]?.created_at,
+        deadline: queue.pending[0]?.deadline,
+        justification: "the task needs the data file",
+        summary: `allow upstream.test:${upstream.port}`,
+        changes: [`egress.allowlist +upstream.test:${upstream.port}`],
+        request: {
+          url: `http://upstream.test:${upstream.port}/data`,
+          entry: `upstream.test:${upstream.port}`,
+        },
+      },
+    ]);
     const approved = await cli(["approve", id, "--note", "fine for this task"]);
     assert.equal(approved.status, 0, approved.stderr);
     assert.match(
       approved.stdout,
-      new RegExp(`approved ${id}: added upstream.test:${upstream.port} to egress.allowlist`),
+      new RegExp(
+        `approved ${id}: added upstream.test:${upstream.port} to egress.allowlist\n {3}unused\\.test\n  \\+upstream\\.test:${upstream.port}\n`,
+      ),
+      "approve prints the diff it applied",
     );
 
     const answer = await asked;

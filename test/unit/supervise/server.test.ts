@@ -204,6 +204,33 @@ describe("the supervise MCP server", () => {
     assert.equal(queue.pending().proposals.length, 0);
   });
 
+  it("serves at most 40 requests at once; the next is told so", async () => {
+    const post = (body: unknown) =>
+      fetch(`http://127.0.0.1:${running.port}/mcp`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+        body: JSON.stringify(body),
+      });
+    const ask = (url: string) =>
+      post({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "request_egress", arguments: { url, justification: "hold" } },
+      });
+    // 20 proposals, and 20 more calls waiting on one of them: 40 requests held open.
+    const held = [
+      ...Array.from({ length: 20 }, (_, index) => ask(`https://held-${index}.example/`)),
+      ...Array.from({ length: 20 }, () => ask("https://held-0.example/")),
+    ];
+    await waitFor(() => (queue.pending().proposals.length === 20 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const refused = await ask("https://one-more.example/");
+    assert.equal(refused.status, 429);
+    assert.match(await refused.text(), /too many calls at once \(40\)/);
+    await Promise.all(held.map((response) => response.then((answer) => answer.text())));
+  });
+
   it("collapses identical requests into one proposal; both callers get its answer", async () => {
     const args = { url: "https://same.example/", justification: "twice" };
     const [first, second] = [call("request_egress", args), call("request_egress", args)];
