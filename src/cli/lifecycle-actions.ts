@@ -61,7 +61,7 @@ export async function stop(context: CliContext, instance: string): Promise<void>
   context.stdout.write(`stopped ${instance}\n`);
 }
 
-export async function cleanup(context: CliContext): Promise<void> {
+export async function cleanup(context: CliContext, options: { logs?: boolean } = {}): Promise<void> {
   const docker = await openDocker(context);
   const instances = await findInstances(docker.engine);
   const dead = instances.filter((instance) => !instance.alive);
@@ -77,6 +77,10 @@ export async function cleanup(context: CliContext): Promise<void> {
     if (!live.has(record.instance)) docker.store.remove(record.instance);
   }
   removeSuperviseDirs(docker.home, live);
+  if (options.logs) {
+    const { removeLogs } = await import("./logs-actions.ts");
+    context.stdout.write(`removed the logs of ${removeLogs(context, live)} bottle(s) that are not running\n`);
+  }
   context.stdout.write(
     dead.length
       ? `cleanup done; ${live.size} running bottle(s) left alone\n`

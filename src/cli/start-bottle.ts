@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DockerBottleBackend } from "../backend/docker/docker-backend.ts";
 import { resolveIsolation } from "../backend/docker/isolation.ts";
@@ -61,6 +61,7 @@ export async function startBottle(
     process.off("SIGINT", onSignal).off("SIGTERM", onSignal).off("SIGHUP", onSignal);
   });
   log(`launching bottle ${instance} (agent ${plan.agent.name}, bottle ${plan.bottle.name})`);
+  writeBottleRecord(prepared.logDir, instance, plan);
   const launched = stack.use(await backend.launch(prepared, { log, signal: abort.signal }));
   stack.defer(() => {
     log(`bottle ${instance} removed`);
@@ -106,4 +107,17 @@ export async function startBottle(
     signal: abort.signal,
   });
   return { instance, exitCode };
+}
+
+/**
+ * `logs/<instance>/bottle.json`: the plan the bottle started with (names only), kept with its
+ * logs after `stop`, so `why` can point at the manifest line that would allow a refusal.
+ */
+function writeBottleRecord(logDir: string, instance: string, plan: BottlePlan): void {
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  writeFileSync(
+    join(logDir, "bottle.json"),
+    `${JSON.stringify({ instance, started: new Date().toISOString(), plan: planToJson(plan) }, null, 2)}\n`,
+    { mode: 0o600 },
+  );
 }

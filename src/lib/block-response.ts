@@ -1,3 +1,5 @@
+import { REQUEST_ID_HEADER } from "./request-id.ts";
+
 /**
  * The one refusal format of every bottle sidecar: HTTP 403 (or the status named below), header
  * `X-Bottle-Block: <code>`, and a short plain-text body that names the rule that refused and how
@@ -33,6 +35,8 @@ export interface Block {
   readonly sidecar?: "egress-proxy" | "cred-proxy";
   /** Replaces the generic how-to line when the refuser knows better (e.g. which remote to use). */
   readonly hint?: string;
+  /** The request's id in the refuser's audit log (request-id.ts). */
+  readonly id?: string;
 }
 
 export interface BlockContext {
@@ -105,6 +109,9 @@ export function renderBlock(block: Block, context: BlockContext): RenderedBlock 
     `code: ${block.code}`,
     `rule: ${block.rule}`,
     block.hint ?? howToAsk(block.code, context),
+    ...(block.id === undefined
+      ? []
+      : [`request id: ${block.id} (the operator can see why with \`claude-bottle why ${block.id}\`)`]),
     "",
   ];
   const body = lines.join("\n");
@@ -112,6 +119,7 @@ export function renderBlock(block: Block, context: BlockContext): RenderedBlock 
     status: STATUS[block.code] ?? 403,
     headers: {
       [BLOCK_HEADER]: block.code,
+      ...(block.id === undefined ? {} : { [REQUEST_ID_HEADER]: block.id }),
       "Content-Type": "text/plain; charset=utf-8",
       "Content-Length": String(Buffer.byteLength(body)),
       "Cache-Control": "no-store",

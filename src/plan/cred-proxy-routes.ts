@@ -12,6 +12,9 @@ export const CRED_PROXY = {
   caCert: "/etc/claude-bottle/cred-proxy/ca.pem",
   /** The file holds no secret, but nobody else in the container needs to read it. */
   routesMode: 0o600,
+  /** Host-mounted (logs/<instance>/cred-proxy/): one line per request. */
+  auditDir: "/var/log/claude-bottle",
+  auditFile: "/var/log/claude-bottle/cred-proxy-audit.jsonl",
 } as const;
 
 export const CRED_PROXY_ROUTES_VERSION = 1;

@@ -111,6 +111,11 @@ export function egressLogDir(logDir: string): string {
   return join(logDir, "egress");
 }
 
+/** cred-proxy's log dir, likewise: one audit line per request. */
+export function credProxyLogDir(logDir: string): string {
+  return join(logDir, "cred-proxy");
+}
+
 /** git-gate's log dir, likewise: one audit line per push. */
 export function gitGateLogDir(logDir: string): string {
   return join(logDir, "git-gate");

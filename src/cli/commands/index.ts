@@ -6,6 +6,7 @@ import { registerInfoCommand } from "./info.ts";
 import { registerInitCommand } from "./init.ts";
 import { registerLifecycleCommands } from "./lifecycle.ts";
 import { registerListCommand } from "./list.ts";
+import { registerLogsCommands } from "./logs.ts";
 import { registerScanCommand } from "./scan.ts";
 import { registerSchemaCommand } from "./schema.ts";
 import { registerSidecarCommand } from "./sidecar.ts";
@@ -28,4 +29,5 @@ export function registerCommands(program: Command): void {
   registerDashboardCommand(program);
   registerSuperviseCommands(program);
   registerStatusCommand(program);
+  registerLogsCommands(program);
 }

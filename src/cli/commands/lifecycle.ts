@@ -31,5 +31,6 @@ export function registerLifecycleCommands(program: Command): void {
   program
     .command("cleanup")
     .description("Remove every container and network of bottles whose run has ended (idempotent)")
-    .action(async () => (await actions()).cleanup(processContext()));
+    .option("--logs", "also remove the logs of every bottle that is not running")
+    .action(async (options: { logs?: boolean }) => (await actions()).cleanup(processContext(), options));
 }

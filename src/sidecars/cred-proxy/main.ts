@@ -6,7 +6,7 @@ import { tokensFromEnv } from "./routes.ts";
 import { isCredProxyConfigError, startCredProxy } from "./run.ts";
 
 const USAGE =
-  "usage: cred-proxy [--routes FILE] [--listen HOST:PORT] [--health HOST:PORT] [--egress-proxy URL] [--ca FILE]";
+  "usage: cred-proxy [--routes FILE] [--listen HOST:PORT] [--health HOST:PORT] [--egress-proxy URL] [--ca FILE] [--audit FILE]";
 
 function option(argv: readonly string[], name: string, fallback: string): string {
   const index = argv.indexOf(name);
@@ -42,6 +42,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           process.env.HTTPS_PROXY ?? `http://${EGRESS.alias}:${EGRESS.port}`,
         ),
         caFile: option(argv, "--ca", CRED_PROXY.caCert),
+        ...(argv.includes("--audit") ? { auditFile: option(argv, "--audit", CRED_PROXY.auditFile) } : {}),
         tokens,
       }),
     isCredProxyConfigError,

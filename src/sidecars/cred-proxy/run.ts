@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import type * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import { createAuditLog } from "../egress-proxy/audit.ts";
 import { parseListenAddress, startHealthServer } from "../listen.ts";
 import { describeLoadFailure, loadRoutes, type RouteTable } from "./routes.ts";
-import { type CredProxy, createCredProxy } from "./server.ts";
+import { type CredProxy, type CredProxyAuditRecord, createCredProxy } from "./server.ts";
 import { TunnelAgent } from "./tunnel-agent.ts";
 
 /**
@@ -38,6 +39,8 @@ export interface CredProxySettings {
   log?: (message: string) => void;
   /** Tests may hand in their own upstream agent. */
   agent?: https.Agent;
+  /** Where each request's audit line goes (JSONL, appended); none when undefined. */
+  auditFile?: string | undefined;
 }
 
 export type ReloadResult = { ok: true; routes: number } | { ok: false; reason: string };
@@ -85,8 +88,18 @@ export async function startCredProxy(settings: CredProxySettings): Promise<Runni
     }
     agent = new TunnelAgent({ proxy, extraCa: ca });
   }
-  const proxy = createCredProxy({ routes: table, agent, log });
   const stack = new AsyncDisposableStack();
+  // Group-readable: the host reads it through the group it shares the dir with (git-gate too).
+  const audit =
+    settings.auditFile === undefined
+      ? undefined
+      : stack.use(createAuditLog<CredProxyAuditRecord>({ path: settings.auditFile, mode: 0o640 }));
+  const proxy = createCredProxy({
+    routes: table,
+    agent,
+    log,
+    ...(audit === undefined ? {} : { audit: (record: CredProxyAuditRecord) => audit.write(record) }),
+  });
   stack.defer(() => agent.destroy());
   stack.use(proxy);
   let generation = 1;

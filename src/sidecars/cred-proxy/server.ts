@@ -2,6 +2,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { BLOCK_HEADER, type Block, renderBlock } from "../../lib/block-response.ts";
+import { newRequestId, REQUEST_ID_HEADER } from "../../lib/request-id.ts";
 import { effectiveRules, normalizeRequestPath, ruleAllows } from "../../lib/route-rules.ts";
 import { pairs } from "../egress-proxy/headers.ts";
 import { hasDuplicateKeys, refusedServerFeature } from "./anthropic-policy.ts";
@@ -20,6 +21,30 @@ export interface CredProxyOptions {
   /** Where upstream connections come from: a TunnelAgent in production, anything in tests. */
   agent: https.Agent;
   log?: (message: string) => void;
+  /** One record per request, written when its response ends. */
+  audit?: (record: CredProxyAuditRecord) => void;
+}
+
+/**
+ * One line of cred-proxy-audit.jsonl: which route a request took and what became of it. The path
+ * is the route's path and the request's, without its query (which may carry anything).
+ */
+export interface CredProxyAuditRecord {
+  time: string;
+  id: string;
+  kind: "request";
+  method: string;
+  path: string;
+  route: string;
+  /** The route's upstream host. */
+  host: string;
+  decision: "allow" | "block" | "error";
+  rule: string;
+  code?: string;
+  status?: number;
+  bytes_in: number;
+  bytes_out: number;
+  duration_ms: number;
 }
 
 export interface CredProxy extends AsyncDisposable {
@@ -31,6 +56,8 @@ export interface CredProxy extends AsyncDisposable {
 }
 
 const ERROR_HEADER = "X-Bottle-Error";
+/** Characters of a request path an audit line keeps. */
+const MAX_AUDIT_PATH = 512;
 
 export function createCredProxy(options: CredProxyOptions): CredProxy {
   const log = options.log ?? ((message: string) => process.stderr.write(`cred-proxy: ${message}\n`));
@@ -43,9 +70,35 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
     requests++;
     const current = table;
     const url = req.url ?? "/";
+    const started = performance.now();
+    const record: CredProxyAuditRecord = {
+      time: new Date().toISOString(),
+      id: newRequestId(),
+      kind: "request",
+      method: (req.method ?? "?").slice(0, 32),
+      path: (url.split("?")[0] ?? "/").slice(0, MAX_AUDIT_PATH),
+      route: "",
+      host: "",
+      decision: "allow",
+      rule: "",
+      bytes_in: 0,
+      bytes_out: 0,
+      duration_ms: 0,
+    };
+    req.on("data", (chunk: Buffer) => {
+      record.bytes_out += chunk.length;
+    });
+    res.once("close", () => {
+      record.status = res.statusCode;
+      record.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
+      options.audit?.(record);
+    });
     const refuse = (block: Omit<Block, "sidecar">, asAnthropic = false) => {
+      record.decision = "block";
+      record.rule = block.rule;
+      record.code = block.code;
       const rendered = renderBlock(
-        { ...block, sidecar: "cred-proxy" },
+        { ...block, sidecar: "cred-proxy", id: record.id },
         { bottle: current.file.bottle, supervise: current.file.supervise },
       );
       // The body is not read: close the connection rather than leave it half-consumed.
@@ -58,6 +111,7 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
         });
         res.writeHead(rendered.status, {
           [BLOCK_HEADER]: block.code,
+          [REQUEST_ID_HEADER]: record.id,
           "Content-Type": "application/json",
           "Content-Length": String(Buffer.byteLength(body)),
         });
@@ -73,6 +127,11 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
       return;
     }
     const route = matchRoute(current.routes, url);
+    if (route !== undefined) {
+      record.route = route.path;
+      record.host = route.target.host;
+      record.rule = `route ${route.path}`;
+    }
     if (route === undefined) {
       refuse({
         code: "no-route",
@@ -117,14 +176,14 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
     ) {
       void inspectMessages(req, route).then(
         (checked) => {
-          if ("body" in checked) forward(req, res, route, target.path, checked.body);
+          if ("body" in checked) forward(req, res, route, target.path, record, checked.body);
           else refuse(checked.block, true);
         },
         () => res.destroy(),
       );
       return;
     }
-    forward(req, res, route, target.path);
+    forward(req, res, route, target.path, record);
   });
 
   server.on("clientError", (_error, socket) => {
@@ -137,6 +196,7 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
     res: http.ServerResponse,
     route: ActiveRoute,
     path: string,
+    record: CredProxyAuditRecord,
     body?: Buffer,
   ) {
     const upstream = https.request({
@@ -151,6 +211,9 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
       res.writeHead(upstreamRes.statusCode ?? 502, pairs(clientResponseHeaders(upstreamRes.rawHeaders)));
       // Headers now, not with the first body byte: a long poll or a slow model shows progress.
       res.flushHeaders();
+      upstreamRes.on("data", (chunk: Buffer) => {
+        record.bytes_in += chunk.length;
+      });
       upstreamRes.pipe(res);
       upstreamRes.once("error", () => res.destroy());
       upstreamRes.once("aborted", () => res.destroy());
@@ -161,6 +224,10 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
         return;
       }
       if (isTunnelRefused(error)) {
+        record.decision = "block";
+        record.code = error.headers[BLOCK_HEADER.toLowerCase()] ?? "egress-proxy";
+        const egressId = error.headers[REQUEST_ID_HEADER.toLowerCase()];
+        record.rule = `refused by the egress proxy${egressId ? ` (request id ${egressId})` : ""}`;
         // The egress proxy's own refusal (X-Bottle-Block) or error, as it wrote it.
         res.writeHead(error.status, { ...error.headers, "Content-Length": String(error.body.length) });
         res.end(error.body);
@@ -174,6 +241,8 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
             ? "upstream-timeout"
             : "upstream-unreachable";
       log(`${req.method} ${route.path}: ${kind} (${error.message})`);
+      record.decision = "error";
+      record.code = kind;
       const body = `claude-bottle cred-proxy could not reach ${route.target.host}: ${kind} (${error.message})\n`;
       res.writeHead(kind === "upstream-timeout" ? 504 : 502, {
         [ERROR_HEADER]: kind,

@@ -1,5 +1,6 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import type { Writable } from "node:stream";
+import { newRequestId } from "../../lib/request-id.ts";
 
 /**
  * One JSON line per request or tunnel. Lines carry no secret: query values are redacted, and a
@@ -9,6 +10,8 @@ import type { Writable } from "node:stream";
 
 export interface AuditRecord {
   time: string;
+  /** Short id, also in a refusal's X-Bottle-Request-Id (lib/request-id.ts). */
+  id: string;
   client: string;
   kind: "request" | "tunnel" | "websocket";
   method: string;
@@ -33,6 +36,7 @@ export function startAuditRecord(
 ): AuditRecord {
   return {
     time: new Date().toISOString(),
+    id: newRequestId(),
     ...fields,
     path: "",
     decision: "allow",
@@ -48,8 +52,8 @@ export function elapsedMs(started: number): number {
   return Math.round((performance.now() - started) * 1000) / 1000;
 }
 
-export interface AuditLog extends AsyncDisposable {
-  write(record: AuditRecord): void;
+export interface AuditLog<T = AuditRecord> extends AsyncDisposable {
+  write(record: T): void;
   readonly dropped: number;
 }
 
@@ -70,12 +74,12 @@ export function redactPath(target: string): string {
   return `${path.slice(0, q)}?${query}`;
 }
 
-export function createAuditLog(
-  sink: { path: string } | { stream: Writable },
+export function createAuditLog<T = AuditRecord>(
+  sink: { path: string; mode?: number } | { stream: Writable },
   maxPendingBytes = 8 * 1024 * 1024,
-): AuditLog {
+): AuditLog<T> {
   const owned: WriteStream | undefined =
-    "path" in sink ? createWriteStream(sink.path, { flags: "a", mode: 0o600 }) : undefined;
+    "path" in sink ? createWriteStream(sink.path, { flags: "a", mode: sink.mode ?? 0o600 }) : undefined;
   const stream: Writable = owned ?? ("stream" in sink ? sink.stream : process.stdout);
   let dropped = 0;
   let closed = false;

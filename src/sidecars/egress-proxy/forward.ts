@@ -101,7 +101,7 @@ export async function handleRequest(
     record.decision = "block";
     record.rule = block.rule;
     record.code = block.code;
-    sendBlock(res, block, policy.blockContext, close);
+    sendBlock(res, { ...block, id: record.id }, policy.blockContext, close);
   };
 
   const resolved = targetOf(req, tunnel);

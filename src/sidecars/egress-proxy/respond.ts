@@ -73,7 +73,7 @@ export function rawExchange(
     record.decision = "block";
     record.rule = block.rule;
     record.code = block.code;
-    sendBlockRaw(socket, block, context);
+    sendBlockRaw(socket, { ...block, id: record.id }, context);
     finish();
   };
   return { finish, refuse };

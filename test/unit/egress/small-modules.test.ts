@@ -105,6 +105,7 @@ describe("audit", () => {
     const log = createAuditLog({ stream: sink }, 200);
     const record = {
       time: "t",
+      id: "0123456789",
       client: "c",
       kind: "request" as const,
       method: "GET",

@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
+import { shareDirWithGroup } from "../../../lib/host-files.ts";
 import { CRED_PROXY, credProxyRoutesText, credProxyTokenEnv } from "../../../plan/cred-proxy-routes.ts";
 import { EGRESS } from "../../../plan/egress-config.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
-import { type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
+import { credProxyLogDir, type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
 import { provisionCredProxy } from "../provision/cred-proxy.ts";
 import type { DockerSidecar } from "./sidecar.ts";
 
@@ -31,7 +32,12 @@ function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
       `127.0.0.1:${CRED_PROXY.healthPort}`,
       "--ca",
       CRED_PROXY.caCert,
+      "--audit",
+      CRED_PROXY.auditFile,
     ],
+    // It writes its audit dir through the group the host shares it with (shareDirWithGroup).
+    groupAdd: [String(docker.hostUser.gid)],
+    mounts: [{ source: credProxyLogDir(docker.logDir), target: CRED_PROXY.auditDir }],
     // Every upstream call tunnels through the egress proxy (allowlist, DLP, known tokens).
     env: { HTTPS_PROXY: `http://${EGRESS.alias}:${EGRESS.port}` },
     // Liveness only, at a slow interval; launch waits on listeningCheck instead.
@@ -63,6 +69,7 @@ export const credProxySidecar: DockerSidecar = {
       docker.plan.egress.upstreamCa.map((file) => readFile(file, "utf8")),
     );
     const trusted = [ca.certPem, ...upstreamCas].join("\n");
+    shareDirWithGroup(credProxyLogDir(docker.logDir), docker.hostUser.gid);
     await createContainer(engine, stack, {
       ...base,
       env: { ...base.env, ...credProxyTokenEnv(docker.plan) },

@@ -1,0 +1,124 @@
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { type LogEvent, type LogSource, toEvent } from "./events.ts";
+import { readLines } from "./lines.ts";
+
+/** Where each sidecar's audit lines of a bottle are on the host (docs/logs.md). */
+export function logFiles(logDir: string): { source: LogSource; file: string }[] {
+  return [
+    { source: "egress", file: join(logDir, "egress", "egress-audit.jsonl") },
+    { source: "cred-proxy", file: join(logDir, "cred-proxy", "cred-proxy-audit.jsonl") },
+    { source: "git-gate", file: join(logDir, "git-gate", "git-gate-audit.jsonl") },
+    { source: "supervise", file: join(logDir, "supervise-audit.jsonl") },
+  ];
+}
+
+export interface EventFilter {
+  sources?: readonly LogSource[] | undefined;
+  since?: Date | undefined;
+  blocked?: boolean | undefined;
+}
+
+/** Lines that were not events: too long, not JSON, not an audit record. */
+export interface ReadStats {
+  unreadable: number;
+}
+
+export function matches(event: LogEvent, filter: EventFilter): boolean {
+  if (filter.blocked && !event.refused) return false;
+  if (filter.since !== undefined && Date.parse(event.time) < filter.since.getTime()) return false;
+  return true;
+}
+
+interface Cursor {
+  source: LogSource;
+  file: string;
+  offset: number;
+}
+
+/** One file's events from the cursor on, advancing it; unreadable lines counted. */
+async function* fileEvents(cursor: Cursor, filter: EventFilter, stats: ReadStats): AsyncGenerator<LogEvent> {
+  let skippedBefore = 0;
+  for await (const chunk of readLines(cursor.file, { offset: cursor.offset })) {
+    stats.unreadable += chunk.skipped - skippedBefore;
+    skippedBefore = chunk.skipped;
+    for (const line of chunk.lines) {
+      if (line.trim() === "") continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        stats.unreadable++;
+        continue;
+      }
+      const event = toEvent(cursor.source, parsed);
+      if (event === undefined) stats.unreadable++;
+      else if (matches(event, filter)) yield event;
+    }
+    cursor.offset = chunk.offset;
+  }
+}
+
+/** Merges time-ordered streams by time: one head per stream in memory. */
+async function* merged(streams: AsyncGenerator<LogEvent>[]): AsyncGenerator<LogEvent> {
+  const heads = await Promise.all(streams.map((stream) => stream.next()));
+  for (;;) {
+    let best = -1;
+    for (const [index, head] of heads.entries()) {
+      if (head.done) continue;
+      const current = heads[best];
+      if (best === -1 || (current && !current.done && head.value.time < current.value.time)) best = index;
+    }
+    const winner = heads[best];
+    if (winner === undefined || winner.done) return;
+    yield winner.value;
+    heads[best] = await (streams[best] as AsyncGenerator<LogEvent>).next();
+  }
+}
+
+export interface BottleLog {
+  /** Every event so far, merged by time. */
+  events(): AsyncGenerator<LogEvent>;
+  /** Then what is appended, polled every `pollMs` until the signal aborts. */
+  follow(signal: AbortSignal, pollMs?: number): AsyncGenerator<LogEvent>;
+  readonly stats: ReadStats;
+}
+
+/**
+ * A bottle's log, read from its files (they stay after `stop`). Each sidecar's file is in the
+ * order its lines were written; the egress proxy writes a request's line when it ends, stamped
+ * with its start, so neighbours may be a moment out of order.
+ */
+export function bottleLog(logDir: string, filter: EventFilter = {}): BottleLog {
+  const stats: ReadStats = { unreadable: 0 };
+  const cursors: Cursor[] = logFiles(logDir)
+    .filter(({ source }) => filter.sources === undefined || filter.sources.includes(source))
+    .map(({ source, file }) => ({ source, file, offset: 0 }));
+  return {
+    stats,
+    events: () => merged(cursors.map((cursor) => fileEvents(cursor, filter, stats))),
+    async *follow(signal, pollMs = 500) {
+      while (!signal.aborted) {
+        for (const cursor of cursors) {
+          const size = await stat(cursor.file).then(
+            (info) => info.size,
+            () => 0,
+          );
+          if (size < cursor.offset) cursor.offset = 0; // truncated or replaced: start over
+        }
+        yield* merged(cursors.map((cursor) => fileEvents(cursor, filter, stats)));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollMs);
+          signal.addEventListener(
+            "abort",
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+      }
+    },
+  };
+}
