@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type LogEvent, type LogSource, toEvent } from "./events.ts";
-import { readLines } from "./lines.ts";
+import { readLines, tailLines } from "./lines.ts";
 
 /** Where each sidecar's audit lines of a bottle are on the host (docs/logs.md). */
 export function logFiles(logDir: string): { source: LogSource; file: string }[] {
@@ -121,4 +121,20 @@ export function bottleLog(logDir: string, filter: EventFilter = {}): BottleLog {
       }
     },
   };
+}
+
+/** The latest `count` events of a bottle, from the ends of its files (the dashboard's pane). */
+export async function recentEvents(logDir: string, count: number): Promise<LogEvent[]> {
+  const events: LogEvent[] = [];
+  for (const { source, file } of logFiles(logDir)) {
+    for (const line of await tailLines(file)) {
+      try {
+        const event = toEvent(source, JSON.parse(line));
+        if (event !== undefined) events.push(event);
+      } catch {
+        // a cut or hostile line: not shown
+      }
+    }
+  }
+  return events.sort((a, b) => a.time.localeCompare(b.time)).slice(-count);
 }

@@ -54,19 +54,36 @@ export function renderScreen(
     const pageRoom = Math.max(2, room - 1);
     scroll = Math.min(Math.max(0, state.scroll), Math.max(0, body.length - Math.max(1, pageRoom - 1)));
     shown = [title, ...paged(body, scroll, pageRoom)];
-  } else if (state.pending.length === 0) {
-    shown = ["  no pending proposals"];
   } else {
-    const [columns = "", ...rows] = queueTable(state.pending, options.now, width - 2);
-    const at = selectedIndex(state);
-    const marked = rows.map((line, index) => `${index === at ? ">" : " "} ${line}`);
-    shown = [`  ${columns}`, ...scrolled(marked, Math.max(0, at), room - 1)];
+    const traffic = trafficPane(state, room);
+    const listRoom = Math.max(2, room - traffic.length);
+    if (state.pending.length === 0) {
+      shown = ["  no pending proposals"];
+    } else {
+      const [columns = "", ...rows] = queueTable(state.pending, options.now, width - 2);
+      const at = selectedIndex(state);
+      const marked = rows.map((line, index) => `${index === at ? ">" : " "} ${line}`);
+      shown = [`  ${columns}`, ...scrolled(marked, Math.max(0, at), listRoom - 1)];
+    }
+    shown = [...shown, ...Array.from({ length: Math.max(0, listRoom - shown.length) }, () => ""), ...traffic];
   }
   // Every line made visible once more: whatever a proposal carries, the screen is text.
   const lines = [...header, ...shown, ...footer]
     .map(visible)
     .map((line) => (line.length > width ? `${line.slice(0, width - 1)}…` : line));
   return { lines, scroll };
+}
+
+/** The live tail of a bottle's audit log, under the list: at most half the room. */
+function trafficPane(state: DashboardState, room: number): string[] {
+  const { traffic } = state;
+  if (traffic === undefined || room < 8) return [];
+  const lines = traffic.lines.slice(-(Math.floor(room / 2) - 2));
+  return [
+    "",
+    `traffic of ${traffic.bottle} (latest; \`claude-bottle logs ${traffic.bottle} -f\` for all):`,
+    ...(lines.length ? lines.map((line) => `  ${line}`) : ["  (nothing yet)"]),
+  ];
 }
 
 /** The confirmation: the id, the bottle and every change, wrapped (never cut) to the width. */

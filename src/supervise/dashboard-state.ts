@@ -26,6 +26,8 @@ export interface DashboardState {
   confirm?: { id: string } | undefined;
   /** The outcome of the last action, shown at the bottom. */
   message?: string | undefined;
+  /** The latest audit lines of the bottle the list is about (logs/format.ts lines). */
+  traffic?: { bottle: string; lines: string[] } | undefined;
 }
 
 export type Effect =
@@ -48,6 +50,11 @@ export const PAGE_LINES = 10;
 
 export function initialState(): DashboardState {
   return { pending: [], bottles: [], bottle: 0, view: "list", scroll: 0 };
+}
+
+/** The bottle whose traffic the list shows: the selected proposal's, else the one edits go to. */
+export function trafficBottle(state: DashboardState): string | undefined {
+  return state.pending[selectedIndex(state)]?.instance ?? state.bottles[state.bottle];
 }
 
 export function selectedIndex(state: DashboardState): number {

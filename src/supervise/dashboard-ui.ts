@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emitKeypressEvents } from "node:readline";
+import { eventLine } from "../logs/format.ts";
+import { recentEvents } from "../logs/read.ts";
 import { changeItems, changeOf, changeText, currentText, parseChangeText, proposedText } from "./apply.ts";
 import { renderScreen } from "./dashboard-screen.ts";
 import {
@@ -11,6 +13,7 @@ import {
   initialState,
   type Key,
   onKey,
+  trafficBottle,
   withQueue,
 } from "./dashboard-state.ts";
 import { approve, listPending, reject, type SuperviseHost, superviseInstances } from "./decide.ts";
@@ -69,6 +72,14 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
     try {
       const [{ pending }, bottles] = await Promise.all([listPending(host), superviseInstances(host.engine)]);
       state = withQueue(state, pending, bottles);
+      const bottle = trafficBottle(state);
+      state = {
+        ...state,
+        traffic:
+          bottle === undefined
+            ? undefined
+            : { bottle, lines: (await recentEvents(join(host.home, "logs", bottle), 20)).map(eventLine) },
+      };
     } catch (error) {
       state = { ...state, message: `refresh failed: ${messageOf(error)}` };
     }

@@ -169,6 +169,12 @@ supervise: true
     const answer = await asked;
     assert.match(answer.text, /^approved \(proposal [0-9a-f]{8}\)/);
     assert.equal((await curl(port)).stdout, "200");
+    // The traffic pane: the refused request, then the allowed one, live.
+    const traffic = await terminal.waitFor(
+      new RegExp(`allow\\s+[0-9a-f]{10} GET http://upstream\\.test:${port}/`),
+    );
+    assert.match(traffic, new RegExp(`traffic of ${instance} \\(latest;`));
+    assert.match(traffic, new RegExp(`✗ block\\s+[0-9a-f]{10} GET http://upstream\\.test:${port}/`));
   });
 
   it("rejects with a reason typed in the terminal, and nothing changes", async () => {

@@ -241,6 +241,18 @@ describe("renderScreen", () => {
     assert.match(text, /y\/enter: approve · esc\/n: cancel/);
   });
 
+  it("shows the latest traffic of the bottle under the list, as text", () => {
+    const state = {
+      ...two,
+      traffic: { bottle: "b1", lines: ["GET https://a.example/ ok", "\x1b[2Jforged"] },
+    };
+    const lines = screen(state, { height: 30 });
+    const title = lines.findIndex((line) => line.startsWith("traffic of b1 (latest;"));
+    assert.ok(title > lines.findIndex((line) => line.includes("bbbbbbbb")), "below the proposals");
+    assert.equal(lines[title + 1], "  GET https://a.example/ ok");
+    assert.ok(lines.every((line) => !TERMINAL_CONTROL.test(line)));
+  });
+
   it("says what runs while an action is busy, and how to abort it", () => {
     const lines = renderScreen(two, {
       now: new Date(),
