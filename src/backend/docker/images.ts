@@ -7,20 +7,20 @@
  *
  * Inputs of the hash: the Dockerfile, the base image (reference and local id, so rebuilding the
  * offline base rebuilds these), and per image the sidecar bundle's bytes or the pinned Claude
- * Code version. The agent's 400 MB binary is fetched on the host (containers cannot reach npm)
- * only when a build is needed.
+ * Code version with its tarball's sha512 and its binary's sha256. The agent's 400 MB binary is
+ * fetched on the host (containers cannot reach npm) only when a build is needed, and checked
+ * against both digests before it enters the context (claude-code.ts).
  */
 
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { promisify } from "node:util";
 import { UserError } from "../../cli/user-error.ts";
 import { bottleHome } from "../../manifest/paths.ts";
+import { type ClaudeCodePin, type FetchTarball, stageClaudeCode } from "./claude-code.ts";
 import type { DockerEngine } from "./engine.ts";
 import { LABEL_INPUTS_HASH } from "./engine.ts";
 
@@ -42,7 +42,19 @@ export const OFFLINE_BASE = "claude-bottle/base:bookworm-node24";
 export const ONLINE_BASE = "node:24-bookworm-slim";
 /** Pinned exactly; bumping it rebuilds the agent image. */
 export const CLAUDE_CODE_VERSION = "2.1.332";
-const CLAUDE_CODE_NATIVE = "@anthropic-ai/claude-code-linux-x64";
+/**
+ * What the agent's binary must be. Bump with the version: integrity from
+ * `npm view @anthropic-ai/claude-code-linux-x64@<version> dist.integrity`, the sha256 of
+ * `package/claude` in that tarball (`npm pack`, check its sha512, `tar -xzf ... package/claude`,
+ * `sha256sum`).
+ */
+export const CLAUDE_CODE: ClaudeCodePin = {
+  package: "@anthropic-ai/claude-code-linux-x64",
+  version: CLAUDE_CODE_VERSION,
+  integrity:
+    "sha512-f4JWhzwYutJIHScC7/dYOPX6s28tt7ZADhsOi8zwOHq5fFPEuUeChh2NMfinSg0GrUckYxaeebC4h0DqiKzLcw==",
+  binarySha256: "a2df1f41bb00250992926420d0063f89b127cb81abdd284dbefb80c50ff1d026",
+};
 
 export interface ImageOptions {
   engine: DockerEngine;
@@ -58,6 +70,8 @@ export interface ImageOptions {
   log?: (line: string) => void;
   /** Where `docker build` output streams; default process.stderr, null for silence. */
   progress?: Writable | null;
+  /** The agent's Claude Code pin and how its tarball is fetched; default CLAUDE_CODE, npm pack (tests swap both). */
+  claudeCode?: { pin: ClaudeCodePin; fetchTarball?: FetchTarball };
 }
 
 export interface EnsuredImage {
@@ -124,7 +138,8 @@ async function checkImage(name: ImageName, options: ImageOptions, base: BaseImag
   if (name === "sidecar") {
     hashField(hash, "sidecar.js", await stageSidecarBundle(context));
   } else if (name === "agent") {
-    hashField(hash, "claude-code", `${CLAUDE_CODE_NATIVE}@${CLAUDE_CODE_VERSION}`);
+    // The binary's digest, not only its version: the build checks the staged binary against it.
+    hashField(hash, "claude-code", claudeCodeInput(options.claudeCode?.pin ?? CLAUDE_CODE));
   }
   const inputsHash = hash.digest("hex");
   return { name, tag, context, inputsHash, existing: await options.engine.imageInspect(tag) };
@@ -146,7 +161,10 @@ async function buildIfStale(
   const why = existing === undefined ? "missing" : options.force === true ? "forced" : "inputs changed";
   const buildStarted = performance.now();
   log(`building ${tag} (${why}; inputs ${inputsHash.slice(0, 12)}, base ${base.ref})`);
-  if (name === "agent") await stageClaudeCode(context, log);
+  if (name === "agent") {
+    const { pin = CLAUDE_CODE, fetchTarball } = options.claudeCode ?? {};
+    await stageClaudeCode(context, pin, log, fetchTarball);
+  }
   let id: string;
   try {
     id = await engine.build({
@@ -250,51 +268,9 @@ async function sourceStamp(root: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/**
- * Installs the pinned Claude Code for linux-x64 into the build context with the host's npm.
- * `--ignore-scripts`: the package's postinstall only copies the native binary, which the
- * Dockerfile takes from the platform package directly, and no third-party script runs here.
- */
-async function stageClaudeCode(context: string, log: (line: string) => void): Promise<void> {
-  const prefix = join(context, "npm");
-  const installed = join(prefix, "node_modules", CLAUDE_CODE_NATIVE, "package.json");
-  if (existsSync(installed)) {
-    const { version } = JSON.parse(await readFile(installed, "utf8")) as { version?: unknown };
-    if (version === CLAUDE_CODE_VERSION) return;
-  }
-  log(`fetching @anthropic-ai/claude-code@${CLAUDE_CODE_VERSION} for linux-x64 with npm (about 400 MB)`);
-  await mkdir(prefix, { recursive: true });
-  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  // npm never asks anything here (stdin closed) and gets a generous but finite time: a stalled
-  // registry must fail the build with a message, not hang a launch or a CI run.
-  const install = promisify(execFile)(
-    npm,
-    [
-      "install",
-      "--prefix",
-      prefix,
-      "--no-save",
-      "--no-audit",
-      "--no-fund",
-      "--ignore-scripts",
-      "--os=linux",
-      "--cpu=x64",
-      "--libc=glibc",
-      `@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}`,
-    ],
-    { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000, killSignal: "SIGKILL" },
-  );
-  install.child.stdin?.end();
-  await install.catch((error: unknown) => {
-    throw new Error(
-      `npm could not install @anthropic-ai/claude-code@${CLAUDE_CODE_VERSION} within 15 minutes or failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
-    );
-  });
-  if (!existsSync(installed)) {
-    throw new Error(
-      `npm did not install ${CLAUDE_CODE_NATIVE}; is the npm registry reachable from this host?`,
-    );
-  }
+/** The agent image's hash input for Claude Code: package, version, tarball and binary digests. */
+export function claudeCodeInput(pin: ClaudeCodePin): string {
+  return `${pin.package}@${pin.version} ${pin.integrity} sha256:${pin.binarySha256}`;
 }
 
 /** Default parent of the staged build contexts: `<CLAUDE_BOTTLE_HOME>/cache/images`. */
