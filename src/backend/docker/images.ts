@@ -39,7 +39,14 @@ export function capabilityImageTag(instance: string): string {
 }
 /** Built by scripts/bootstrap-base-image.sh where no registry is reachable. */
 export const OFFLINE_BASE = "claude-bottle/base:bookworm-node24";
-export const ONLINE_BASE = "node:24-bookworm-slim";
+/**
+ * The public Node image, pinned by the digest of its multi-platform index, so a re-pushed tag
+ * cannot change what bottles run on. Source: docker-library/repo-info,
+ * repos/node/remote/24.21.0-bookworm-slim.md (Node 24.21.0, like the offline base). Keep the
+ * Dockerfiles' default BASE equal to it (a unit test checks).
+ */
+export const ONLINE_BASE =
+  "node:24.21.0-bookworm-slim@sha256:2fe369e969550cde8e867afc3fe370b260140cab4a23d467074295b42163d553";
 /** Pinned exactly; bumping it rebuilds the agent image. */
 export const CLAUDE_CODE_VERSION = "2.1.332";
 /**

@@ -29,7 +29,7 @@ export function registerImagesCommand(program: Command): void {
     .option("--force", "rebuild even when the images are current")
     .option(
       "--base <image>",
-      "base image (default: claude-bottle/base:bookworm-node24 if present, else node:24-bookworm-slim)",
+      "base image (default: claude-bottle/base:bookworm-node24 if present, else node:24.21.0-bookworm-slim pinned by digest)",
     )
     .option("--quiet", "hide docker build output")
     .action((names: string[], flags: BuildFlags) => buildImages(new CliDockerEngine(), names, flags));
