@@ -40,7 +40,7 @@ async function writeLog(): Promise<void> {
     });
     if (!out.write(`${line}\n`)) await new Promise((resolve) => out.once("drain", resolve));
   }
-  await new Promise((resolve) => out.end(resolve));
+  await new Promise<void>((resolve) => out.end(() => resolve()));
 }
 
 /** Seconds and peak RSS (MiB) of a command, by GNU time. */
