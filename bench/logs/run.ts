@@ -38,7 +38,7 @@ async function writeLog(): Promise<void> {
       bytes_out: 200,
       duration_ms: 3.2,
     });
-    if (!out.write(`${line}\n`)) await new Promise((resolve) => out.once("drain", resolve));
+    if (!out.write(`${line}\n`)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
   }
   await new Promise<void>((resolve) => out.end(() => resolve()));
 }
