@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { BLOCK_HEADER, type Block, renderBlock } from "../../lib/block-response.ts";
 import { newRequestId, REQUEST_ID_HEADER } from "../../lib/request-id.ts";
 import { effectiveRules, normalizeRequestPath, ruleAllows } from "../../lib/route-rules.ts";
+import type { AuditRecord } from "../egress-proxy/audit.ts";
 import { pairs } from "../egress-proxy/headers.ts";
 import { hasDuplicateKeys, refusedServerFeature } from "./anthropic-policy.ts";
 import { isGitPush, pushedRepository } from "./git-push.ts";
@@ -29,22 +30,25 @@ export interface CredProxyOptions {
  * One line of cred-proxy-audit.jsonl: which route a request took and what became of it. The path
  * is the route's path and the request's, without its query (which may carry anything).
  */
-export interface CredProxyAuditRecord {
-  time: string;
-  id: string;
+export interface CredProxyAuditRecord
+  extends Pick<
+    AuditRecord,
+    | "time"
+    | "id"
+    | "method"
+    | "path"
+    | "decision"
+    | "rule"
+    | "code"
+    | "status"
+    | "bytes_in"
+    | "bytes_out"
+    | "duration_ms"
+  > {
   kind: "request";
-  method: string;
-  path: string;
   route: string;
   /** The route's upstream host. */
   host: string;
-  decision: "allow" | "block" | "error";
-  rule: string;
-  code?: string;
-  status?: number;
-  bytes_in: number;
-  bytes_out: number;
-  duration_ms: number;
 }
 
 export interface CredProxy extends AsyncDisposable {
