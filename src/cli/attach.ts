@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
 import type { DockerEngine } from "../backend/docker/engine.ts";
 import { AGENT_PROMPT_FILE } from "../backend/docker/provision/prompt.ts";
@@ -45,12 +46,7 @@ export async function attachSession(options: AttachOptions): Promise<number> {
     if (!(await whileReplacing(options))) return exitCode;
     const attachedTo = await engine.containerInspect(agent);
     if (attachedTo?.running !== true) return exitCode;
-    const result = await engine.containerExec(agent, command, {
-      user: AGENT_USER,
-      workdir: AGENT_WORKDIR,
-      stdio: "inherit",
-    });
-    exitCode = result.exitCode;
+    exitCode = await execWhileThere(options, agent, attachedTo.id, command);
     if (!(await whileReplacing(options))) return exitCode;
     const now = await engine.containerInspect(agent);
     if (now?.running !== true || now.id === attachedTo.id) return exitCode;
@@ -58,6 +54,49 @@ export async function attachSession(options: AttachOptions): Promise<number> {
     command = options.continueCommand ?? sessionCommand("continue");
   }
 }
+
+/**
+ * The session's exec, ended by us when its container is gone: on gVisor (Docker 20.10) an exec
+ * into a container that was removed may never return, and the session must move on to the new one.
+ */
+async function execWhileThere(
+  options: AttachOptions,
+  agent: string,
+  containerId: string,
+  command: readonly string[],
+): Promise<number> {
+  const gone = new AbortController();
+  const finished = new AbortController();
+  const watching = (async () => {
+    while (!finished.signal.aborted) {
+      await sleep(WATCH_MS, undefined, { signal: finished.signal }).catch(() => {});
+      if (finished.signal.aborted) return;
+      const current = await options.engine.containerInspect(agent).catch(() => undefined);
+      if (current?.id !== containerId && !options.store.isReplacing(options.instance)) {
+        gone.abort(new Error("the session's container is gone"));
+        return;
+      }
+    }
+  })();
+  try {
+    const result = await options.engine.containerExec(agent, command, {
+      user: AGENT_USER,
+      workdir: AGENT_WORKDIR,
+      stdio: "inherit",
+      signal: gone.signal,
+    });
+    return result.exitCode;
+  } catch (error) {
+    if (gone.signal.aborted) return 0;
+    throw error;
+  } finally {
+    finished.abort();
+    await watching;
+  }
+}
+
+/** How often an attached session looks whether its container is still there. */
+const WATCH_MS = 1000;
 
 /** Waits while the agent container is being replaced; false when the signal ended the wait. */
 async function whileReplacing(options: AttachOptions): Promise<boolean> {

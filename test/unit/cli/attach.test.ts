@@ -57,3 +57,35 @@ test("a replacement under way when the session starts is waited for before attac
   assert.equal(exitCode, 0);
   assert.deepEqual(execs, [["first-session"]]);
 });
+
+test("a session whose exec never returns after its container was replaced continues in the new one", async () => {
+  let id = "first";
+  const execs: string[][] = [];
+  const engine: Engine = {
+    containerInspect: async () => ({ id, running: true }) as ContainerInfo,
+    containerExec: (_name, command, options) => {
+      execs.push([...command]);
+      if (execs.length > 1) return Promise.resolve({ exitCode: 7, stdout: "", stderr: "" });
+      // gVisor on Docker 20.10: the exec into the removed container hangs until it is killed.
+      return new Promise((_resolve, reject) =>
+        options?.signal?.addEventListener("abort", () => reject(options.signal?.reason), { once: true }),
+      );
+    },
+  };
+  setTimeout(() => {
+    id = "second";
+  }, 50);
+  const logged: string[] = [];
+  const exitCode = await attachSession({
+    engine,
+    store: { isReplacing: () => false },
+    instance: "dev-0123abcd",
+    command: ["first-session"],
+    continueCommand: ["continued"],
+    log: (line) => logged.push(line),
+    pollMs: 5,
+  });
+  assert.equal(exitCode, 7);
+  assert.deepEqual(execs, [["first-session"], ["continued"]]);
+  assert.match(logged.join("\n"), /continuing the session/);
+});
