@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { INSTANCE_ID } from "../backend/instance.ts";
 import { REQUEST_ID } from "../lib/request-id.ts";
-import { visible } from "../lib/terminal-text.ts";
+import { safeJson, visible } from "../lib/terminal-text.ts";
 import type { LogSource } from "../logs/events.ts";
 import { eventJson, eventLine } from "../logs/format.ts";
 import { bottleLog } from "../logs/read.ts";
@@ -65,7 +65,7 @@ export async function logs(context: CliContext, instance: string, options: LogsO
     const summary = new LogSummary();
     for await (const event of log.events()) summary.add(event);
     context.stdout.write(
-      options.format === "json" ? `${JSON.stringify(summary.json())}\n` : `${summary.lines().join("\n")}\n`,
+      options.format === "json" ? `${safeJson(summary.json())}\n` : `${summary.lines().join("\n")}\n`,
     );
   } else {
     const print = (event: Parameters<typeof eventLine>[0]) =>

@@ -1,6 +1,6 @@
 import { userInfo } from "node:os";
 import { sidecarWriter } from "../backend/docker/prepare.ts";
-import { visible } from "../lib/terminal-text.ts";
+import { safeJson, visible } from "../lib/terminal-text.ts";
 import { changeItems, changeOf } from "../supervise/apply.ts";
 import { runDashboard } from "../supervise/dashboard-ui.ts";
 import {
@@ -12,6 +12,7 @@ import {
 } from "../supervise/decide.ts";
 import { changedOnly, lineDiff } from "../supervise/diff.ts";
 import { superviseDirs } from "../supervise/host-dirs.ts";
+import { proposalDigest } from "../supervise/protocol.ts";
 import type { QueueProblem } from "../supervise/queue.ts";
 import { queueTable, summary } from "../supervise/render.ts";
 import type { CliContext } from "./context.ts";
@@ -34,9 +35,12 @@ export async function superviseHost(context: CliContext): Promise<SuperviseHost>
 export async function approveCommand(
   context: CliContext,
   id: string,
-  options: { note?: string },
+  options: { note?: string; digest?: string },
 ): Promise<void> {
-  const applied = await approve(await superviseHost(context), id, { note: options.note });
+  const applied = await approve(await superviseHost(context), id, {
+    note: options.note,
+    digest: options.digest,
+  });
   context.stdout.write(`approved ${visible(id)}: ${visible(applied.summary)}\n`);
   // What changed, line by line: the record an operator in a script or CI log reads back.
   for (const line of changedOnly(lineDiff(applied.before, applied.after), 2))
@@ -67,7 +71,7 @@ export async function dashboard(
   const host = await superviseHost(context);
   const { pending, problems } = await listPending(host);
   if (options.format === "json") {
-    context.stdout.write(`${JSON.stringify(queueJson(host, pending, problems))}\n`);
+    context.stdout.write(`${safeJson(queueJson(host, pending, problems))}\n`);
     return;
   }
   for (const problem of problems)
@@ -98,6 +102,7 @@ function queueJson(
         deadline: proposal.deadline,
         justification: proposal.justification,
         summary: summary(proposal),
+        digest: proposalDigest(proposal),
         changes: changeItems(changeOf(proposal), superviseDirs(host.home, instance).currentConfig),
         request:
           proposal.kind === "egress"

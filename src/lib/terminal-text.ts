@@ -54,3 +54,17 @@ export interface TextSink {
 export function terminalSafeSink(stream: TextSink): TextSink {
   return { write: (text: string) => stream.write(terminalSafe(text)) };
 }
+
+const JSON_UNSAFE = new RegExp(`[${OTHER}]`, "g");
+
+/**
+ * One JSON document for scripts that is also terminal-safe: JSON escapes C0 controls itself; DEL,
+ * C1 and the line-breaking and reordering characters become `\uXXXX` escapes (still valid JSON),
+ * so `terminalSafe` finds nothing left to rewrite.
+ */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    JSON_UNSAFE,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

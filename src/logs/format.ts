@@ -1,4 +1,4 @@
-import { visible } from "../lib/terminal-text.ts";
+import { safeJson, visible } from "../lib/terminal-text.ts";
 import type { LogEvent } from "./events.ts";
 
 /**
@@ -17,7 +17,7 @@ export function eventLine(event: LogEvent): string {
   return visible(`${columns.join(" ")}${event.detail ? `  — ${event.detail}` : ""}`);
 }
 
-/** As a JSON line for scripts (JSON escapes control characters itself). */
+/** As a JSON line for scripts, every control character escaped (valid JSON, safe on a terminal). */
 export function eventJson(event: LogEvent): string {
-  return JSON.stringify(event);
+  return safeJson(event);
 }

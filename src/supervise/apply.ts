@@ -150,7 +150,7 @@ export function changeItems(change: Change, currentConfigDir: string): string[] 
       return [
         "rebuild the agent image",
         ...changedOnly(lineDiff(current.dockerfile ?? "", change.dockerfile), 0)
-          .filter((line) => /^[+-]\S/.test(line))
+          .filter((line) => /^[+-]/.test(line) && line.slice(1).trim() !== "")
           .map((line) => `Dockerfile ${line}`),
       ];
   }

@@ -52,7 +52,8 @@ const KNOWN = [
 ];
 
 const DIRECTIVE = /^#\s*(syntax|escape|check)\s*=/i;
-const HEREDOC = /(^|[^<])<<-?\s*["']?[A-Za-z_][A-Za-z0-9_]*["']?/;
+/** Any `<<` that is not a here-string (`<<<`): BuildKit would read a heredoc there. */
+const HEREDOC = /(^|[^<])<<(?!<)/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const USER = /^[A-Za-z0-9_.$-][A-Za-z0-9_.${}-]*(:[A-Za-z0-9_.${}-]+)?$/;
 
@@ -132,12 +133,12 @@ function logicalLines(text: string, problems: string[]): Instruction[] {
         );
       return;
     }
-    if (trimmed === "" && pending === undefined) return;
+    // Blank lines end nothing: Docker skips them, inside a continuation too.
+    if (trimmed === "") return;
     const continued = /\\\s*$/.test(raw);
     const body = continued ? raw.replace(/\\\s*$/, "") : raw;
-    pending = pending
-      ? { ...pending, text: `${pending.text.trimEnd()} ${body.trim()}` }
-      : { line: index + 1, text: body };
+    // Joined as Docker joins them: the backslash and line break go, nothing else.
+    pending = pending ? { ...pending, text: `${pending.text}${body}` } : { line: index + 1, text: body };
     if (continued) return;
     instructions.push(instruction(pending));
     pending = undefined;

@@ -41,7 +41,7 @@ export function renderScreen(
     ...(options.busy !== undefined
       ? [`${options.busy} … (Ctrl-C or q aborts)`]
       : confirming !== undefined
-        ? confirmation(confirming, options.changes(confirming), width)
+        ? confirmation(confirming, options.changes(confirming), width, Math.max(3, Math.floor(height / 3)))
         : [state.prompt ? `${state.prompt.label} (enter: reject, esc: cancel): ${state.prompt.text}` : keys]),
     state.message ?? "",
   ];
@@ -86,14 +86,28 @@ function trafficPane(state: DashboardState, room: number): string[] {
   ];
 }
 
-/** The confirmation: the id, the bottle and every change, wrapped (never cut) to the width. */
-function confirmation(entry: PendingProposal, changes: readonly string[], width: number): string[] {
+/**
+ * The confirmation: the id, the bottle and every change, made visible, then wrapped to the width;
+ * when it needs more than `maxLines`, it says how much more there is and where to read it all.
+ */
+function confirmation(
+  entry: PendingProposal,
+  changes: readonly string[],
+  width: number,
+  maxLines: number,
+): string[] {
   const { proposal } = entry;
-  const text = `approve ${proposal.id} (${proposal.kind}, bottle ${entry.instance}): ${changes.join("; ")}? y/enter: approve · esc/n: cancel`;
+  const text = visible(
+    `approve ${proposal.id} (${proposal.kind}, bottle ${entry.instance}): ${changes.join("; ")}? y/enter: approve · esc/n: cancel`,
+  );
   const lines: string[] = [];
   const step = Math.max(20, width - 1);
   for (let at = 0; at < text.length; at += step) lines.push(text.slice(at, at + step));
-  return lines;
+  if (lines.length <= maxLines) return lines;
+  return [
+    ...lines.slice(0, maxLines - 1),
+    `… ${lines.length - maxLines + 1} more lines: esc, enter reads all`,
+  ];
 }
 
 /** The detail's lines from `scroll` (clamped), in `room` rows; a last row says where it is. */

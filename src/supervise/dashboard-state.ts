@@ -1,5 +1,6 @@
 import type { PendingProposal } from "./decide.ts";
 import type { EditTarget } from "./operator-edit.ts";
+import { proposalDigest } from "./protocol.ts";
 
 /**
  * The interactive dashboard as a pure state machine: keys in, a new state and at most one effect
@@ -22,8 +23,8 @@ export interface DashboardState {
   scroll: number;
   /** A line being typed: the reason of a rejection. */
   prompt?: { label: string; text: string; id: string } | undefined;
-  /** An approval waiting for its confirmation (y again). */
-  confirm?: { id: string } | undefined;
+  /** An approval waiting for its confirmation (y again), of the proposal as shown (its digest). */
+  confirm?: { id: string; digest: string } | undefined;
   /** The outcome of the last action, shown at the bottom. */
   message?: string | undefined;
   /** The latest audit lines of the bottle the list is about (logs/format.ts lines). */
@@ -31,7 +32,7 @@ export interface DashboardState {
 }
 
 export type Effect =
-  | { kind: "approve"; id: string }
+  | { kind: "approve"; id: string; digest: string }
   | { kind: "modify"; id: string }
   | { kind: "reject"; id: string; reason: string }
   | { kind: "edit"; instance: string; what: EditTarget }
@@ -128,7 +129,13 @@ export function onKey(state: DashboardState, key: Key): { state: DashboardState;
       };
     case "y":
       return entry
-        ? { state: { ...state, confirm: { id: entry.proposal.id }, message: undefined } }
+        ? {
+            state: {
+              ...state,
+              confirm: { id: entry.proposal.id, digest: proposalDigest(entry.proposal) },
+              message: undefined,
+            },
+          }
         : { state: nothingSelected(state) };
     case "m":
       return entry
@@ -205,7 +212,10 @@ function onConfirmKey(
 ): { state: DashboardState; effect?: Effect } {
   const char = key.sequence ?? "";
   if (char === "y" || key.name === "return" || key.name === "enter")
-    return { state: { ...state, confirm: undefined }, effect: { kind: "approve", id: confirm.id } };
+    return {
+      state: { ...state, confirm: undefined },
+      effect: { kind: "approve", id: confirm.id, digest: confirm.digest },
+    };
   if (char === "n" || char === "q" || key.name === "escape")
     return { state: { ...state, confirm: undefined, message: `approval of ${confirm.id} cancelled` } };
   return { state };

@@ -106,7 +106,7 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
   const perform = async (effect: Effect, signal: AbortSignal): Promise<string> => {
     switch (effect.kind) {
       case "approve":
-        return `approved ${effect.id}: ${(await approve(host, effect.id, { signal })).summary}`;
+        return `approved ${effect.id}: ${(await approve(host, effect.id, { signal, digest: effect.digest })).summary}`;
       case "reject":
         await reject(host, effect.id, effect.reason);
         return `rejected ${effect.id}`;

@@ -7,7 +7,7 @@ import { appendAudit, auditEntry } from "./audit.ts";
 import { superviseDirs } from "./host-dirs.ts";
 import { isApplyError } from "./live-reload.ts";
 import { withLock } from "./lock.ts";
-import type { Proposal } from "./protocol.ts";
+import { type Proposal, proposalDigest } from "./protocol.ts";
 import { ProposalQueue, type QueueProblem } from "./queue.ts";
 
 /** What the host side needs to decide: the engine, the claude-bottle home, who decides. */
@@ -57,6 +57,8 @@ export interface ApproveOptions {
   change?: Change | undefined;
   /** Aborts applying it (the dashboard's Ctrl-C during a build): the proposal stays pending. */
   signal?: AbortSignal | undefined;
+  /** The proposal as the operator saw it (proposalDigest): anything else is not approved. */
+  digest?: string | undefined;
 }
 
 /**
@@ -70,6 +72,13 @@ export async function approve(
   options: ApproveOptions = {},
 ): Promise<Applied> {
   const { instance, queue, proposal } = await claim(host, id);
+  if (options.digest !== undefined && proposalDigest(proposal) !== options.digest) {
+    queue.release(id);
+    throw new UserError(
+      `proposal ${id} is not what was shown (its file changed since); it was not approved: look at it again`,
+      { code: "E_PROPOSAL_CHANGED", exitCode: 1 },
+    );
+  }
   const dirs = superviseDirs(host.home, instance);
   const change = options.change ?? changeOf(proposal);
   const decision = options.change === undefined ? "approved" : "modified";

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 
@@ -101,6 +102,14 @@ export const proposalSchema = z.discriminatedUnion("kind", [
 ]);
 
 export type Proposal = z.output<typeof proposalSchema>;
+
+/**
+ * What the operator saw, in 16 hex digits: an approval names it, and a proposal whose file changed
+ * since (the sidecar owns the queue dir) is not approved.
+ */
+export function proposalDigest(proposal: Proposal): string {
+  return createHash("sha256").update(JSON.stringify(proposal)).digest("hex").slice(0, 16);
+}
 export type ProposalKind = Proposal["kind"];
 export type RenderedRouteEntry = z.output<typeof renderedRouteSchema>;
 

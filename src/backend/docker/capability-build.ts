@@ -153,6 +153,14 @@ export async function buildCapability(input: CapabilityBuildInput): Promise<stri
       }
     }
 
+    // Written into `docker commit --change` lines: only plain names and paths (a `\\` or `$` there
+    // would be read again by the engine's Dockerfile parser).
+    if (!/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(user))
+      throw new CapabilityBuildError(`USER ${JSON.stringify(user)}: only a user name or id (and :group)`);
+    if (!/^\/[A-Za-z0-9._/@%+=,-]*$/.test(workdir))
+      throw new CapabilityBuildError(
+        `WORKDIR ${JSON.stringify(workdir)}: only an absolute path of plain characters`,
+      );
     await engine.containerKill(name, "KILL");
     await stopped(engine, name);
     return await engine.imageCommit(name, {

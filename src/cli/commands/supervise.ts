@@ -11,7 +11,11 @@ export function registerSuperviseCommands(program: Command): void {
     .description("Approve a pending supervise proposal and apply it to its running bottle, live")
     .argument("<id>", "proposal id (from `dashboard --once`)")
     .option("--note <text>", "a note for the agent and the audit log")
-    .action(async (id: string, options: { note?: string }) =>
+    .option(
+      "--digest <hex>",
+      "approve only if the proposal is still the one with this digest (dashboard --once --format json)",
+    )
+    .action(async (id: string, options: { note?: string; digest?: string }) =>
       (await superviseActions()).approveCommand(processContext(), id, options),
     );
   program

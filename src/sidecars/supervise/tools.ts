@@ -129,7 +129,11 @@ async function propose(
     shared = queued;
     waiting.set(key, shared);
     const settled = shared;
-    void shared.result.finally(() => waiting.delete(key));
+    void shared.result
+      .finally(() => {
+        if (waiting.get(key) === settled) waiting.delete(key);
+      })
+      .catch(() => {});
     context.log(`proposal ${settled.id} (${change.kind}) queued; waiting for the operator`);
   } else {
     context.log(`proposal ${shared.id}: an identical request joins it`);
@@ -138,7 +142,10 @@ async function propose(
   joined.callers += 1;
   const leave = () => {
     joined.callers -= 1;
-    if (joined.callers === 0) joined.abort.abort();
+    if (joined.callers > 0) return;
+    // Nobody waits any more: a later identical call queues afresh rather than join a dead wait.
+    if (waiting.get(key) === joined) waiting.delete(key);
+    joined.abort.abort();
   };
   signal.addEventListener("abort", leave, { once: true });
   if (signal.aborted) leave();

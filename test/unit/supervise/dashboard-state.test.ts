@@ -8,6 +8,7 @@ import {
   withQueue,
 } from "../../../src/supervise/dashboard-state.ts";
 import type { PendingProposal } from "../../../src/supervise/decide.ts";
+import { proposalDigest } from "../../../src/supervise/protocol.ts";
 import { TERMINAL_CONTROL } from "../../helpers/terminal.ts";
 
 function pending(id: string, instance = "b1", minutesAgo = 1): PendingProposal {
@@ -32,6 +33,7 @@ const two = withQueue(initialState(), [pending("aaaaaaaa"), pending("bbbbbbbb")]
 const press = (state: DashboardState, ...keys: { name?: string; sequence?: string }[]) =>
   keys.reduce((current, key) => onKey(current, key).state, state);
 const Y = { name: "y", sequence: "y" };
+const DIGEST_A = proposalDigest(pending("aaaaaaaa").proposal);
 const screen = (
   state: DashboardState,
   options: { width?: number; height?: number; detail?: () => string[]; changes?: () => string[] } = {},
@@ -64,15 +66,23 @@ describe("dashboard keys", () => {
     assert.equal(scrolled.selectedId, "aaaaaaaa");
     assert.equal(scrolled.scroll, 12);
     assert.equal(press(scrolled, { name: "pageup" }, { name: "up" }).scroll, 1);
-    assert.deepEqual(onKey(press(scrolled, Y), Y).effect, { kind: "approve", id: "aaaaaaaa" });
+    assert.deepEqual(onKey(press(scrolled, Y), Y).effect, {
+      kind: "approve",
+      id: "aaaaaaaa",
+      digest: DIGEST_A,
+    });
   });
 
   it("approves only after a confirmation of the same proposal; esc cancels; modify and quit take one key", () => {
     const asked = press(two, Y);
-    assert.deepEqual(asked.confirm, { id: "aaaaaaaa" });
+    assert.deepEqual(asked.confirm, { id: "aaaaaaaa", digest: DIGEST_A });
     assert.equal(onKey(two, Y).effect, undefined, "the first y only asks");
-    assert.deepEqual(onKey(asked, Y).effect, { kind: "approve", id: "aaaaaaaa" });
-    assert.deepEqual(onKey(asked, { name: "return" }).effect, { kind: "approve", id: "aaaaaaaa" });
+    assert.deepEqual(onKey(asked, Y).effect, { kind: "approve", id: "aaaaaaaa", digest: DIGEST_A });
+    assert.deepEqual(onKey(asked, { name: "return" }).effect, {
+      kind: "approve",
+      id: "aaaaaaaa",
+      digest: DIGEST_A,
+    });
     assert.equal(press(asked, { name: "escape" }).confirm, undefined);
     assert.equal(onKey(asked, { name: "down" }).effect, undefined, "other keys do nothing while asking");
     assert.deepEqual(onKey(two, { name: "m", sequence: "m" }).effect, { kind: "modify", id: "aaaaaaaa" });
@@ -225,6 +235,18 @@ describe("renderScreen", () => {
     assert.ok(rendered.lines.includes("line 0"), "the title stays on screen");
     assert.ok(!rendered.lines.includes("line 1"));
     assert.ok(rendered.scroll < 50, "the scroll position is clamped to the text");
+  });
+
+  it("says where to read the rest when the changes do not fit, and shows their escapes as text", () => {
+    const changes = Array.from({ length: 40 }, (_, index) => `Dockerfile +RUN step ${index} \x01\x01\x01`);
+    const lines = screen(press(two, Y), { width: 60, height: 24, changes: () => changes });
+    assert.ok(lines.length <= 24, String(lines.length));
+    assert.ok(
+      lines.some((line) => /approve aaaaaaaa \(egress/.test(line)),
+      "the id stays on screen",
+    );
+    assert.ok(lines.some((line) => /… \d+ more lines: esc, enter reads all$/.test(line)));
+    assert.ok(lines.every((line) => !TERMINAL_CONTROL.test(line)));
   });
 
   it("asks for a confirmation naming the proposal, its bottle and every change, wrapped, never cut", () => {
