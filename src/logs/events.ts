@@ -61,6 +61,16 @@ export function toEvent(source: LogSource, line: unknown): LogEvent | undefined 
 }
 
 function requestEvent(source: LogSource, at: string, record: Record<string, unknown>): LogEvent {
+  if (record.kind === "audit-rotated")
+    return {
+      time: at,
+      source,
+      kind: "audit-rotated",
+      outcome: "error",
+      refused: false,
+      what: `${num(record.dropped_lines) ?? "?"} older audit lines (${num(record.dropped_bytes) ?? "?"} bytes) dropped: the log reached the bottle's limits.audit`,
+      detail: "",
+    };
   if (record.kind === "audit-dropped")
     return {
       time: at,

@@ -1,16 +1,25 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type LogEvent, type LogSource, toEvent } from "./events.ts";
 import { readLines, tailLines } from "./lines.ts";
 
-/** Where each sidecar's audit lines of a bottle are on the host (docs/logs.md). */
+/**
+ * Where each sidecar's audit lines of a bottle are on the host (docs/logs.md), oldest first: a
+ * capped log's rotation (`.1`) before the file being written.
+ */
 export function logFiles(logDir: string): { source: LogSource; file: string }[] {
-  return [
-    { source: "egress", file: join(logDir, "egress", "egress-audit.jsonl") },
-    { source: "cred-proxy", file: join(logDir, "cred-proxy", "cred-proxy-audit.jsonl") },
-    { source: "git-gate", file: join(logDir, "git-gate", "git-gate-audit.jsonl") },
-    { source: "supervise", file: join(logDir, "supervise-audit.jsonl") },
-  ];
+  const files: { source: LogSource; file: string }[] = [];
+  for (const [source, file, rotated] of [
+    ["egress", join(logDir, "egress", "egress-audit.jsonl"), true],
+    ["cred-proxy", join(logDir, "cred-proxy", "cred-proxy-audit.jsonl"), true],
+    ["git-gate", join(logDir, "git-gate", "git-gate-audit.jsonl"), false],
+    ["supervise", join(logDir, "supervise-audit.jsonl"), false],
+  ] as const) {
+    if (rotated) files.push({ source, file: `${file}.1` });
+    files.push({ source, file });
+  }
+  return files;
 }
 
 export interface EventFilter {
@@ -107,17 +116,7 @@ export function bottleLog(logDir: string, filter: EventFilter = {}): BottleLog {
           if (size < cursor.offset) cursor.offset = 0; // truncated or replaced: start over
         }
         yield* merged(cursors.map((cursor) => fileEvents(cursor, filter, stats)));
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pollMs);
-          signal.addEventListener(
-            "abort",
-            () => {
-              clearTimeout(timer);
-              resolve();
-            },
-            { once: true },
-          );
-        });
+        await sleep(pollMs, undefined, { signal }).catch(() => {});
       }
     },
   };

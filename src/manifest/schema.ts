@@ -12,6 +12,56 @@ export type IsolationSetting = (typeof ISOLATION_SETTINGS)[number];
 /** A file name is the manifest's key. */
 export const MANIFEST_NAME = /^[a-z][a-z0-9-]*$/;
 
+const SIZE_UNITS: Readonly<Record<string, number>> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** A size: bytes, or a number with k, m or g (binary units), e.g. `512m`. */
+const size = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === "number") return value;
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(value.trim());
+  const bytes = match ? Math.floor(Number(match[1]) * (SIZE_UNITS[(match[2] ?? "").toLowerCase()] ?? 1)) : 0;
+  if (bytes > 0) return bytes;
+  ctx.addIssue({ code: "custom", message: "expected a size such as 512m, 4g or a number of bytes" });
+  return z.NEVER;
+});
+
+/** The bottle's `limits` (docs/resources.md): what one bottle may take of the host. */
+export const LIMIT_DEFAULTS = {
+  cpus: 2,
+  memory: 4 * 1024 ** 3,
+  processes: 1024,
+  push: 1024 ** 3,
+  audit: 256 * 1024 ** 2,
+} as const;
+
+export const limitsSchema = z
+  .strictObject({
+    cpus: z
+      .number()
+      .min(0.1)
+      .max(256)
+      .default(LIMIT_DEFAULTS.cpus)
+      .describe("CPUs the agent may use (each sidecar: 1)"),
+    memory: size
+      .refine((bytes) => bytes >= 256 * 1024 ** 2, "at least 256m")
+      .default(LIMIT_DEFAULTS.memory)
+      .describe("The agent's memory, e.g. 4g"),
+    processes: z
+      .number()
+      .int()
+      .min(64)
+      .max(65536)
+      .default(LIMIT_DEFAULTS.processes)
+      .describe("The agent's processes"),
+    push: size
+      .default(LIMIT_DEFAULTS.push)
+      .describe("The largest pack a push through git-gate may send, e.g. 1g"),
+    audit: size
+      .refine((bytes) => bytes >= 64 * 1024, "at least 64k")
+      .default(LIMIT_DEFAULTS.audit)
+      .describe("Each sidecar's audit log, across its rotation; the oldest lines are dropped and counted"),
+  })
+  .prefault({});
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HOST_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const HOST = new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*$`);
@@ -231,6 +281,7 @@ export const bottleSchema = z
       .describe(
         "The agent's kernel boundary: `gvisor` requires gVisor (runsc), `runc` runs without it, `auto` uses gVisor when the engine has it (docs/isolation.md).",
       ),
+    limits: limitsSchema.describe("What one bottle may take of the host (docs/resources.md)."),
   })
   .superRefine((bottle, ctx) => {
     const names = new Map<string, number>();

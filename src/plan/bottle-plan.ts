@@ -87,6 +87,8 @@ export interface BottlePlan {
   supervise: { enabled: boolean };
   /** The bottle's `isolation` setting; which runtime it gives is decided at launch (isolation.ts). */
   isolation: IsolationSetting;
+  /** What the bottle may take of the host (bytes for sizes). */
+  limits: { cpus: number; memoryBytes: number; processes: number; pushBytes: number; auditBytes: number };
   /**
    * Host variables the plan reads that are not set, each with what to do: only in a preview
    * (`allowMissing`); a real start refuses to plan without them.
@@ -157,6 +159,13 @@ export function buildPlan(input: PlanInput): BottlePlan {
     credProxy: routes,
     supervise: { enabled: bottle.data.supervise },
     isolation: bottle.data.isolation,
+    limits: {
+      cpus: bottle.data.limits.cpus,
+      memoryBytes: bottle.data.limits.memory,
+      processes: bottle.data.limits.processes,
+      pushBytes: bottle.data.limits.push,
+      auditBytes: bottle.data.limits.audit,
+    },
     missing,
   };
 }

@@ -70,6 +70,6 @@ export function renderEgressConfig(plan: BottlePlan, facts: EgressLaunchFacts = 
         return slot.hosts.map((host) => ({ name: slot.slot, sha256, length: value.length, host }));
       }),
     },
-    audit: { path: EGRESS.auditFile },
+    audit: { path: EGRESS.auditFile, max_bytes: plan.limits.auditBytes },
   };
 }

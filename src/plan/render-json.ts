@@ -67,6 +67,13 @@ export function planToJson(plan: BottlePlan): Record<string, unknown> {
     },
     supervise: { enabled: plan.supervise.enabled },
     isolation: plan.isolation,
+    limits: {
+      cpus: plan.limits.cpus,
+      memory_bytes: plan.limits.memoryBytes,
+      processes: plan.limits.processes,
+      push_bytes: plan.limits.pushBytes,
+      audit_bytes: plan.limits.auditBytes,
+    },
     missing: [...plan.missing],
   };
 }

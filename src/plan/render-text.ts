@@ -34,6 +34,7 @@ export function planToText(plan: BottlePlan): string {
       ],
     ],
     ["isolation", [ISOLATION_TEXT[plan.isolation]]],
+    ["limits", describeLimits(plan)],
   ];
   if (plan.missing.length)
     rows.push(["missing", plan.missing.map((line) => pc.yellow(`${v(line)} (not set)`))]);
@@ -107,4 +108,23 @@ function describeRoutes({ credProxy }: BottlePlan): string[] {
       pc.dim(v(`  forwards only: ${rules}${route.allow ? "" : " (role defaults)"}${tools}`)),
     ];
   });
+}
+
+function describeLimits(plan: BottlePlan): string[] {
+  const { limits } = plan;
+  return [
+    `agent: ${limits.cpus} CPU${limits.cpus === 1 ? "" : "s"}, ${bytes(limits.memoryBytes)} memory, ${limits.processes} processes; each sidecar: 1 CPU`,
+    `pushes up to ${bytes(limits.pushBytes)}; audit logs up to ${bytes(limits.auditBytes)} per sidecar (oldest lines dropped, counted)`,
+    pc.dim("disk: not limited per bottle (docs/resources.md)"),
+  ];
+}
+
+function bytes(value: number): string {
+  for (const [unit, size] of [
+    ["GiB", 1024 ** 3],
+    ["MiB", 1024 ** 2],
+    ["KiB", 1024],
+  ] as const)
+    if (value >= size) return `${Number((value / size).toFixed(1))} ${unit}`;
+  return `${value} B`;
 }

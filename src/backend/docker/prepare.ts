@@ -48,14 +48,13 @@ export interface PrepareInput {
   home?: string;
 }
 
-export const AGENT_LIMITS = { pids: 1024, memoryBytes: 4 * 1024 ** 3 } as const;
 /**
- * On gVisor the agent's processes live in the sandbox's kernel, which enforces RLIMIT_NPROC: the
- * same 1024 processes, refused with EAGAIN beyond. The host's pids limit then counts the
+ * On gVisor the agent's processes live in the sandbox's kernel, which enforces RLIMIT_NPROC (the
+ * bottle's `limits.processes`, refused with EAGAIN beyond). The host's pids limit then counts the
  * sandbox's own threads, about two per guest process (runsc 2024-07, measured with 1015 `sleep`s:
- * 2074), so it gets the room; at the host limit the whole sandbox would stop.
+ * 2074), so it gets four times the room; at the host limit the whole sandbox would stop.
  */
-const GVISOR_AGENT_LIMITS = { processes: AGENT_LIMITS.pids, hostPids: 4 * AGENT_LIMITS.pids } as const;
+const GVISOR_HOST_PIDS_PER_PROCESS = 4;
 
 /**
  * The agent answers a no-op now and then: on gVisor a sandbox whose kernel the host OOM-killed
@@ -68,7 +67,7 @@ const AGENT_HEALTHCHECK = {
   retries: 2,
   startPeriodMs: 30_000,
 } as const;
-export const SIDECAR_LIMITS = { pids: 512, memoryBytes: 1024 ** 3 } as const;
+export const SIDECAR_LIMITS = { pids: 512, memoryBytes: 1024 ** 3, cpus: 1 } as const;
 
 /**
  * For containers on the internal network only (the agent, cred-proxy, supervise): Docker's
@@ -146,6 +145,7 @@ export function sidecarBase(
     ...HARDENING,
     pidsLimit: SIDECAR_LIMITS.pids,
     memoryBytes: SIDECAR_LIMITS.memoryBytes,
+    cpus: SIDECAR_LIMITS.cpus,
     network: resourceName(docker.instance, "internal-network"),
   };
 }
@@ -194,9 +194,13 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
       ...runtime,
       ...NO_OUTSIDE_DNS,
       ...(input.runtime === GVISOR_RUNTIME
-        ? { pidsLimit: GVISOR_AGENT_LIMITS.hostPids, ulimits: { nproc: GVISOR_AGENT_LIMITS.processes } }
-        : { pidsLimit: AGENT_LIMITS.pids }),
-      memoryBytes: AGENT_LIMITS.memoryBytes,
+        ? {
+            pidsLimit: GVISOR_HOST_PIDS_PER_PROCESS * plan.limits.processes,
+            ulimits: { nproc: plan.limits.processes },
+          }
+        : { pidsLimit: plan.limits.processes }),
+      memoryBytes: plan.limits.memoryBytes,
+      cpus: plan.limits.cpus,
       healthcheck: AGENT_HEALTHCHECK,
       network: networks.internal,
       hostname: plan.agent.name.slice(0, 63),

@@ -6,13 +6,19 @@ import { tokensFromEnv } from "./routes.ts";
 import { isCredProxyConfigError, startCredProxy } from "./run.ts";
 
 const USAGE =
-  "usage: cred-proxy [--routes FILE] [--listen HOST:PORT] [--health HOST:PORT] [--egress-proxy URL] [--ca FILE] [--audit FILE]";
+  "usage: cred-proxy [--routes FILE] [--listen HOST:PORT] [--health HOST:PORT] [--egress-proxy URL] [--ca FILE] [--audit FILE] [--audit-max-bytes N]";
 
 function option(argv: readonly string[], name: string, fallback: string): string {
   const index = argv.indexOf(name);
   if (index === -1) return fallback;
   const value = argv[index + 1];
   if (value === undefined || value.startsWith("--")) throw new UserError(USAGE);
+  return value;
+}
+
+function positive(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UserError(USAGE);
   return value;
 }
 
@@ -43,6 +49,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         ),
         caFile: option(argv, "--ca", CRED_PROXY.caCert),
         ...(argv.includes("--audit") ? { auditFile: option(argv, "--audit", CRED_PROXY.auditFile) } : {}),
+        ...(argv.includes("--audit-max-bytes")
+          ? { auditMaxBytes: positive(option(argv, "--audit-max-bytes", "")) }
+          : {}),
         tokens,
       }),
     isCredProxyConfigError,

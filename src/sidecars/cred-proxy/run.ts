@@ -41,6 +41,8 @@ export interface CredProxySettings {
   agent?: https.Agent;
   /** Where each request's audit line goes (JSONL, appended); none when undefined. */
   auditFile?: string | undefined;
+  /** Cap of the audit file and its rotation (bytes). */
+  auditMaxBytes?: number | undefined;
 }
 
 export type ReloadResult = { ok: true; routes: number } | { ok: false; reason: string };
@@ -93,7 +95,13 @@ export async function startCredProxy(settings: CredProxySettings): Promise<Runni
   const audit =
     settings.auditFile === undefined
       ? undefined
-      : stack.use(createAuditLog<CredProxyAuditRecord>({ path: settings.auditFile, mode: 0o640 }));
+      : stack.use(
+          createAuditLog<CredProxyAuditRecord>({
+            path: settings.auditFile,
+            mode: 0o640,
+            ...(settings.auditMaxBytes === undefined ? {} : { maxBytes: settings.auditMaxBytes }),
+          }),
+        );
   const proxy = createCredProxy({
     routes: table,
     agent,

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { BLOCK_HEADER, type Block, renderBlock } from "../../lib/block-response.ts";
 import { newRequestId, REQUEST_ID_HEADER } from "../../lib/request-id.ts";
 import { effectiveRules, normalizeRequestPath, ruleAllows } from "../../lib/route-rules.ts";
-import type { AuditRecord } from "../egress-proxy/audit.ts";
+import { type AuditRecord, redactPath } from "../egress-proxy/audit.ts";
 import { pairs } from "../egress-proxy/headers.ts";
 import { hasDuplicateKeys, refusedServerFeature } from "./anthropic-policy.ts";
 import { isGitPush, pushedRepository } from "./git-push.ts";
@@ -60,8 +60,6 @@ export interface CredProxy extends AsyncDisposable {
 }
 
 const ERROR_HEADER = "X-Bottle-Error";
-/** Characters of a request path an audit line keeps. */
-const MAX_AUDIT_PATH = 512;
 
 export function createCredProxy(options: CredProxyOptions): CredProxy {
   const log = options.log ?? ((message: string) => process.stderr.write(`cred-proxy: ${message}\n`));
@@ -80,7 +78,7 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
       id: newRequestId(),
       kind: "request",
       method: (req.method ?? "?").slice(0, 32),
-      path: (url.split("?")[0] ?? "/").slice(0, MAX_AUDIT_PATH),
+      path: redactPath(url.split("?")[0] ?? "/"),
       route: "",
       host: "",
       decision: "allow",
@@ -93,6 +91,11 @@ export function createCredProxy(options: CredProxyOptions): CredProxy {
       record.bytes_out += chunk.length;
     });
     res.once("close", () => {
+      // Ended before its response was complete (the client or the upstream went away).
+      if (!res.writableFinished && record.decision === "allow") {
+        record.decision = "error";
+        record.code = "incomplete";
+      }
       record.status = res.statusCode;
       record.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
       options.audit?.(record);

@@ -158,7 +158,14 @@ export const egressConfigSchema = z
         subdomain_entropy: { enabled: true, min_length: 16, threshold: 4 },
       }),
     audit: z
-      .strictObject({ path: filePath.optional().describe("JSON lines file; stdout when absent") })
+      .strictObject({
+        path: filePath.optional().describe("JSON lines file; stdout when absent"),
+        max_bytes: positiveInt
+          .optional()
+          .describe(
+            "cap of the file and its one rotation (`<path>.1`); the oldest lines are dropped and counted",
+          ),
+      })
       .default({}),
     limits: limitsSchema.default(limitsSchema.parse({})),
   })

@@ -65,7 +65,12 @@ export async function startEgressProxy(
   const scanner = { scan, scanAsync: (text: string, o?: Parameters<typeof scan>[1]) => pool.scan(text, o) };
   const policyOptions = options.lookupAll === undefined ? {} : { lookupAll: options.lookupAll };
   const audit: AuditLog = createAuditLog(
-    active.auditPath === undefined ? { stream: process.stdout } : { path: active.auditPath },
+    active.auditPath === undefined
+      ? { stream: process.stdout }
+      : {
+          path: active.auditPath,
+          ...(active.config.audit.max_bytes === undefined ? {} : { maxBytes: active.config.audit.max_bytes }),
+        },
   );
   const proxy = createEgressProxy({
     policy: buildPolicy(active, scanner, policyOptions),

@@ -44,6 +44,12 @@ export const gateConfigSchema = z.strictObject({
         .default(32 * 1024 * 1024),
     })
     .prefault({}),
+  /** The largest pack one push may send (git's receive.maxInputSize): the bottle's limits.push. */
+  max_push_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 ** 3),
   /** Where each push leaves one JSON line (absent: no audit file, e.g. in unit tests). */
   audit_file: absolutePath.optional(),
   /** Seconds one upstream fetch or push may take before it is killed (and fails closed). */

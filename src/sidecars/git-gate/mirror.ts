@@ -39,6 +39,8 @@ export async function prepareMirror(config: GateConfig, remote: GateRemote): Pro
     ["core.hooksPath", hooksDir(config)],
     // Pushed objects are checked before any hook sees them.
     ["receive.fsckObjects", "true"],
+    // A bigger pack is refused while it arrives ("pack exceeds maximum allowed size").
+    ["receive.maxInputSize", String(config.max_push_bytes)],
     // Forced updates and deletions are upstream's call, not the gate's (the lease keeps them honest).
     ["receive.denyNonFastForwards", "false"],
     ["receive.denyDeletes", "false"],

@@ -36,6 +36,7 @@ function plan(remotes: PlannedGitRemote[]): BottlePlan {
       routes: [],
       slots: [{ slot: "GH", tokenRef: "GH", hosts: [], value: new Secret("tok-123") }],
     },
+    limits: { pushBytes: 5 * 1024 ** 2 },
   } as unknown as BottlePlan;
 }
 
@@ -92,6 +93,7 @@ describe("the gate's files", () => {
       ["git@github.com:acme/app.git", "ssh://git@[::1]:2222/x.git"],
     );
     assert.equal(parsed.scan.known_tokens[0]?.length, 7);
+    assert.equal(parsed.max_push_bytes, 5 * 1024 ** 2, "the bottle's limits.push");
     assert.doesNotMatch(JSON.stringify(rendered), /tok-123/);
   });
 

@@ -168,6 +168,7 @@ describe("BottlePlan", () => {
       "cred_proxy",
       "supervise",
       "isolation",
+      "limits",
       "missing",
     ]);
     assert.deepEqual(json.env_names, ["DB_PASSWORD", "LOG_LEVEL", "OTP"]);

@@ -14,6 +14,7 @@ export function renderGitGateConfig(plan: BottlePlan): GateConfigInput {
     listen_port: GIT_GATE.port,
     state_dir: GIT_GATE.stateDir,
     audit_file: GIT_GATE.auditFile,
+    max_push_bytes: plan.limits.pushBytes,
     remotes: plan.gitRemotes.map((remote) => ({
       name: remote.name,
       upstream: remote.upstream,

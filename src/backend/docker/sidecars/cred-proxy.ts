@@ -34,6 +34,8 @@ function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
       CRED_PROXY.caCert,
       "--audit",
       CRED_PROXY.auditFile,
+      "--audit-max-bytes",
+      String(docker.plan.limits.auditBytes),
     ],
     // It writes its audit dir through the group the host shares it with (shareDirWithGroup).
     groupAdd: [String(docker.hostUser.gid)],

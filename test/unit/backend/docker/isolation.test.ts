@@ -229,6 +229,13 @@ describe("the containers a bottle plans", () => {
     credProxy: { routes: [], slots: [] },
     supervise: { enabled: false },
     isolation: "auto",
+    limits: {
+      cpus: 2,
+      memoryBytes: 4 * 1024 ** 3,
+      processes: 1024,
+      pushBytes: 1024 ** 3,
+      auditBytes: 1024 ** 2,
+    },
     missing: [],
   } as unknown as BottlePlan;
   const input = {
@@ -255,6 +262,20 @@ describe("the containers a bottle plans", () => {
     const onRunc = prepareDocker(withoutRuntime);
     assert.equal(onRunc.agent.ulimits, undefined, "runc counts RLIMIT_NPROC per host uid: never set there");
     assert.equal(onRunc.agent.pidsLimit, 1024);
+  });
+
+  test("every container has a CPU, memory and process limit: the agent the bottle's, each sidecar 1 CPU", () => {
+    assert.equal(docker.agent.cpus, 2);
+    assert.equal(docker.agent.memoryBytes, 4 * 1024 ** 3);
+    assert.equal(docker.egressProxy.cpus, 1);
+    assert.ok((docker.egressProxy.memoryBytes ?? 0) > 0 && (docker.egressProxy.pidsLimit ?? 0) > 0);
+    const tight = prepareDocker({
+      ...input,
+      plan: { ...plan, limits: { ...plan.limits, cpus: 0.5, memoryBytes: 512 * 1024 ** 2, processes: 100 } },
+    });
+    assert.equal(tight.agent.cpus, 0.5);
+    assert.equal(tight.agent.memoryBytes, 512 * 1024 ** 2);
+    assert.deepEqual(tight.agent.ulimits, { nproc: 100 });
   });
 
   test("the agent's resolver forwards unknown names only inside its own namespace; the proxy's resolves", () => {
