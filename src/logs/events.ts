@@ -31,7 +31,8 @@ export interface LogEvent {
 const FIELD = 300;
 
 function str(value: unknown, max = FIELD): string {
-  return typeof value === "string" ? value.slice(0, max) : "";
+  if (typeof value !== "string") return "";
+  return value.length > max ? `${value.slice(0, max)}…` : value;
 }
 
 function num(value: unknown): number | undefined {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -132,7 +132,7 @@ limits:
   it("keeps an audit flood within limits.audit, counting what it drops; paths are cut; requests still pass", async () => {
     // 4000 refused requests with 4 KB paths: about 20 MB of audit lines without the cap.
     const flood = await sh(
-      `node -e 'const http=require("http");const agent=new http.Agent({keepAlive:true,maxSockets:8});let left=4000,done=0;const one=()=>{if(left--<=0)return;http.get({host:"egress-proxy",port:8888,path:"http://flood.test/"+"a".repeat(4000),agent},r=>{r.resume();r.on("end",()=>{done++;one()})}).on("error",()=>{done++;one()})};for(let i=0;i<8;i++)one();const t=setInterval(()=>{if(done>=4000){clearInterval(t);console.log(done);process.exit(0)}},100)'`,
+      `node -e 'const http=require("http");const agent=new http.Agent({keepAlive:true,maxSockets:8});let left=4000,done=0;const one=()=>{if(left--<=0)return;http.get({host:"egress-proxy",port:8888,path:"http://flood.test/"+"a".repeat(4000),headers:{host:"flood.test"},agent},r=>{r.resume();r.on("end",()=>{done++;one()})}).on("error",()=>{done++;one()})};for(let i=0;i<8;i++)one();const t=setInterval(()=>{if(done>=4000){clearInterval(t);console.log(done);process.exit(0)}},100)'`,
     );
     assert.equal(flood.status, 0, flood.stderr);
     const dir = join(fixture.home, "logs", instance, "egress");
@@ -144,7 +144,16 @@ limits:
       listed.stdout,
       /\d+ older audit lines \(\d+ bytes\) dropped: the log reached the bottle's limits\.audit/,
     );
-    assert.match(listed.stdout, /GET http:\/\/flood\.test:80\/a{1000}a*…\[\+\d+ chars\]/);
+    assert.match(listed.stdout, /GET http:\/\/flood\.test:80\/a+… {2}— not-allowlisted/);
+    const line = readFileSync(join(dir, "egress-audit.jsonl"), "utf8")
+      .split("\n")
+      .find((text) => text.includes("flood.test"));
+    const path = (JSON.parse(line ?? "{}") as { path?: string }).path ?? "";
+    assert.equal(
+      path,
+      `/${"a".repeat(1023)}…[+2977 chars]`,
+      "the path is cut at 1024 characters, saying by how much",
+    );
     assert.equal((await sh(`curl -sS -m 20 http://web.test:${webPort()}/`)).stdout, "hello\n");
     assert.match(
       (await cli(["logs", instance, "--source", "egress", "--since", "1m"])).stdout,
