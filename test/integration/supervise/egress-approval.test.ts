@@ -101,6 +101,7 @@ supervise: true
         deadline: queue.pending[0]?.deadline,
         justification: "the task needs the data file",
         summary: `allow upstream.test:${upstream.port}`,
+        digest: queue.pending[0]?.digest,
         changes: [`egress.allowlist +upstream.test:${upstream.port}`],
         request: {
           url: `http://upstream.test:${upstream.port}/data`,
@@ -108,12 +109,24 @@ supervise: true
         },
       },
     ]);
-    const approved = await cli(["approve", id, "--note", "fine for this task"]);
+    assert.match(String(queue.pending[0]?.digest), /^[0-9a-f]{16}$/);
+    // A digest of something else is not what the operator saw: nothing is approved.
+    const stale = await cli(["approve", id, "--digest", "0000000000000000"]);
+    assert.equal(stale.status, 1, stale.stdout + stale.stderr);
+    assert.match(stale.stderr, new RegExp(`proposal ${id} is not what was shown`));
+    const approved = await cli([
+      "approve",
+      id,
+      "--note",
+      "fine for this task",
+      "--digest",
+      String(queue.pending[0]?.digest),
+    ]);
     assert.equal(approved.status, 0, approved.stderr);
     assert.match(
       approved.stdout,
       new RegExp(
-        `approved ${id}: added upstream.test:${upstream.port} to egress.allowlist\n {3}unused\\.test\n  \\+upstream\\.test:${upstream.port}\n`,
+        `approved ${id}: added upstream.test:${upstream.port} to egress.allowlist\n(?: {3}\\S+\n)* {3}unused\\.test\n  \\+upstream\\.test:${upstream.port}\n`,
       ),
       "approve prints the diff it applied",
     );
