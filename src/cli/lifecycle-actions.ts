@@ -69,7 +69,7 @@ export async function cleanup(context: CliContext, options: { logs?: boolean } =
     await removeInstance(docker.engine, instance);
     docker.store.remove(instance.instance);
     context.stdout.write(
-      `removed ${instance.instance} (${instance.containers.length} container(s), ${instance.networks.length} network(s))\n`,
+      `removed ${instance.instance} (${instance.containers.length} container(s), ${instance.networks.length} network(s), ${instance.images.length} image(s))\n`,
     );
   }
   const live = new Set(instances.filter((instance) => instance.alive).map((instance) => instance.instance));

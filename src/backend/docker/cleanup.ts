@@ -8,6 +8,8 @@ export interface InstanceResources {
   instance: string;
   containers: ContainerInfo[];
   networks: string[];
+  /** Ids of images labelled for it: a capability build may end after its bottle was torn down. */
+  images: string[];
   /** True while the agent runs or the CLI that launched it is still alive (mid-launch). */
   alive: boolean;
 }
@@ -17,21 +19,23 @@ export async function findInstances(
   engine: DockerEngine,
   isPidAlive: (pid: number) => boolean = pidAlive,
 ): Promise<InstanceResources[]> {
-  const [containers, networks] = await Promise.all([
+  const [containers, networks, images] = await Promise.all([
     engine.containerList({ [LABEL_INSTANCE]: true }),
     engine.networkList({ [LABEL_INSTANCE]: true }),
+    engine.imageList({ [LABEL_INSTANCE]: true }),
   ]);
   const byInstance = new Map<string, InstanceResources>();
   const entry = (instance: string) => {
     let found = byInstance.get(instance);
     if (!found) {
-      found = { instance, containers: [], networks: [], alive: false };
+      found = { instance, containers: [], networks: [], images: [], alive: false };
       byInstance.set(instance, found);
     }
     return found;
   };
   for (const container of containers) entry(container.labels[LABEL_INSTANCE]!).containers.push(container);
   for (const network of networks) entry(network.labels[LABEL_INSTANCE]!).networks.push(network.name);
+  for (const image of images) entry(image.labels[LABEL_INSTANCE]!).images.push(image.id);
   for (const found of byInstance.values()) {
     const labelled = found.containers.find((container) => container.labels[LABEL_OWNER_PID]);
     const owner = Number(labelled?.labels[LABEL_OWNER_PID]);
@@ -56,9 +60,10 @@ export async function findInstances(
  */
 export async function removeInstance(
   engine: DockerEngine,
-  resources: Pick<InstanceResources, "containers" | "networks"> & { instance?: string },
+  resources: Pick<InstanceResources, "containers" | "networks"> & { instance?: string; images?: string[] },
 ): Promise<void> {
   await Promise.all(resources.containers.map((container) => engine.containerRemove(container.name)));
   for (const network of resources.networks) await engine.networkRemove(network);
   if (resources.instance !== undefined) await engine.imageRemove(capabilityImageTag(resources.instance));
+  for (const image of resources.images ?? []) await engine.imageRemove(image, { force: true });
 }

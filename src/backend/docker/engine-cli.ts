@@ -86,6 +86,14 @@ export class CliDockerEngine implements DockerEngine {
     return parseImages(await this.#inspectMany(["image", "inspect", ref]))[0];
   }
 
+  async imageList(filter: LabelFilter): Promise<ImageInfo[]> {
+    const ids = [
+      ...new Set(await this.#ids(["image", "ls", "--quiet", "--no-trunc", ...filterArgs(filter)])),
+    ];
+    if (ids.length === 0) return [];
+    return parseImages(await this.#inspectMany(["image", "inspect", ...ids]));
+  }
+
   async imageRemove(ref: string, options: { force?: boolean } = {}): Promise<void> {
     await this.#ignoreNotFound(["image", "rm", ...(options.force === true ? ["--force"] : []), ref]);
   }

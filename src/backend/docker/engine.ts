@@ -216,6 +216,8 @@ export interface DockerEngine {
   info(): Promise<EngineInfo>;
 
   imageInspect(ref: string): Promise<ImageInfo | undefined>;
+  /** Images whose labels match the filter. */
+  imageList(filter: LabelFilter): Promise<ImageInfo[]>;
   imageRemove(ref: string, options?: { force?: boolean }): Promise<void>;
   /** Builds and tags an image, streaming progress; resolves to the new image id. */
   build(options: BuildOptions): Promise<string>;
