@@ -12,7 +12,7 @@ import { EGRESS } from "../../plan/egress-config.ts";
 import { resourceName } from "../instance.ts";
 import type { InstanceRecord } from "../state.ts";
 import { InstanceStore } from "../state.ts";
-import { AGENT_HOME } from "./agent-env.ts";
+import { AGENT_HOME, AGENT_USER } from "./agent-env.ts";
 import { buildCapability, LABEL_LAUNCH_IMAGE } from "./capability-build.ts";
 import { DockerBottleBackend, type DockerLaunched } from "./docker-backend.ts";
 import type { DockerEngine } from "./engine.ts";
@@ -24,6 +24,12 @@ import { LABEL_MODE, LABEL_OWNER_PID } from "./prepare.ts";
 
 /** What survives the replacement, relative to the agent's home (uid 1000). */
 export const KEPT_HOME_STATE = [".claude", ".claude.json", "workspace"] as const;
+
+/**
+ * The most of KEPT_HOME_STATE a replacement carries, by apparent size: the copy passes through the
+ * approving process's memory, and a sparse file costs the agent nothing but counts here in full.
+ */
+export const KEPT_HOME_MAX_BYTES = 1024 ** 3;
 
 export interface ReplaceAgentInput {
   engine: DockerEngine;
@@ -82,6 +88,13 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
       { cause: error },
     );
   }
+
+  const homeBytes = await keptHomeBytes(engine, agentName);
+  if (homeBytes > KEPT_HOME_MAX_BYTES)
+    throw new ReplaceAgentError(
+      `the agent's ${KEPT_HOME_STATE.map((name) => `~/${name}`).join(", ")} hold ${(homeBytes / 1024 ** 3).toFixed(1)} GiB (apparent size: a sparse file counts in full); a capability carries at most ${KEPT_HOME_MAX_BYTES / 1024 ** 3} GiB to the new agent. Remove what is not needed there (build outputs, caches), then approve again`,
+      false,
+    );
 
   const previousImage = old.imageId ?? old.image;
   const certTar = await engine.containerCopyOut(resourceName(instance, "egress-proxy"), EGRESS.caCert);
@@ -188,6 +201,21 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
     await engine.imageRemove(previousImage).catch(() => {});
   }
   return { image, imageId, kept: saved.map((entry) => entry.name) };
+}
+
+/** Apparent bytes of the kept home state, measured in the agent (`du --apparent-size`). */
+async function keptHomeBytes(engine: DockerEngine, agent: string): Promise<number> {
+  const result = await engine.containerExec(
+    agent,
+    ["du", "-s", "--apparent-size", "--block-size=1", "--", ...KEPT_HOME_STATE],
+    { user: AGENT_USER, workdir: AGENT_HOME, timeoutMs: 60_000 },
+  );
+  // Missing entries make du exit 1 and say so on stderr; what it measured is on stdout.
+  return result.stdout
+    .split("\n")
+    .map((line) => Number(line.split("\t")[0]))
+    .filter((bytes) => Number.isFinite(bytes))
+    .reduce((sum, bytes) => sum + bytes, 0);
 }
 
 function messageOf(error: unknown): string {

@@ -155,6 +155,30 @@ supervise: true
     }
   });
 
+  it("refuses to carry more than 1 GiB of the agent's home, counting a sparse file in full", async () => {
+    const agentBefore = await engine.containerInspect(agentName());
+    assert.equal((await sh("truncate -s 20G ~/workspace/sparse.img")).status, 0);
+    try {
+      const asked = callTool("propose_capability", {
+        dockerfile: await dockerfileFrom("echo sparse > /etc/sparse-marker"),
+        justification: "wants a sparse home",
+      });
+      const id = await pendingId("wants a sparse home");
+      const approved = await cli(["approve", id]);
+      assert.equal(approved.status, 1, approved.stdout + approved.stderr);
+      assert.match(
+        approved.stderr,
+        /hold 20\.\d GiB \(apparent size: a sparse file counts in full\); a capability carries at most 1 GiB/,
+      );
+      assert.equal((await engine.containerInspect(agentName()))?.id, agentBefore?.id, "the same agent");
+      assert.equal(await engine.imageInspect(capabilityImage()), undefined, "nothing was built");
+      assert.equal((await cli(["reject", id, "--reason", "too big"])).status, 0);
+      assert.match((await asked)?.text ?? "", /^rejected/);
+    } finally {
+      await sh("rm -f ~/workspace/sparse.img");
+    }
+  });
+
   it("rebuilds the agent image and resumes the same bottle on it, transcript and workspace kept", async () => {
     const agentBefore = await engine.containerInspect(agentName());
     const sidecarsBefore = await Promise.all(
