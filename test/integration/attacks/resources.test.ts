@@ -111,6 +111,23 @@ limits:
     }
   });
 
+  it("a CPU burner in the agent leaves its sidecars serving (each has its own CPU)", async () => {
+    const burn = sh(
+      "for i in 1 2 3 4 5 6 7 8; do (timeout 15 sh -c 'while :; do :; done' &) ; done; sleep 2",
+    );
+    assert.equal((await burn).status, 0);
+    try {
+      // While eight loops compete for the agent's one CPU, the proxy answers and so does upstream.
+      assert.equal((await sh(`curl -sS -m 20 http://web.test:${webPort()}/`)).stdout, "hello\n");
+      assert.equal(
+        (await sh("curl -sS -m 20 -o /dev/null -w '%{http_code}' http://refused.test/")).stdout,
+        "403",
+      );
+    } finally {
+      await sh("pkill -f 'while :; do :; done' || true");
+    }
+  });
+
   it("refuses a push bigger than limits.push while it arrives; a small one lands", async () => {
     const setup = await sh(
       "git config --global user.email a@test && git config --global user.name a && cd ~/workspace && git clone -q git://git-gate/app.git app",
