@@ -135,6 +135,9 @@ describe("the CLI SIGKILLed during launch, then cleanup", { skip: docker.skip, t
     const running = await labelled(instance);
     assert.ok(running.containers.length >= 3, `nothing to clean up: ${JSON.stringify(running)}`);
     const removed = await cleanupLeavesNothing(env, fixture, instance);
-    assert.match(removed, new RegExp(`removed ${instance} \\(4 container\\(s\\), 2 network\\(s\\), 0 image\\(s\\)\\)`));
+    assert.match(
+      removed,
+      new RegExp(`removed ${instance} \\(4 container\\(s\\), 2 network\\(s\\), 0 image\\(s\\)\\)`),
+    );
   });
 });
