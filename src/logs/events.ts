@@ -62,24 +62,15 @@ export function toEvent(source: LogSource, line: unknown): LogEvent | undefined 
 }
 
 function requestEvent(source: LogSource, at: string, record: Record<string, unknown>): LogEvent {
-  if (record.kind === "audit-rotated")
+  const notice = auditNotice(record);
+  if (notice !== undefined)
     return {
       time: at,
       source,
-      kind: "audit-rotated",
+      kind: String(record.kind),
       outcome: "error",
       refused: false,
-      what: `${num(record.dropped_lines) ?? "?"} older audit lines (${num(record.dropped_bytes) ?? "?"} bytes) dropped: the log reached the bottle's limits.audit`,
-      detail: "",
-    };
-  if (record.kind === "audit-dropped")
-    return {
-      time: at,
-      source,
-      kind: "audit-dropped",
-      outcome: "error",
-      refused: false,
-      what: `${num(record.count) ?? "?"} audit lines dropped (the log could not keep up)`,
+      what: notice,
       detail: "",
     };
   const outcome = ["allow", "block", "error"].includes(str(record.decision)) ? str(record.decision) : "error";
@@ -114,6 +105,15 @@ function requestEvent(source: LogSource, at: string, record: Record<string, unkn
     bytesIn,
     bytesOut,
   };
+}
+
+/** What a sidecar's audit log says about itself: lines it dropped (too fast, or over the cap). */
+function auditNotice(record: Record<string, unknown>): string | undefined {
+  if (record.kind === "audit-rotated")
+    return `${num(record.dropped_lines) ?? "?"} older audit lines (${num(record.dropped_bytes) ?? "?"} bytes) dropped: the log reached the bottle's limits.audit`;
+  if (record.kind === "audit-dropped")
+    return `${num(record.count) ?? "?"} audit lines dropped (the log could not keep up)`;
+  return undefined;
 }
 
 function pushEvent(at: string, record: Record<string, unknown>): LogEvent {

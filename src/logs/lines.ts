@@ -13,7 +13,7 @@ export interface LineChunk {
   skipped: number;
 }
 
-export const MAX_LINE_BYTES = 64 * 1024;
+const MAX_LINE_BYTES = 64 * 1024;
 const CHUNK_BYTES = 256 * 1024;
 
 export async function* readLines(

@@ -1,6 +1,11 @@
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { credProxyLogDir, egressLogDir, gitGateLogDir } from "../backend/docker/prepare.ts";
+import { CRED_PROXY } from "../plan/cred-proxy-routes.ts";
+import { EGRESS } from "../plan/egress-config.ts";
+import { GIT_GATE } from "../sidecars/git-gate/layout.ts";
+import { SUPERVISE_AUDIT_FILE } from "../supervise/host-dirs.ts";
 import { type LogEvent, type LogSource, toEvent } from "./events.ts";
 import { readLines, tailLines } from "./lines.ts";
 
@@ -9,12 +14,13 @@ import { readLines, tailLines } from "./lines.ts";
  * capped log's rotation (`.1`) before the file being written.
  */
 export function logFiles(logDir: string): { source: LogSource; file: string }[] {
+  // The sidecars' own dirs and file names, as launch mounts and configures them.
   const files: { source: LogSource; file: string }[] = [];
   for (const [source, file, rotated] of [
-    ["egress", join(logDir, "egress", "egress-audit.jsonl"), true],
-    ["cred-proxy", join(logDir, "cred-proxy", "cred-proxy-audit.jsonl"), true],
-    ["git-gate", join(logDir, "git-gate", "git-gate-audit.jsonl"), false],
-    ["supervise", join(logDir, "supervise-audit.jsonl"), false],
+    ["egress", join(egressLogDir(logDir), basename(EGRESS.auditFile)), true],
+    ["cred-proxy", join(credProxyLogDir(logDir), basename(CRED_PROXY.auditFile)), true],
+    ["git-gate", join(gitGateLogDir(logDir), basename(GIT_GATE.auditFile)), false],
+    ["supervise", join(logDir, SUPERVISE_AUDIT_FILE), false],
   ] as const) {
     if (rotated) files.push({ source, file: `${file}.1` });
     files.push({ source, file });

@@ -1,3 +1,4 @@
+import { formatBytes } from "../lib/bytes.ts";
 import { visible } from "../lib/terminal-text.ts";
 import type { LogEvent } from "./events.ts";
 
@@ -71,7 +72,7 @@ export class LogSummary {
       ...(hosts.length
         ? hosts.map(
             ([host, totals]) =>
-              `  ${host.padEnd(width)}  ${String(totals.requests).padStart(7)} requests  ${String(totals.refused).padStart(6)} refused  ↑${bytes(totals.bytesOut)} ↓${bytes(totals.bytesIn)}`,
+              `  ${host.padEnd(width)}  ${String(totals.requests).padStart(7)} requests  ${String(totals.refused).padStart(6)} refused  ↑${formatBytes(totals.bytesOut)} ↓${formatBytes(totals.bytesIn)}`,
           )
         : ["  (none)"]),
       "refusals by code:",
@@ -91,11 +92,4 @@ function count(map: Map<string, number>, key: string): void {
 function listed(map: ReadonlyMap<string, number>): string[] {
   if (map.size === 0) return ["  (none)"];
   return [...map].sort((a, b) => b[1] - a[1]).map(([key, value]) => `  ${key}: ${value}`);
-}
-
-function bytes(value: number): string {
-  if (value < 1024) return `${value} B`;
-  if (value < 1024 ** 2) return `${(value / 1024).toFixed(1)} KiB`;
-  if (value < 1024 ** 3) return `${(value / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(value / 1024 ** 3).toFixed(1)} GiB`;
 }

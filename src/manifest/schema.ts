@@ -25,7 +25,7 @@ const size = z.union([z.number().int().positive(), z.string()]).transform((value
 });
 
 /** The bottle's `limits` (docs/resources.md): what one bottle may take of the host. */
-export const LIMIT_DEFAULTS = {
+const LIMIT_DEFAULTS = {
   cpus: 2,
   memory: 4 * 1024 ** 3,
   processes: 1024,

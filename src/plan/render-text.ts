@@ -1,4 +1,5 @@
 import pc from "picocolors";
+import { formatBytes } from "../lib/bytes.ts";
 import { effectiveRules } from "../lib/route-rules.ts";
 import { visible } from "../lib/terminal-text.ts";
 import type { BottlePlan, PlannedEnv } from "./bottle-plan.ts";
@@ -113,18 +114,8 @@ function describeRoutes({ credProxy }: BottlePlan): string[] {
 function describeLimits(plan: BottlePlan): string[] {
   const { limits } = plan;
   return [
-    `agent: ${limits.cpus} CPU${limits.cpus === 1 ? "" : "s"}, ${bytes(limits.memoryBytes)} memory, ${limits.processes} processes; each sidecar: 1 CPU`,
-    `pushes up to ${bytes(limits.pushBytes)}; audit logs up to ${bytes(limits.auditBytes)} per sidecar (oldest lines dropped, counted)`,
+    `agent: ${limits.cpus} CPU${limits.cpus === 1 ? "" : "s"}, ${formatBytes(limits.memoryBytes)} memory, ${limits.processes} processes; each sidecar: 1 CPU`,
+    `pushes up to ${formatBytes(limits.pushBytes)}; audit logs up to ${formatBytes(limits.auditBytes)} per sidecar (oldest lines dropped, counted)`,
     pc.dim("disk: not limited per bottle (docs/resources.md)"),
   ];
-}
-
-function bytes(value: number): string {
-  for (const [unit, size] of [
-    ["GiB", 1024 ** 3],
-    ["MiB", 1024 ** 2],
-    ["KiB", 1024],
-  ] as const)
-    if (value >= size) return `${Number((value / size).toFixed(1))} ${unit}`;
-  return `${value} B`;
 }

@@ -6,8 +6,7 @@
  * USER. No parser directive can switch the frontend, no `RUN --mount` reaches a cache or secret,
  * no COPY/ADD brings bytes from the host or a URL, no ARG takes a build argument. Pure.
  */
-
-export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
+import type { Validated } from "./validate.ts";
 
 export type CapabilityStep =
   | { kind: "run"; line: number; shell: string }
@@ -23,8 +22,8 @@ export interface CapabilityDockerfile {
   steps: CapabilityStep[];
 }
 
-export const CAPABILITY_INSTRUCTIONS = ["RUN", "ENV", "WORKDIR", "USER"] as const;
-export const MAX_CAPABILITY_STEPS = 200;
+const CAPABILITY_INSTRUCTIONS = ["RUN", "ENV", "WORKDIR", "USER"] as const;
+const MAX_CAPABILITY_STEPS = 200;
 
 const ALLOWED = `allowed after FROM: ${CAPABILITY_INSTRUCTIONS.join(", ")}`;
 const REFUSED: Readonly<Record<string, string>> = {
@@ -63,7 +62,7 @@ interface Instruction {
   args: string;
 }
 
-export function parseCapabilityDockerfile(text: string): Parsed<CapabilityDockerfile> {
+export function parseCapabilityDockerfile(text: string): Validated<CapabilityDockerfile> {
   const problems: string[] = [];
   const instructions = logicalLines(text, problems);
   let from: string | undefined;

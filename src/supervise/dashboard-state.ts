@@ -47,7 +47,7 @@ export interface Key {
 }
 
 /** Lines the detail view scrolls by for a page key; the screen clamps to what there is. */
-export const PAGE_LINES = 10;
+const PAGE_LINES = 10;
 
 export function initialState(): DashboardState {
   return { pending: [], bottles: [], bottle: 0, view: "list", scroll: 0 };

@@ -12,11 +12,14 @@ export interface SuperviseDirs {
   auditFile: string;
 }
 
+/** supervise's audit file, in the bottle's log dir (logs/<instance>/). */
+export const SUPERVISE_AUDIT_FILE = "supervise-audit.jsonl";
+
 export function superviseDirs(home: string, instance: string): SuperviseDirs {
   return {
     queue: join(home, "queue", instance),
     currentConfig: join(home, "current-config", instance),
-    auditFile: join(home, "logs", instance, "supervise-audit.jsonl"),
+    auditFile: join(home, "logs", instance, SUPERVISE_AUDIT_FILE),
   };
 }
 

@@ -24,7 +24,7 @@ import { installAgentCa, updateCaCertificates } from "./provision/ca.ts";
 /** The image a bottle was launched with, by id: every capability of the bottle builds on it. */
 export const LABEL_LAUNCH_IMAGE = "claude-bottle.launch-image";
 
-export const CAPABILITY_BUILD_LIMITS = {
+const CAPABILITY_BUILD_LIMITS = {
   timeoutMs: 20 * 60_000,
   memoryBytes: 2 * 1024 ** 3,
   cpus: 1,
@@ -215,7 +215,7 @@ async function stopped(engine: DockerEngine, name: string): Promise<void> {
 }
 
 /** Keeps the last lines written to it (a step's output, for the failure message). */
-export class TailLines extends Writable {
+class TailLines extends Writable {
   readonly #limit: number;
   #text = "";
 

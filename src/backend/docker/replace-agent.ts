@@ -29,7 +29,7 @@ export const KEPT_HOME_STATE = [".claude", ".claude.json", "workspace"] as const
  * The most of KEPT_HOME_STATE a replacement carries, by apparent size: the copy passes through the
  * approving process's memory, and a sparse file costs the agent nothing but counts here in full.
  */
-export const KEPT_HOME_MAX_BYTES = 1024 ** 3;
+const KEPT_HOME_MAX_BYTES = 1024 ** 3;
 
 export interface ReplaceAgentInput {
   engine: DockerEngine;

@@ -58,7 +58,7 @@ export interface AuditLog<T = AuditRecord> extends AsyncDisposable {
 }
 
 /** Characters of a path an audit line keeps: a flood of huge paths must not become a flood of log. */
-export const MAX_AUDIT_PATH = 1024;
+const MAX_AUDIT_PATH = 1024;
 
 /**
  * Keeps query keys and replaces every value: `/a?x=1&y` -> `/a?x=[redacted]&y`. Drops fragments.

