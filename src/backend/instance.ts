@@ -32,6 +32,14 @@ export function launchingAgentName(instance: string): string {
   return `${resourceName(instance, "agent")}-launching`;
 }
 
+/**
+ * The old agent container while a capability approval replaces it (replace-agent.ts): stopped,
+ * holding the home state the new agent receives, removed once it has.
+ */
+export function replacedAgentName(instance: string): string {
+  return `${resourceName(instance, "agent")}-replaced`;
+}
+
 /** Names of an instance's Docker resources: `cb-<instance>-<role>`. */
 export function resourceName(instance: string, role: ResourceRole): string {
   return `cb-${instance}-${role}`;

@@ -161,8 +161,7 @@ export async function buildCapability(input: CapabilityBuildInput): Promise<stri
       throw new CapabilityBuildError(
         `WORKDIR ${JSON.stringify(workdir)}: only an absolute path of plain characters`,
       );
-    await engine.containerKill(name, "KILL");
-    await stopped(engine, name);
+    await engine.containerStop(name, { graceSeconds: 0 });
     return await engine.imageCommit(name, {
       tag: input.tag,
       changes: [
@@ -204,14 +203,6 @@ function pick<T extends object, K extends keyof T>(object: T, keys: readonly K[]
   return Object.fromEntries(
     keys.filter((key) => object[key] !== undefined).map((key) => [key, object[key]]),
   ) as Pick<T, K>;
-}
-
-async function stopped(engine: DockerEngine, name: string): Promise<void> {
-  for (let waited = 0; waited < 30_000; waited += 100) {
-    if ((await engine.containerInspect(name))?.running !== true) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new CapabilityBuildError(`the build container ${name} did not stop`);
 }
 
 /** Keeps the last lines written to it (a step's output, for the failure message). */

@@ -108,6 +108,14 @@ export function killArgs(container: string, signal: string): string[] {
   return ["kill", "--signal", signal, container];
 }
 
+export function stopArgs(container: string, graceSeconds: number): string[] {
+  if (!Number.isInteger(graceSeconds) || graceSeconds < 0)
+    throw new TypeError(`stop: not a whole number of seconds: ${graceSeconds}`);
+  if (container === "" || container.startsWith("-"))
+    throw new TypeError(`stop: not a container name: ${JSON.stringify(container)}`);
+  return ["stop", "--time", String(graceSeconds), container];
+}
+
 /** `docker cp CONTAINER:PATH -`: a tar of an absolute path on stdout. */
 export function copyOutArgs(container: string, path: string): string[] {
   if (!path.startsWith("/") || path.includes("\u0000") || path.split("/").includes(".."))

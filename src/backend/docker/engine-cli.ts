@@ -1,5 +1,6 @@
 /** `DockerEngine` over the docker CLI: every call is one argv array, run without a shell. */
 
+import { Transform } from "node:stream";
 import type {
   BuildOptions,
   CommitOptions,
@@ -22,9 +23,10 @@ import {
   filterArgs,
   killArgs,
   labelArgs,
+  stopArgs,
 } from "./engine-args.ts";
 import { withEnvFile } from "./engine-env-file.ts";
-import { EngineError, NOT_FOUND } from "./engine-error.ts";
+import { CopyTooLargeError, EngineError, NOT_FOUND } from "./engine-error.ts";
 import { parseContainers, parseImages, parseInfo, parseNetworks } from "./engine-parse.ts";
 import { type RunOptions, type RunResult, runDocker } from "./engine-run.ts";
 import { tarFiles } from "./engine-tar.ts";
@@ -40,6 +42,7 @@ export interface CliDockerEngineOptions {
 
 /** Bound on one `containerCopyOut` (a whole ~/workspace may be large, but not unbounded). */
 const COPY_OUT_MAX_BYTES = 1024 ** 3;
+
 /** How long removing one container may take: a healthy one goes within seconds, even SIGKILLed. */
 const REMOVE_TIMEOUT_MS = 60_000;
 
@@ -182,8 +185,46 @@ export class CliDockerEngine implements DockerEngine {
     return result.stdoutBytes;
   }
 
+  async containerCopyBetween(
+    from: string,
+    path: string,
+    to: string,
+    destDir: string,
+    options: { maxBytes: number },
+  ): Promise<number> {
+    const stop = new AbortController();
+    let bytes = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        if (bytes > options.maxBytes) stop.abort(new CopyTooLargeError(path, options.maxBytes));
+        done(null, chunk);
+      },
+    });
+    const copiedOut = this.#run(copyOutArgs(from, path), { stdoutTo: counted, signal: stop.signal });
+    const copiedIn = this.#run(["cp", "-", `${to}:${destDir}`], { input: counted, signal: stop.signal });
+    // The first failure stops the other end too: neither may wait forever for the other.
+    const [out, into] = await Promise.allSettled(
+      [copiedOut, copiedIn].map((run) =>
+        run.catch((error: unknown) => {
+          stop.abort(error);
+          throw error;
+        }),
+      ),
+    );
+    if (stop.signal.reason instanceof CopyTooLargeError) throw stop.signal.reason;
+    // A missing path is the copy-out's error, whichever end noticed first.
+    if (out?.status === "rejected") throw out.reason;
+    if (into?.status === "rejected") throw into.reason;
+    return bytes;
+  }
+
   async containerStart(container: string): Promise<void> {
     await this.#run(["start", container]);
+  }
+
+  async containerStop(container: string, options: { graceSeconds: number }): Promise<void> {
+    await this.#run(stopArgs(container, options.graceSeconds));
   }
 
   async containerRename(container: string, newName: string): Promise<void> {

@@ -63,3 +63,13 @@ export function formatCommand(command: readonly string[]): string {
     .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`))
     .join(" ");
 }
+
+/** A containerCopyBetween stopped at its cap. */
+export class CopyTooLargeError extends Error {
+  readonly maxBytes: number;
+  constructor(path: string, maxBytes: number) {
+    super(`${path} holds more than ${maxBytes} bytes (apparent size); the copy was stopped there`);
+    this.name = "CopyTooLargeError";
+    this.maxBytes = maxBytes;
+  }
+}

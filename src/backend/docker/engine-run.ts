@@ -4,12 +4,14 @@
  * (SIGTERM) and forcibly later (SIGKILL).
  */
 import { spawn } from "node:child_process";
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { EngineError } from "./engine-error.ts";
 
 export interface RunOptions {
-  /** Bytes for the CLI's stdin (`docker cp -`, `docker exec -i`). */
-  input?: Buffer | string;
+  /** Bytes for the CLI's stdin (`docker cp -`, `docker exec -i`), or a stream piped into it. */
+  input?: Buffer | string | Readable;
+  /** Pipes stdout here (with backpressure) instead of capturing it (`docker cp C:PATH -` into another cp). */
+  stdoutTo?: Writable;
   /** "inherit" hands the caller's terminal to the command; nothing is captured. */
   stdio?: "capture" | "inherit";
   /** Streams stdout and stderr here while running (builds); only a tail of stderr is kept. */
@@ -51,7 +53,9 @@ export function runDocker(
       env: process.env,
       stdio: inherit ? "inherit" : ["pipe", "pipe", "pipe"],
     });
-    const stdout = new BoundedBuffer(options.progress === undefined ? maxBuffer : 0);
+    const stdout = new BoundedBuffer(
+      options.progress === undefined && options.stdoutTo === undefined ? maxBuffer : 0,
+    );
     const stderr = new BoundedBuffer(options.progress === undefined ? maxBuffer : PROGRESS_TAIL, true);
     let failure: { reason?: string; timedOut?: boolean; cause?: unknown } | undefined;
     let killTimer: NodeJS.Timeout | undefined;
@@ -79,12 +83,15 @@ export function runDocker(
         terminate();
       }
     };
-    child.stdout?.on("data", onData(stdout));
+    if (options.stdoutTo !== undefined) child.stdout?.pipe(options.stdoutTo);
+    else child.stdout?.on("data", onData(stdout));
     child.stderr?.on("data", onData(stderr));
     if (child.stdin !== null) {
       // EPIPE when the CLI exits before reading all input: its exit status tells the story.
       child.stdin.on("error", () => {});
-      child.stdin.end(options.input ?? "");
+      const input = options.input ?? "";
+      if (typeof input === "string" || Buffer.isBuffer(input)) child.stdin.end(input);
+      else input.pipe(child.stdin);
     }
     child.on("error", (cause) => {
       failure = { reason: `Could not run ${docker} (${cause.message})`, cause };

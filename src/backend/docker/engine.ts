@@ -252,8 +252,23 @@ export interface DockerEngine {
    * path does not exist.
    */
   containerCopyOut(container: string, path: string): Promise<Buffer>;
+  /**
+   * Streams `path` of one container (running or stopped) into `destDir` of another, never held
+   * in memory; resolves to the tar bytes copied. Past `maxBytes` (a tar counts a sparse file in
+   * full) both ends are stopped and it rejects with a CopyTooLargeError; what was extracted
+   * until then stays. A missing path rejects like containerCopyOut.
+   */
+  containerCopyBetween(
+    from: string,
+    path: string,
+    to: string,
+    destDir: string,
+    options: { maxBytes: number },
+  ): Promise<number>;
   containerStart(container: string): Promise<void>;
   containerRename(container: string, newName: string): Promise<void>;
+  /** `docker stop -t N`: SIGTERM, SIGKILL after N seconds (0: at once); resolves once stopped. */
+  containerStop(container: string, options: { graceSeconds: number }): Promise<void>;
   /** Sends a signal (e.g. "HUP" to make a sidecar reload its config) to the container's PID 1. */
   containerKill(container: string, signal: string): Promise<void>;
   containerExec(container: string, command: readonly string[], options?: ExecOptions): Promise<ExecResult>;

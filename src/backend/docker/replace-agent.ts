@@ -9,14 +9,14 @@ import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
 import { EGRESS } from "../../plan/egress-config.ts";
-import { resourceName } from "../instance.ts";
+import { replacedAgentName, resourceName } from "../instance.ts";
 import type { InstanceRecord } from "../state.ts";
 import { InstanceStore } from "../state.ts";
 import { AGENT_HOME, AGENT_USER } from "./agent-env.ts";
 import { buildCapability, LABEL_LAUNCH_IMAGE } from "./capability-build.ts";
 import { DockerBottleBackend, type DockerLaunched } from "./docker-backend.ts";
 import type { DockerEngine } from "./engine.ts";
-import { EngineError } from "./engine-error.ts";
+import { CopyTooLargeError, EngineError } from "./engine-error.ts";
 import { firstTarFile } from "./engine-tar.ts";
 import { capabilityImageTag, DEFAULT_TAGS } from "./images.ts";
 import { startAgentContainer } from "./launch.ts";
@@ -66,7 +66,8 @@ export class ReplaceAgentError extends Error {
  * Builds the new image (nothing changed when that fails), saves the agent's home state and the
  * bottle's CA certificate, removes the old agent container, starts the new one like launch does
  * (CA trusted before anything runs), provisions it like launch does (prompt, skills, git,
- * cred-proxy, supervise), then puts the saved home state back.
+ * cred-proxy, supervise), then streams the home state over from the old container, stopped and
+ * kept aside until then.
  */
 export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAgent> {
   const { engine, instance } = input;
@@ -90,11 +91,8 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
   }
 
   const homeBytes = await keptHomeBytes(engine, agentName);
-  if (homeBytes > KEPT_HOME_MAX_BYTES)
-    throw new ReplaceAgentError(
-      `the agent's ${KEPT_HOME_STATE.map((name) => `~/${name}`).join(", ")} hold ${(homeBytes / 1024 ** 3).toFixed(1)} GiB (apparent size: a sparse file counts in full); a capability carries at most ${KEPT_HOME_MAX_BYTES / 1024 ** 3} GiB to the new agent. Remove what is not needed there (build outputs, caches), then approve again`,
-      false,
-    );
+  // Refused before anything is built; the copy counts again (the agent may write meanwhile).
+  if (homeBytes > KEPT_HOME_MAX_BYTES) throw tooMuchHome(`${(homeBytes / 1024 ** 3).toFixed(1)} GiB`);
 
   const previousImage = old.imageId ?? old.image;
   const certTar = await engine.containerCopyOut(resourceName(instance, "egress-proxy"), EGRESS.caCert);
@@ -150,17 +148,8 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
     });
   }
 
-  const saved: { name: string; tar: Buffer }[] = [];
-  for (const name of KEPT_HOME_STATE) {
-    try {
-      saved.push({ name, tar: await engine.containerCopyOut(agentName, `${AGENT_HOME}/${name}`) });
-    } catch (error) {
-      if (!(error instanceof EngineError && error.isNotFound)) throw error;
-    }
-  }
-
-  const startOn = async (ref: string) => {
-    await engine.containerRemove(agentName);
+  /** Starts and provisions the agent on `ref` like launch does, then streams the kept home in. */
+  const startReplacement = async (ref: string): Promise<string[]> => {
     // Nothing to undo on success: the new container belongs to the bottle, like the old one.
     const stack = new AsyncDisposableStack();
     await startAgentContainer(engine, stack, { ...prepared.agent, image: ref }, certPem);
@@ -175,32 +164,87 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
       [Symbol.asyncDispose]: async () => {},
     };
     await backend.provision(prepared, launched);
-    for (const { tar } of saved) await engine.containerCopyInArchive(agentName, AGENT_HOME, tar);
+    const copied: string[] = [];
+    let budget = KEPT_HOME_MAX_BYTES;
+    for (const name of KEPT_HOME_STATE) {
+      try {
+        budget -= await engine.containerCopyBetween(
+          keptName,
+          `${AGENT_HOME}/${name}`,
+          agentName,
+          AGENT_HOME,
+          {
+            maxBytes: budget,
+          },
+        );
+        copied.push(name);
+      } catch (error) {
+        if (error instanceof CopyTooLargeError)
+          throw tooMuchHome(`more than ${KEPT_HOME_MAX_BYTES / 1024 ** 3} GiB`);
+        if (!(error instanceof EngineError && error.isNotFound)) throw error;
+      }
+    }
+    return copied;
   };
 
   log(`replacing the agent container of ${instance}`);
   // An attached session's exec ends with the old container; the mark tells its CLI to wait for
   // the new one and continue there rather than tear the bottle down.
   using _replacing = store.markReplacing(instance);
-  try {
-    await startOn(image);
-  } catch (error) {
-    // Back to the previous image, home state included, so a failed apply changes nothing.
-    const restored = await startOn(previousImage).then(
-      () => "; the agent was started again on its previous image",
-      (cause: unknown) => `; starting it again on its previous image failed too: ${messageOf(cause)}`,
-    );
+  // The old agent is stopped (its home can no longer change) and kept aside until the new one
+  // holds its home: a failure puts it back as it was, so nothing is lost.
+  const keptName = replacedAgentName(instance);
+  if ((await engine.containerInspect(keptName)) !== undefined)
     throw new ReplaceAgentError(
-      `the new agent container did not start: ${messageOf(error)}${restored}`,
-      !restored.startsWith("; the agent was started again"),
+      `${keptName} holds the agent of an earlier replacement that did not finish; start it again (docker rename ${keptName} ${agentName} && docker start ${agentName}) or remove it, then approve again`,
+      false,
+    );
+  await engine.containerStop(agentName, { graceSeconds: 10 });
+  await engine.containerRename(agentName, keptName);
+  let kept: string[];
+  try {
+    kept = await startReplacement(image);
+  } catch (error) {
+    const restored = await putBack(engine, keptName, agentName).then(
+      () => "; the previous agent was started again, home state and all",
+      (cause: unknown) =>
+        `; starting the previous agent again failed too (it is kept as ${keptName}): ${messageOf(cause)}`,
+    );
+    if (imageId !== previousImage)
+      await engine
+        .imageRemove(imageId)
+        .catch((cause: unknown) => log(`the unused image ${image} was not removed: ${messageOf(cause)}`));
+    const what =
+      error instanceof ReplaceAgentError
+        ? error.message
+        : `the new agent container did not start: ${messageOf(error)}`;
+    throw new ReplaceAgentError(
+      `${what}${restored}`,
+      !restored.startsWith("; the previous agent was started again"),
       { cause: error },
     );
   }
+  await engine.containerRemove(keptName);
   if (previousImage !== imageId && (await engine.imageInspect(previousImage))?.tags.length === 0) {
     // A previous capability's image, now untagged and unused.
     await engine.imageRemove(previousImage).catch(() => {});
   }
-  return { image, imageId, kept: saved.map((entry) => entry.name) };
+  return { image, imageId, kept };
+}
+
+/** The old agent back under its name, started: the state before the replacement began. */
+async function putBack(engine: DockerEngine, keptName: string, agentName: string): Promise<void> {
+  await engine.containerRemove(agentName);
+  await engine.containerRename(keptName, agentName);
+  await engine.containerStart(agentName);
+}
+
+/** `held`: "20.0 GiB" when measured, "more than 1 GiB" when a copy stopped at the cap. */
+function tooMuchHome(held: string): ReplaceAgentError {
+  return new ReplaceAgentError(
+    `the agent's ${KEPT_HOME_STATE.map((name) => `~/${name}`).join(", ")} hold ${held} (apparent size: a sparse file counts in full); a capability carries at most ${KEPT_HOME_MAX_BYTES / 1024 ** 3} GiB to the new agent. Remove what is not needed there (build outputs, caches), then approve again`,
+    false,
+  );
 }
 
 /** Apparent bytes of the kept home state, measured in the agent (`du --apparent-size`). */

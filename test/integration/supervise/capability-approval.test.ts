@@ -191,6 +191,46 @@ supervise: true
     }
   });
 
+  it("stops the copy at 1 GiB when the home grows during the build, and puts the old agent back whole", async () => {
+    const agentBefore = await engine.containerInspect(agentName());
+    await sh("echo kept > ~/workspace/kept.txt");
+    const asked = callTool("propose_capability", {
+      dockerfile: await dockerfileFrom("sleep 6; echo late > /etc/late-marker"),
+      justification: "grows while building",
+    });
+    const id = await pendingId("grows while building");
+    const approving = cli(["approve", id]);
+    try {
+      // Measured before the build (small then); the agent writes while the build runs.
+      const build = `cb-${instance}-agent-build`;
+      for (let tries = 0; (await engine.containerInspect(build))?.running !== true; tries++) {
+        assert.ok(tries < 600, "the build container never ran");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal((await sh("truncate -s 3G ~/workspace/grown.img")).status, 0);
+      const approved = await approving;
+      assert.equal(approved.status, 1, approved.stdout + approved.stderr);
+      assert.match(approved.stderr, /hold more than 1 GiB \(apparent size: a sparse file counts in full\)/);
+      assert.match(approved.stderr, /the previous agent was started again, home state and all/);
+      const agentAfter = await engine.containerInspect(agentName());
+      assert.equal(agentAfter?.id, agentBefore?.id, "the very same agent container, started again");
+      assert.equal(agentAfter?.running, true);
+      assert.equal((await sh("cat ~/workspace/kept.txt")).stdout, "kept\n");
+      assert.equal((await sh("stat -c %s ~/workspace/grown.img")).stdout.trim(), String(3 * 1024 ** 3));
+      assert.equal(
+        await engine.containerInspect(`cb-${instance}-agent-replaced`),
+        undefined,
+        "nothing kept aside",
+      );
+      assert.equal(await engine.imageInspect(capabilityImage()), undefined, "the unused image is gone");
+    } finally {
+      await approving.catch(() => {});
+      await sh("rm -f ~/workspace/grown.img ~/workspace/kept.txt");
+      // The agent's call ends with the old container's stop (its exec may take a while to notice).
+      asked.catch(() => undefined);
+    }
+  });
+
   it("rebuilds the agent image and resumes the same bottle on it, transcript and workspace kept", async () => {
     const agentBefore = await engine.containerInspect(agentName());
     const sidecarsBefore = await Promise.all(
