@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DockerBottleBackend } from "../backend/docker/docker-backend.ts";
+import { diskLimitRefusal } from "../backend/docker/disk-limit.ts";
 import { resolveIsolation } from "../backend/docker/isolation.ts";
 import type { ImageRefs } from "../backend/docker/prepare.ts";
 import { watchInstance } from "../backend/docker/watch.ts";
@@ -12,6 +13,7 @@ import { askEnv } from "./ask-env.ts";
 import { attachSession, sessionCommand } from "./attach.ts";
 import type { CliContext } from "./context.ts";
 import { type DockerContext, warnAboutOrphans } from "./docker-context.ts";
+import { UserError } from "./user-error.ts";
 
 export interface StartBottleOptions {
   detach: boolean;
@@ -31,6 +33,8 @@ export async function startBottle(
 ): Promise<{ instance: string; exitCode: number }> {
   const log = (line: string) => context.stderr.write(`claude-bottle: ${line}\n`);
   await warnAboutOrphans(docker, context);
+  const diskRefusal = plan.limits.diskBytes === undefined ? undefined : diskLimitRefusal(docker.info.storage);
+  if (diskRefusal !== undefined) throw new UserError(diskRefusal, { exitCode: 1, code: "E_DISK_LIMIT" });
   const isolation = await resolveIsolation({
     engine: docker.engine,
     info: docker.info,

@@ -30,6 +30,7 @@ const LIMIT_DEFAULTS = {
   memory: 4 * 1024 ** 3,
   processes: 1024,
   push: 1024 ** 3,
+  mirror: 8 * 1024 ** 3,
   audit: 256 * 1024 ** 2,
 } as const;
 
@@ -55,6 +56,13 @@ export const limitsSchema = z
     push: size
       .default(LIMIT_DEFAULTS.push)
       .describe("The largest pack a push through git-gate may send, e.g. 1g"),
+    disk: size
+      .refine((bytes) => bytes >= 1024 ** 3, "at least 1g")
+      .optional()
+      .describe("The agent's disk (its writable layer), e.g. 20g; needs an engine that can cap it"),
+    mirror: size
+      .default(LIMIT_DEFAULTS.mirror)
+      .describe("The most git-gate's copy of each repository may hold before it refuses pushes, e.g. 8g"),
     audit: size
       .refine((bytes) => bytes >= 64 * 1024, "at least 64k")
       .default(LIMIT_DEFAULTS.audit)

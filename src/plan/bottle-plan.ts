@@ -88,7 +88,16 @@ export interface BottlePlan {
   /** The bottle's `isolation` setting; which runtime it gives is decided at launch (isolation.ts). */
   isolation: IsolationSetting;
   /** What the bottle may take of the host (bytes for sizes). */
-  limits: { cpus: number; memoryBytes: number; processes: number; pushBytes: number; auditBytes: number };
+  limits: {
+    cpus: number;
+    memoryBytes: number;
+    processes: number;
+    pushBytes: number;
+    mirrorBytes: number;
+    auditBytes: number;
+    /** The agent's writable layer; absent: not limited (backend/docker/disk-limit.ts says where it can be). */
+    diskBytes?: number;
+  };
   /**
    * Host variables the plan reads that are not set, each with what to do: only in a preview
    * (`allowMissing`); a real start refuses to plan without them.
@@ -164,6 +173,8 @@ export function buildPlan(input: PlanInput): BottlePlan {
       memoryBytes: bottle.data.limits.memory,
       processes: bottle.data.limits.processes,
       pushBytes: bottle.data.limits.push,
+      mirrorBytes: bottle.data.limits.mirror,
+      ...(bottle.data.limits.disk === undefined ? {} : { diskBytes: bottle.data.limits.disk }),
       auditBytes: bottle.data.limits.audit,
     },
     missing,

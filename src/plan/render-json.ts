@@ -72,6 +72,8 @@ export function planToJson(plan: BottlePlan): Record<string, unknown> {
       memory_bytes: plan.limits.memoryBytes,
       processes: plan.limits.processes,
       push_bytes: plan.limits.pushBytes,
+      mirror_bytes: plan.limits.mirrorBytes,
+      disk_bytes: plan.limits.diskBytes ?? null,
       audit_bytes: plan.limits.auditBytes,
     },
     missing: [...plan.missing],

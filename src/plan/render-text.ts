@@ -115,7 +115,9 @@ function describeLimits(plan: BottlePlan): string[] {
   const { limits } = plan;
   return [
     `agent: ${limits.cpus} CPU${limits.cpus === 1 ? "" : "s"}, ${formatBytes(limits.memoryBytes)} memory, ${limits.processes} processes; each sidecar: 1 CPU`,
-    `pushes up to ${formatBytes(limits.pushBytes)}; audit logs up to ${formatBytes(limits.auditBytes)} per sidecar (oldest lines dropped, counted)`,
-    pc.dim("disk: not limited per bottle (docs/resources.md)"),
+    `pushes up to ${formatBytes(limits.pushBytes)}, git-gate's copy of a repository up to ${formatBytes(limits.mirrorBytes)}; audit logs up to ${formatBytes(limits.auditBytes)} per sidecar (oldest lines dropped, counted)`,
+    limits.diskBytes === undefined
+      ? pc.dim("disk: not limited (limits.disk caps it where the engine can; docs/resources.md)")
+      : `agent disk: ${formatBytes(limits.diskBytes)}`,
   ];
 }

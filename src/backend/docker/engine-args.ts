@@ -47,6 +47,7 @@ export function containerCreateArgs(spec: ContainerSpec, envFile?: string): stri
   }
   if (spec.memoryBytes !== undefined) push("--memory", `${spec.memoryBytes}b`);
   if (spec.cpus !== undefined) push("--cpus", String(spec.cpus));
+  if (spec.diskBytes !== undefined) push("--storage-opt", `size=${spec.diskBytes}`);
   for (const [name, value] of Object.entries(spec.ulimits ?? {})) {
     if (!/^[a-z]+$/.test(name) || !Number.isInteger(value)) throw new TypeError(`ulimit: ${name}=${value}`);
     push("--ulimit", `${name}=${value}:${value}`);

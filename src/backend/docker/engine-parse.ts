@@ -17,6 +17,8 @@ const infoSchema = z.object({
   DefaultRuntime: z.string().nullish(),
   OSType: z.string().nullish(),
   Architecture: z.string().nullish(),
+  Driver: z.string().nullish(),
+  DriverStatus: z.array(z.array(z.string())).nullish(),
 });
 
 export function parseInfo(json: string): EngineInfo {
@@ -31,6 +33,10 @@ export function parseInfo(json: string): EngineInfo {
     defaultRuntime: info.DefaultRuntime ?? "runc",
     os: info.OSType ?? "",
     architecture: info.Architecture ?? "",
+    storage: {
+      driver: info.Driver ?? "",
+      backingFilesystem: info.DriverStatus?.find(([key]) => key === "Backing Filesystem")?.[1] ?? "",
+    },
   };
 }
 

@@ -31,6 +31,8 @@ export interface EngineInfo {
   defaultRuntime: string;
   os: string;
   architecture: string;
+  /** The storage driver (overlay2) and the filesystem under it ("xfs", "extfs"), as `docker info` says. */
+  storage: { driver: string; backingFilesystem: string };
 }
 
 export interface ImageInfo {
@@ -130,6 +132,8 @@ export interface ContainerSpec {
   memoryBytes?: number;
   /** `--cpus`: how many CPUs' worth of time the container may use. */
   cpus?: number;
+  /** `--storage-opt size=`: bytes the container's writable layer may hold (disk-limit.ts says where). */
+  diskBytes?: number;
   /** `--ulimit name=soft:hard`, both set to the value (e.g. `nproc`). */
   ulimits?: Readonly<Record<string, number>>;
   runtime?: string;

@@ -201,6 +201,7 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
         : { pidsLimit: plan.limits.processes }),
       memoryBytes: plan.limits.memoryBytes,
       cpus: plan.limits.cpus,
+      ...(plan.limits.diskBytes === undefined ? {} : { diskBytes: plan.limits.diskBytes }),
       healthcheck: AGENT_HEALTHCHECK,
       network: networks.internal,
       hostname: plan.agent.name.slice(0, 63),

@@ -16,7 +16,7 @@ export interface PushAuditRecord {
   /** Secrets upstream already held at the same path (not blocking). */
   warnings: AuditedFinding[];
   oversized: number;
-  outcome: "forwarded" | "rejected-secrets" | "rejected-upstream" | "error";
+  outcome: "forwarded" | "rejected-secrets" | "rejected-mirror-full" | "rejected-upstream" | "error";
   forwarded: boolean;
   error?: string;
 }

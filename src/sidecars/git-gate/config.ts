@@ -50,6 +50,12 @@ export const gateConfigSchema = z.strictObject({
     .int()
     .positive()
     .default(1024 ** 3),
+  /** The most a mirror may hold (pushed objects included) before pushes to it are refused: limits.mirror. */
+  max_mirror_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(8 * 1024 ** 3),
   /** Where each push leaves one JSON line (absent: no audit file, e.g. in unit tests). */
   audit_file: absolutePath.optional(),
   /** Seconds one upstream fetch or push may take before it is killed (and fails closed). */

@@ -2,8 +2,8 @@ import { text } from "node:stream/consumers";
 import { appendPushAudit, type PushAuditRecord, pushAuditRecord } from "./audit.ts";
 import { type GateConfig, loadGateConfig, remoteForRepo } from "./config.ts";
 import { forwardPush } from "./forward.ts";
-import { renderSecretRejection, renderWarnings } from "./messages.ts";
-import { refreshMirror } from "./mirror.ts";
+import { renderMirrorFull, renderSecretRejection, renderWarnings } from "./messages.ts";
+import { mirrorBytes, refreshMirror } from "./mirror.ts";
 import { parseRefUpdates } from "./push-updates.ts";
 import { type PushScan, scanPush } from "./scan-push.ts";
 
@@ -54,6 +54,12 @@ export async function preReceiveHook(
   if (updates.length === 0) return { exitCode: 0 };
   const audit = (scanned: PushScan | undefined, outcome: PushAuditRecord["outcome"], error?: string) =>
     appendPushAudit(config.audit_file, pushAuditRecord(remote.name, updates, scanned, outcome, error));
+  // Each forwarded push grows the mirror by what it sent (at most limits.push); this bounds the sum.
+  const held = await mirrorBytes(repo);
+  if (held > config.max_mirror_bytes) {
+    audit(undefined, "rejected-mirror-full");
+    return { exitCode: 1, stderr: renderMirrorFull(remote.name, held, config.max_mirror_bytes) };
+  }
   const started = performance.now();
   const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(2);
   let scanned: PushScan;

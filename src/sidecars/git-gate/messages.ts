@@ -1,3 +1,4 @@
+import { formatBytes } from "../../lib/bytes.ts";
 import type { Oversized, PushFinding } from "./scan-push.ts";
 
 /** At most this many findings are listed; the rest are counted. */
@@ -96,4 +97,9 @@ export function renderForwardRejection(
   }
   lines.push("Fetch (the gate refreshes from upstream on every fetch), reconcile, and push again.");
   return `${lines.join("\n")}\n`;
+}
+
+/** A push refused because the gate's mirror of the repository is over limits.mirror. */
+export function renderMirrorFull(remote: string, heldBytes: number, maxBytes: number): string {
+  return `git-gate: push to ${remote} refused: the gate's copy of ${remote} holds ${formatBytes(heldBytes)} with this push, over the bottle's limits.mirror of ${formatBytes(maxBytes)}. Nothing was forwarded. Push less, or ask the operator to raise limits.mirror in the bottle manifest (a new bottle starts with a fresh copy).\n`;
 }

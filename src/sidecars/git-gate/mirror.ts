@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { GateConfig, GateRemote } from "./config.ts";
 import { git, gitOk } from "./git.ts";
@@ -103,4 +103,17 @@ async function followUpstreamHead(
   const listed = await git(["ls-remote", "--symref", remote.url, "HEAD"], { cwd: repo, env, timeoutMs });
   const target = /^ref: (refs\/heads\/\S+)\tHEAD$/m.exec(listed.stdout.toString("utf8"))?.[1];
   if (target) await git(["symbolic-ref", "HEAD", target], { cwd: repo });
+}
+
+/**
+ * Bytes a mirror holds on disk by apparent size, a push's quarantined objects included (git
+ * keeps them under objects/ until pre-receive accepts). Symlinks count as themselves.
+ */
+export async function mirrorBytes(repo: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(repo, { withFileTypes: true, recursive: true })) {
+    if (entry.isDirectory()) continue;
+    total += (await lstat(join(entry.parentPath, entry.name)).catch(() => undefined))?.size ?? 0;
+  }
+  return total;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { accessHook, preReceiveHook } from "../../../src/sidecars/git-gate/hooks.ts";
+import { mirrorBytes } from "../../../src/sidecars/git-gate/mirror.ts";
 import { awsKey, gateConfigFor, makeRepos, ZERO_SHA } from "./repos.ts";
 
 describe("the pre-receive hook", () => {
@@ -18,6 +19,35 @@ describe("the pre-receive hook", () => {
     assert.match(outcome.stderr ?? "", /scanned 1 commit \(\d+ new objects\), no secrets; forwarded 2 refs/);
     assert.equal(repos.ref(repos.upstream, "refs/heads/main"), tip);
     assert.equal(repos.ref(repos.upstream, "refs/heads/copy"), tip);
+  });
+
+  it("refuses a push once the mirror holds more than limits.mirror, forwarding nothing", async () => {
+    using repos = makeRepos();
+    const main = repos.ref(repos.upstream, "refs/heads/main");
+    const tip = repos.commit("big.txt", `${"x".repeat(200_000)}\n`);
+    repos.offer("refs/heads/main");
+    const updates = `${main} ${tip} refs/heads/main\n`;
+    const held = await mirrorBytes(repos.gate);
+    assert.ok(held > 0);
+    const refused = await preReceiveHook(
+      gateConfigFor(repos, undefined, 1024 ** 3, held - 1),
+      repos.gate,
+      updates,
+    );
+    assert.equal(refused.exitCode, 1);
+    assert.match(
+      refused.stderr ?? "",
+      /^git-gate: push to app refused: the gate's copy of app holds [\d.]+ KiB with this push, over the bottle's limits\.mirror of [\d.]+ KiB\. Nothing was forwarded\. .*raise limits\.mirror/,
+    );
+    assert.equal(repos.ref(repos.upstream, "refs/heads/main"), main);
+    // The same push at the cap: forwarded.
+    const landed = await preReceiveHook(
+      gateConfigFor(repos, undefined, 1024 ** 3, held),
+      repos.gate,
+      updates,
+    );
+    assert.equal(landed.exitCode, 0, landed.stderr);
+    assert.equal(repos.ref(repos.upstream, "refs/heads/main"), tip);
   });
 
   it("rejects a push with a secret and forwards nothing, not even its clean refs", async () => {

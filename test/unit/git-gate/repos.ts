@@ -92,10 +92,16 @@ export const ZERO_SHA = "0".repeat(40);
 export const awsKey = (): string => `AKIA${"Q7XW4LHZ2KD5N3PR".split("").reverse().join("")}`;
 
 /** A gate config whose one remote is the local upstream (a path: no SSH in unit tests). */
-export function gateConfigFor(repos: Repos, audit?: string, maxPushBytes = 1024 ** 3): GateConfig {
+export function gateConfigFor(
+  repos: Repos,
+  audit?: string,
+  maxPushBytes = 1024 ** 3,
+  maxMirrorBytes = 8 * 1024 ** 3,
+): GateConfig {
   return {
     listen_port: 9418,
     max_push_bytes: maxPushBytes,
+    max_mirror_bytes: maxMirrorBytes,
     state_dir: repos.root.replace(/\/$/, ""),
     remotes: [
       {

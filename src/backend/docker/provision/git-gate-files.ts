@@ -15,6 +15,7 @@ export function renderGitGateConfig(plan: BottlePlan): GateConfigInput {
     state_dir: GIT_GATE.stateDir,
     audit_file: GIT_GATE.auditFile,
     max_push_bytes: plan.limits.pushBytes,
+    max_mirror_bytes: plan.limits.mirrorBytes,
     remotes: plan.gitRemotes.map((remote) => ({
       name: remote.name,
       upstream: remote.upstream,

@@ -29,6 +29,7 @@ const WITH_GVISOR: EngineInfo = {
   defaultRuntime: "runc",
   os: "linux",
   architecture: "x86_64",
+  storage: { driver: "overlay2", backingFilesystem: "extfs" },
 };
 const WITHOUT_GVISOR: EngineInfo = { ...WITH_GVISOR, runtimes: ["runc"], runtimeConfigs: { runc: "{}" } };
 
