@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DockerBottleBackend } from "../backend/docker/docker-backend.ts";
 import { diskLimitRefusal } from "../backend/docker/disk-limit.ts";
+import { DockerBottleBackend } from "../backend/docker/docker-backend.ts";
 import { resolveIsolation } from "../backend/docker/isolation.ts";
 import type { ImageRefs } from "../backend/docker/prepare.ts";
 import { watchInstance } from "../backend/docker/watch.ts";
