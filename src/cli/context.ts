@@ -2,10 +2,10 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { type TextSink, terminalSafeSink, visible } from "../lib/terminal-text.ts";
+import { UserError } from "../lib/user-error.ts";
 import { ManifestError } from "../manifest/errors.ts";
 import { type AgentManifest, ManifestCatalog } from "../manifest/loader.ts";
 import { type BottlePlan, buildPlan } from "../plan/bottle-plan.ts";
-import { UserError } from "./user-error.ts";
 
 export interface CliContext {
   env: NodeJS.ProcessEnv;

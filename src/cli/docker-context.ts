@@ -3,9 +3,9 @@ import { findInstances } from "../backend/docker/cleanup.ts";
 import type { DockerEngine, EngineInfo } from "../backend/docker/engine.ts";
 import { CliDockerEngine } from "../backend/docker/engine-cli.ts";
 import { InstanceStore } from "../backend/state.ts";
+import { UserError } from "../lib/user-error.ts";
 import { bottleHome } from "../manifest/paths.ts";
 import type { CliContext } from "./context.ts";
-import { UserError } from "./user-error.ts";
 
 export interface DockerContext {
   engine: DockerEngine;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { INSTANCE_ID } from "../backend/instance.ts";
 import { REQUEST_ID } from "../lib/request-id.ts";
 import { safeJson, visible } from "../lib/terminal-text.ts";
+import { UserError } from "../lib/user-error.ts";
 import type { LogSource } from "../logs/events.ts";
 import { eventJson, eventLine } from "../logs/format.ts";
 import { bottleLog } from "../logs/read.ts";
@@ -10,7 +11,6 @@ import { LogSummary } from "../logs/summary.ts";
 import { bottleInfo, explain, findRequest } from "../logs/why.ts";
 import { bottleHome } from "../manifest/paths.ts";
 import type { CliContext } from "./context.ts";
-import { UserError } from "./user-error.ts";
 
 /** What `logs`, `why` and `cleanup --logs` do (docs/logs.md); loaded only when one of them runs. */
 

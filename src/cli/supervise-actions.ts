@@ -1,6 +1,7 @@
 import { userInfo } from "node:os";
 import { sidecarWriter } from "../backend/docker/prepare.ts";
 import { safeJson, visible } from "../lib/terminal-text.ts";
+import { UserError } from "../lib/user-error.ts";
 import { changeItems, changeOf } from "../supervise/apply.ts";
 import { runDashboard } from "../supervise/dashboard-ui.ts";
 import {
@@ -17,7 +18,6 @@ import type { QueueProblem } from "../supervise/queue.ts";
 import { queueTable, summary } from "../supervise/render.ts";
 import type { CliContext } from "./context.ts";
 import { openDocker } from "./docker-context.ts";
-import { UserError } from "./user-error.ts";
 
 /** What `approve`, `reject` and `dashboard` do; loaded only when one of them runs. */
 

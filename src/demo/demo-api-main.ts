@@ -1,5 +1,5 @@
 import { appendFileSync, readFileSync } from "node:fs";
-import { UserError } from "../cli/user-error.ts";
+import { UserError } from "../lib/user-error.ts";
 import { type ScriptStep, startFakeAnthropic } from "./fake-anthropic.ts";
 
 /** What `claude-bottle demo` hands the `demo-api` container. */

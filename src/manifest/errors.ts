@@ -1,4 +1,4 @@
-import { UserError } from "../cli/user-error.ts";
+import { UserError } from "../lib/user-error.ts";
 
 export interface SourcePosition {
   file: string;

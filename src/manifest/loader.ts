@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { UserError } from "../cli/user-error.ts";
+import { UserError } from "../lib/user-error.ts";
 import { DEFAULT_AGENT_TEXT, defaultBottleText } from "./defaults.ts";
 import { classifyEnvValue } from "./env-value.ts";
 import { ManifestError, type SourcePosition } from "./errors.ts";

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+
 /**
  * Entry point of the sidecar image: one bundle (dist/sidecar.js) holds every sidecar program and
  * the first argument picks the role, e.g. `node /opt/claude-bottle/sidecar.js egress-proxy ...`.
@@ -6,8 +7,8 @@
  * Roles load lazily so one sidecar never initialises another's code.
  */
 
-import { isUserError } from "../cli/user-error.ts";
 import { isScanWorker } from "../lib/scanner/worker-role.ts";
+import { isUserError } from "../lib/user-error.ts";
 
 type SidecarMain = (argv: string[]) => Promise<void>;
 

@@ -1,5 +1,6 @@
 import type { DockerEngine } from "../backend/docker/engine.ts";
 import { resourceName } from "../backend/instance.ts";
+import { errorMessage } from "../lib/user-error.ts";
 import { hostOf } from "../plan/bottle-plan.ts";
 import { CRED_PROXY } from "../plan/cred-proxy-routes.ts";
 import { routesFileSchema } from "../sidecars/cred-proxy/routes.ts";
@@ -131,10 +132,9 @@ export async function applyRoutes(
   } catch (error) {
     const rollback = await egress.restore().then(
       () => "",
-      (cause: unknown) =>
-        `; rolling back the egress proxy's config failed too: ${cause instanceof Error ? cause.message : String(cause)}`,
+      (cause: unknown) => `; rolling back the egress proxy's config failed too: ${errorMessage(cause)}`,
     );
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     throw new ApplyError(`${message}${rollback}`, { cause: error });
   }
   return {

@@ -3,6 +3,7 @@ import type { DockerEngine } from "../backend/docker/engine.ts";
 import { ReplaceAgentError, replaceAgent } from "../backend/docker/replace-agent.ts";
 import { resourceName } from "../backend/instance.ts";
 import { planFor } from "../cli/context.ts";
+import { errorMessage } from "../lib/user-error.ts";
 import { hostOf } from "../plan/bottle-plan.ts";
 import { planToJson } from "../plan/render-json.ts";
 import { applyAllowlist, withEntry } from "./apply-egress.ts";
@@ -251,10 +252,7 @@ async function applyCapability(target: ApplyTarget, dockerfile: string) {
         error.changed ? `${error.message}; the bottle has no agent now: stop it` : error.message,
         { cause: error },
       );
-    throw new ApplyError(
-      `replacing the agent failed: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    throw new ApplyError(`replacing the agent failed: ${errorMessage(error)}`, { cause: error });
   }
 }
 

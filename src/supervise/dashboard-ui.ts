@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emitKeypressEvents } from "node:readline";
+import { errorMessage } from "../lib/user-error.ts";
 import { eventLine } from "../logs/format.ts";
 import { recentEvents } from "../logs/read.ts";
 import { changeItems, changeOf, changeText, currentText, parseChangeText, proposedText } from "./apply.ts";
@@ -81,7 +82,7 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
             : { bottle, lines: (await recentEvents(join(host.home, "logs", bottle), 20)).map(eventLine) },
       };
     } catch (error) {
-      state = { ...state, message: `refresh failed: ${messageOf(error)}` };
+      state = { ...state, message: `refresh failed: ${oneLineMessage(error)}` };
     }
     draw();
   };
@@ -164,7 +165,7 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
           state = { ...state, message, view: "list", ...(decided ? { selectedId: undefined } : {}) };
         },
         (error: unknown) => {
-          state = { ...state, message: `failed: ${messageOf(error)}` };
+          state = { ...state, message: `failed: ${oneLineMessage(error)}` };
         },
       )
       .finally(() => {
@@ -198,6 +199,6 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
   output.off("resize", draw);
 }
 
-function messageOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ");
+function oneLineMessage(error: unknown): string {
+  return errorMessage(error).replace(/\s+/g, " ");
 }

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { DockerEngine } from "../backend/docker/engine.ts";
 import { LABEL_INSTANCE, LABEL_ROLE } from "../backend/docker/engine.ts";
-import { UserError } from "../cli/user-error.ts";
+import { errorMessage, UserError } from "../lib/user-error.ts";
 import { type Applied, applyChange, type Change, changeOf, currentText, proposedText } from "./apply.ts";
 import { appendAudit, auditEntry } from "./audit.ts";
 import { superviseDirs } from "./host-dirs.ts";
@@ -100,7 +100,7 @@ export async function approve(
     );
   } catch (error) {
     queue.release(id);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const before = currentText(change.kind, dirs.currentConfig);
     appendAudit(
       dirs.auditFile,

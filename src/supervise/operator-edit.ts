@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { UserError } from "../cli/user-error.ts";
+import { errorMessage, UserError } from "../lib/user-error.ts";
 import { type Applied, applyChange, replaceAllowlist } from "./apply.ts";
 import { appendAudit, auditEntry } from "./audit.ts";
 import { parseAllowlist, readCurrentConfig, renderAllowlist } from "./current-config.ts";
@@ -56,14 +56,11 @@ export async function operatorEdit(
     apply = () => applyChange(target, { kind: "routes", routes: checked.value });
   }
   const applied = await withLock(join(dirs.queue, "apply.lock"), apply).catch((error: unknown) => {
-    throw new UserError(
-      `the ${what} of ${instance} was not changed: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        code: "E_APPLY",
-        exitCode: 1,
-        cause: error,
-      },
-    );
+    throw new UserError(`the ${what} of ${instance} was not changed: ${errorMessage(error)}`, {
+      code: "E_APPLY",
+      exitCode: 1,
+      cause: error,
+    });
   });
   appendAudit(
     dirs.auditFile,

@@ -12,7 +12,7 @@ import { chmod, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { UserError } from "../../cli/user-error.ts";
+import { UserError } from "../../lib/user-error.ts";
 
 export interface ClaudeCodePin {
   /** The platform package holding the binary, e.g. @anthropic-ai/claude-code-linux-x64. */

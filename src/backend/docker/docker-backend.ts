@@ -1,5 +1,5 @@
-import { UserError } from "../../cli/user-error.ts";
 import type { BottleCa } from "../../lib/tls/ca.ts";
+import { UserError } from "../../lib/user-error.ts";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
 import { BottleBackend, type LaunchControl, type PrepareOptions } from "../backend.ts";
 import type { DockerEngine } from "./engine.ts";

@@ -18,7 +18,7 @@ import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/pro
 import { dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { UserError } from "../../cli/user-error.ts";
+import { UserError } from "../../lib/user-error.ts";
 import { bottleHome } from "../../manifest/paths.ts";
 import { type ClaudeCodePin, type FetchTarball, stageClaudeCode } from "./claude-code.ts";
 import type { DockerEngine } from "./engine.ts";

@@ -7,6 +7,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
+import { errorMessage } from "../../lib/user-error.ts";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
 import { EGRESS } from "../../plan/egress-config.ts";
 import { resourceName } from "../instance.ts";
@@ -83,7 +84,7 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
     plan = input.plan(record);
   } catch (error) {
     throw new ReplaceAgentError(
-      `the bottle could not be planned again (agent ${record.agent} from ${record.cwd}): ${messageOf(error)}`,
+      `the bottle could not be planned again (agent ${record.agent} from ${record.cwd}): ${errorMessage(error)}`,
       false,
       { cause: error },
     );
@@ -145,7 +146,7 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
       log,
     });
   } catch (error) {
-    throw new ReplaceAgentError(`building the new agent image failed: ${messageOf(error)}`, false, {
+    throw new ReplaceAgentError(`building the new agent image failed: ${errorMessage(error)}`, false, {
       cause: error,
     });
   }
@@ -188,10 +189,10 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
     // Back to the previous image, home state included, so a failed apply changes nothing.
     const restored = await startOn(previousImage).then(
       () => "; the agent was started again on its previous image",
-      (cause: unknown) => `; starting it again on its previous image failed too: ${messageOf(cause)}`,
+      (cause: unknown) => `; starting it again on its previous image failed too: ${errorMessage(cause)}`,
     );
     throw new ReplaceAgentError(
-      `the new agent container did not start: ${messageOf(error)}${restored}`,
+      `the new agent container did not start: ${errorMessage(error)}${restored}`,
       !restored.startsWith("; the agent was started again"),
       { cause: error },
     );
@@ -216,8 +217,4 @@ async function keptHomeBytes(engine: DockerEngine, agent: string): Promise<numbe
     .map((line) => Number(line.split("\t")[0]))
     .filter((bytes) => Number.isFinite(bytes))
     .reduce((sum, bytes) => sum + bytes, 0);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

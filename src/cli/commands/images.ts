@@ -12,7 +12,7 @@ import {
   packageRoot,
   resolveBase,
 } from "../../backend/docker/images.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../../lib/user-error.ts";
 
 interface BuildFlags {
   force?: boolean;

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
+import { UserError } from "../../lib/user-error.ts";
 import { DEFAULT_AGENT_TEXT, defaultBottleText } from "../../manifest/defaults.ts";
 import { manifestDirs } from "../../manifest/paths.ts";
 import { type CliContext, processContext } from "../context.ts";
-import { UserError } from "../user-error.ts";
 
 export function registerInitCommand(program: Command): void {
   program

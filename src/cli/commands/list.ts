@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { visible } from "../../lib/terminal-text.ts";
+import { errorMessage } from "../../lib/user-error.ts";
 import type { ManifestCatalog } from "../../manifest/loader.ts";
 import { type CliContext, openCatalog, processContext } from "../context.ts";
 
@@ -102,6 +103,6 @@ function describe(catalog: ManifestCatalog, kind: "agent" | "bottle", name: stri
       ...(manifest.data.description ? { description: manifest.data.description } : {}),
     };
   } catch (error) {
-    return { ...base, error: error instanceof Error ? error.message : String(error) };
+    return { ...base, error: errorMessage(error) };
   }
 }

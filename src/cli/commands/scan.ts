@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import type { Finding } from "../../lib/scanner/index.ts";
-import { UserError } from "../user-error.ts";
+import { errorMessage, UserError } from "../../lib/user-error.ts";
 
 export type ScanFormat = "text" | "json";
 
@@ -81,7 +81,7 @@ export async function runScan(paths: readonly string[], format: ScanFormat, io: 
     try {
       report("<stdin>", scan(await io.readStdin()));
     } catch (error) {
-      fail(`<stdin>: ${error instanceof Error ? error.message : String(error)}`);
+      fail(`<stdin>: ${errorMessage(error)}`);
     }
   };
   if (paths.length === 0) await fromStdin();

@@ -1,4 +1,4 @@
-import { UserError } from "../../cli/user-error.ts";
+import { UserError } from "../../lib/user-error.ts";
 import { CRED_PROXY } from "../../plan/cred-proxy-routes.ts";
 import { EGRESS } from "../../plan/egress-config.ts";
 import { runInForeground } from "../foreground.ts";

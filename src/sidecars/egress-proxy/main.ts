@@ -1,4 +1,4 @@
-import { UserError } from "../../cli/user-error.ts";
+import { UserError } from "../../lib/user-error.ts";
 import { runInForeground } from "../foreground.ts";
 import { isEgressConfigError, startEgressProxy } from "./run.ts";
 

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { createScanPool, scan } from "../../lib/scanner/index.ts";
+import { errorMessage } from "../../lib/user-error.ts";
 import { parseListenAddress, startHealthServer } from "../listen.ts";
 import { type AuditLog, createAuditLog } from "./audit.ts";
 import {
@@ -109,7 +110,7 @@ export async function startEgressProxy(
       try {
         policy = buildPolicy(next.resolved, scanner, policyOptions);
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         log(`reload refused, keeping the running policy: ${reason}`);
         return { ok: false, reason };
       }

@@ -1,4 +1,5 @@
 import { text } from "node:stream/consumers";
+import { errorMessage } from "../../lib/user-error.ts";
 import { appendPushAudit, type PushAuditRecord, pushAuditRecord } from "./audit.ts";
 import { type GateConfig, loadGateConfig, remoteForRepo } from "./config.ts";
 import { forwardPush } from "./forward.ts";
@@ -64,7 +65,7 @@ export async function preReceiveHook(
       env,
     });
   } catch (error) {
-    audit(undefined, "error", error instanceof Error ? error.message : String(error));
+    audit(undefined, "error", errorMessage(error));
     throw error;
   }
   const warnings = renderWarnings(scanned.warnings);
@@ -104,7 +105,7 @@ export async function runHook(kind: string | undefined, argv: readonly string[])
       outcome = await preReceiveHook(config, process.cwd(), await text(process.stdin));
     else outcome = { exitCode: 2, stderr: `git-gate: unknown hook ${kind ?? "(none)"}\n` };
   } catch (error) {
-    const message = `git-gate: internal error, refusing: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `git-gate: internal error, refusing: ${errorMessage(error)}`;
     outcome = { exitCode: 1, stdout: `${message.replaceAll("\n", " ")}\n`, stderr: `${message}\n` };
     if (kind === "access") delete outcome.stderr;
   }

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { UserError } from "../../cli/user-error.ts";
+import { UserError } from "../../lib/user-error.ts";
 import { SUPERVISE } from "../../supervise/protocol.ts";
 import { ProposalQueue } from "../../supervise/queue.ts";
 import { startSuperviseServer } from "./server.ts";

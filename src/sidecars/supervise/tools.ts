@@ -1,6 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { errorMessage } from "../../lib/user-error.ts";
 import { readCurrentConfig } from "../../supervise/current-config.ts";
 import { type Proposal, SUPERVISE, SUPERVISE_LIMITS } from "../../supervise/protocol.ts";
 import type { ProposalQueue, WaitResult } from "../../supervise/queue.ts";
@@ -177,8 +178,7 @@ function queue(context: ToolContext, change: Change, justification: string): Sha
   try {
     context.queue.submit(proposal);
   } catch (error) {
-    const code =
-      (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    const code = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
     return `proposal not queued: the operator's queue on the host cannot be written (${code}${code === "ENOSPC" ? ": no space left on device" : ""}). Nothing changed; tell the user, and do not retry until they have fixed it.`;
   }
   const abort = new AbortController();

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { UserError } from "../../../cli/user-error.ts";
+import { UserError } from "../../../lib/user-error.ts";
 import { AGENT_HOME } from "../agent-env.ts";
 import type { DockerEngine, InMemoryFile } from "../engine.ts";
 

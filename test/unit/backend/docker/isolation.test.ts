@@ -15,7 +15,7 @@ import {
   runtimeFailureDetail,
 } from "../../../../src/backend/docker/isolation.ts";
 import { prepareDocker } from "../../../../src/backend/docker/prepare.ts";
-import { isUserError } from "../../../../src/cli/user-error.ts";
+import { isUserError } from "../../../../src/lib/user-error.ts";
 import type { BottlePlan } from "../../../../src/plan/bottle-plan.ts";
 
 const WITH_GVISOR: EngineInfo = {
