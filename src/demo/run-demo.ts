@@ -12,12 +12,13 @@ import { defaultStageDir, ensureImages } from "../backend/docker/images.ts";
 import { listeningCheck } from "../backend/docker/listening-probe.ts";
 import { labelsFor, type Ownership } from "../backend/docker/prepare.ts";
 import { resourceName } from "../backend/instance.ts";
-import { type CliContext, planFor } from "../cli/context.ts";
+import { type CliContext, planContext } from "../cli/context.ts";
 import { openDocker } from "../cli/docker-context.ts";
 import { startBottle } from "../cli/start-bottle.ts";
 import { visible, visibleLines } from "../lib/terminal-text.ts";
 import { generateBottleCa, loadSigningCa } from "../lib/tls/ca.ts";
 import { generateLeafKey, mintLeaf } from "../lib/tls/leaf.ts";
+import { planFor } from "../plan/plan-for.ts";
 import type { DemoApiConfig } from "./demo-api-main.ts";
 import { demoScript } from "./demo-script.ts";
 import type { RecordedRequest } from "./fake-anthropic.ts";
@@ -90,7 +91,7 @@ export async function runDemo(context: CliContext): Promise<DemoResult> {
     env: { ...context.env, CLAUDE_BOTTLE_HOME: home, DEMO_ANTHROPIC_KEY: token },
     cwd: home,
   };
-  const plan = planFor(demoContext, "demo");
+  const plan = planFor(planContext(demoContext), "demo");
   const bottleDocker = await openDocker(demoContext);
   const { instance } = await startBottle({ ...demoContext, stdout: devNull() }, bottleDocker, plan, {
     detach: true,

@@ -1,11 +1,12 @@
 import { isAbsolute, join } from "node:path";
+import { CRED_PROXY } from "../contracts/cred-proxy.ts";
 import { parseSshGitUrl } from "../lib/git-url.ts";
 import type { AuthScheme, RouteRule, ServerTool } from "../lib/route-rules.ts";
 import { classifyEnvValue, hasLineBreak } from "../manifest/env-value.ts";
 import { ManifestError, type SourcePosition } from "../manifest/errors.ts";
 import type { AgentManifest, BottleManifest, ManifestOrigin } from "../manifest/loader.ts";
 import type { CredProxyRole, IsolationSetting } from "../manifest/schema.ts";
-import { CRED_PROXY } from "./cred-proxy-routes.ts";
+
 import { Secret } from "./secret.ts";
 
 /** Hosts Claude Code itself needs; always on a bottle's allowlist. */

@@ -1,10 +1,10 @@
 import { parse, stringify } from "yaml";
 import type { DockerEngine } from "../backend/docker/engine.ts";
 import { resourceName } from "../backend/instance.ts";
-import { EGRESS } from "../plan/egress-config.ts";
-import { egressConfigSchema } from "../sidecars/egress-proxy/config.ts";
+
+import { EGRESS, egressConfigSchema } from "../contracts/egress-proxy.ts";
+import { issueLines } from "../contracts/supervise.ts";
 import { ApplyError, healthGeneration, readLiveFile, replaceAndReload } from "./live-reload.ts";
-import { issueLines } from "./protocol.ts";
 
 export interface AllowlistChange {
   before: string[];

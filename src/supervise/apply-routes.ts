@@ -1,12 +1,11 @@
 import type { DockerEngine } from "../backend/docker/engine.ts";
 import { resourceName } from "../backend/instance.ts";
+import { CRED_PROXY, type RoutesFile, routesFileSchema } from "../contracts/cred-proxy.ts";
+import { issueLines, type RenderedRouteEntry } from "../contracts/supervise.ts";
 import { errorMessage } from "../lib/user-error.ts";
 import { hostOf } from "../plan/bottle-plan.ts";
-import { CRED_PROXY } from "../plan/cred-proxy-routes.ts";
-import { routesFileSchema } from "../sidecars/cred-proxy/routes.ts";
 import { allowlistOf, type EgressConfigDocument, editEgressConfig } from "./apply-egress.ts";
 import { ApplyError, healthGeneration, readLiveFile, replaceAndReload } from "./live-reload.ts";
-import { issueLines, type RenderedRouteEntry } from "./protocol.ts";
 
 /** cred-proxy's files belong to the sidecar image's default user (node). */
 const CRED_PROXY_OWNER = { uid: 1000, gid: 1000 } as const;
@@ -15,7 +14,7 @@ export interface RoutesApplied {
   before: RenderedRouteEntry[];
   after: RenderedRouteEntry[];
   /** routes.json as cred-proxy now reads it. */
-  document: Record<string, unknown>;
+  document: RoutesFile;
   allowlistBefore: string[];
   allowlistAfter: string[];
 }
@@ -33,9 +32,7 @@ export function sortRoutes(routes: readonly RenderedRouteEntry[]): RenderedRoute
 export function nextRoutesDocument(
   previousText: string,
   routes: readonly RenderedRouteEntry[],
-):
-  | { ok: true; document: Record<string, unknown>; before: RenderedRouteEntry[] }
-  | { ok: false; problems: string[] } {
+): { ok: true; document: RoutesFile; before: RenderedRouteEntry[] } | { ok: false; problems: string[] } {
   let previous: unknown;
   try {
     previous = JSON.parse(previousText);
@@ -49,7 +46,8 @@ export function nextRoutesDocument(
       problems: issueLines(parsedBefore.error).map((line) => `current routes.json ${line}`),
     };
   const held = new Set(parsedBefore.data.routes.map((route) => route.slot));
-  const document = { ...(previous as Record<string, unknown>), routes: sortRoutes(routes) };
+  // The previous file's other fields (version, bottle, git_remotes) as they were, checked below.
+  const document: RoutesFile = { ...(previous as RoutesFile), routes: sortRoutes(routes) };
   const parsed = routesFileSchema.safeParse(document);
   const problems = parsed.success ? [] : issueLines(parsed.error);
   const paths = new Set<string>();

@@ -1,9 +1,14 @@
+import type { Proposal, RenderedRouteEntry } from "../contracts/supervise.ts";
 import { visible, visibleLines } from "../lib/terminal-text.ts";
-import type { PendingProposal } from "./decide.ts";
 import { changedOnly, lineDiff } from "./diff.ts";
-import type { Proposal, RenderedRouteEntry } from "./protocol.ts";
 
 /** Text views of the queue, shared by `dashboard --once` and the interactive dashboard. Pure. */
+
+/** A proposal waiting for the operator, and the bottle it came from. */
+export interface PendingProposal {
+  instance: string;
+  proposal: Proposal;
+}
 
 export function summary(proposal: Proposal): string {
   switch (proposal.kind) {

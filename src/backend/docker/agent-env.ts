@@ -1,5 +1,5 @@
+import { EGRESS } from "../../contracts/egress-proxy.ts";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
-import { EGRESS } from "../../plan/egress-config.ts";
 
 /** Where the per-bottle CA lands in the agent and which bundle update-ca-certificates builds. */
 export const AGENT_CA_CERT = "/usr/local/share/ca-certificates/claude-bottle-ca.crt";

@@ -14,7 +14,7 @@ import {
   type CapabilityStep,
   expandWord,
   parseCapabilityDockerfile,
-} from "../../supervise/capability-dockerfile.ts";
+} from "../../contracts/capability-dockerfile.ts";
 import { resourceName } from "../instance.ts";
 import { proxyEnv } from "./agent-env.ts";
 import { type ContainerSpec, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";

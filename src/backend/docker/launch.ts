@@ -1,8 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { stringify } from "yaml";
+import { EGRESS } from "../../contracts/egress-proxy.ts";
 import { giveDirTo } from "../../lib/host-files.ts";
 import type { BottleCa } from "../../lib/tls/ca.ts";
-import { EGRESS, renderEgressConfig } from "../../plan/egress-config.ts";
+import { renderEgressConfig } from "../../plan/egress-config.ts";
 import { launchingAgentName } from "../instance.ts";
 import { createContainer, waitReady } from "./container-steps.ts";
 import type { DockerEngine, NetworkCreateOptions } from "./engine.ts";
@@ -33,7 +34,7 @@ export interface LaunchedBottle extends AsyncDisposable {
 }
 
 /**
- * DESIGN.md §3 steps 3–6: networks, egress proxy (healthy), agent, CA. Every resource is pushed
+ * docs/architecture.md, "Launch sequence", steps 3–6: networks, egress proxy (healthy), agent, CA. Every resource is pushed
  * on a disposal stack the moment it exists, so a failure or an abort at any step removes exactly
  * what was made, newest first.
  */

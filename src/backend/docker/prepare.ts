@@ -1,6 +1,7 @@
 import { dirname, join } from "node:path";
+import { EGRESS } from "../../contracts/egress-proxy.ts";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
-import { EGRESS, hostGatewayEntries, upstreamCaMounts } from "../../plan/egress-config.ts";
+import { hostGatewayEntries, upstreamCaMounts } from "../../plan/egress-config.ts";
 import { type SuperviseDirs, superviseDirs } from "../../supervise/host-dirs.ts";
 import { type ResourceRole, resourceName, type SidecarRole } from "../instance.ts";
 import { AGENT_USER, AGENT_WORKDIR, bottleEnv, manifestEnv } from "./agent-env.ts";

@@ -7,9 +7,10 @@
  */
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
+import { EGRESS } from "../../contracts/egress-proxy.ts";
 import { errorMessage } from "../../lib/user-error.ts";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
-import { EGRESS } from "../../plan/egress-config.ts";
+
 import { resourceName } from "../instance.ts";
 import type { InstanceRecord } from "../state.ts";
 import { InstanceStore } from "../state.ts";

@@ -1,6 +1,6 @@
 /**
  * Notices a bottle's sidecars dying while it runs. Each sidecar is the agent's only way to one
- * thing (DESIGN.md §2): when it dies the agent loses that path and nothing else takes its place
+ * thing (docs/architecture.md, "Sidecars"): when it dies the agent loses that path and nothing else takes its place
  * (fail closed: the agent is on an internal network only, so a dead egress proxy means no egress,
  * never direct egress). This module says so to the user, who otherwise sees only the agent's
  * tool calls failing. It only reads: it never restarts anything (a restarted sidecar would need

@@ -2,7 +2,8 @@ import { type Command, Option } from "commander";
 import { visible } from "../../lib/terminal-text.ts";
 import { errorMessage } from "../../lib/user-error.ts";
 import type { ManifestCatalog } from "../../manifest/loader.ts";
-import { type CliContext, openCatalog, processContext } from "../context.ts";
+import { openCatalog } from "../../plan/plan-for.ts";
+import { type CliContext, planContext, processContext } from "../context.ts";
 
 type ListFormat = "text" | "json";
 
@@ -65,7 +66,7 @@ interface ListedManifest {
 }
 
 export function list(context: CliContext, format: ListFormat = "text"): void {
-  const catalog = openCatalog(context);
+  const catalog = openCatalog(planContext(context));
   const listed = [
     ...catalog.agentNames().map((name) => describe(catalog, "agent", name)),
     ...catalog.bottleNames().map((name) => describe(catalog, "bottle", name)),

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type * as http from "node:http";
 import type { Socket } from "node:net";
+import type { Limits } from "../../contracts/egress-proxy.ts";
 import { type AuditRecord, redactPath, startAuditRecord } from "./audit.ts";
-import type { Limits } from "./config.ts";
 import { checkHead, inspects } from "./head-check.ts";
 import { endToEndHeaders, PROXY_ONLY } from "./headers.ts";
 import { rawExchange, rawUpstreamError } from "./respond.ts";

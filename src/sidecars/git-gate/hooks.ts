@@ -1,7 +1,8 @@
 import { text } from "node:stream/consumers";
+import type { GateConfig } from "../../contracts/git-gate.ts";
 import { errorMessage } from "../../lib/user-error.ts";
 import { appendPushAudit, type PushAuditRecord, pushAuditRecord } from "./audit.ts";
-import { type GateConfig, loadGateConfig, remoteForRepo } from "./config.ts";
+import { loadGateConfig, remoteForRepo } from "./config.ts";
 import { forwardPush } from "./forward.ts";
 import { renderSecretRejection, renderWarnings } from "./messages.ts";
 import { refreshMirror } from "./mirror.ts";

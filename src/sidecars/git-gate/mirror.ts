@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { GateConfig, GateRemote } from "./config.ts";
+import type { GateConfig, GateRemote } from "../../contracts/git-gate.ts";
+
 import { git, gitOk } from "./git.ts";
 import { acquireLock } from "./lock.ts";
 import { describeUpstreamFailure, sshCommand } from "./ssh.ts";

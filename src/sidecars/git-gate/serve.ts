@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { GateConfig } from "./config.ts";
+import type { GateConfig } from "../../contracts/git-gate.ts";
+
 import { CONFIG_ENV } from "./hooks.ts";
 import { hooksDir, prepareMirror, refreshMirror, reposDir, writeHooks } from "./mirror.ts";
 

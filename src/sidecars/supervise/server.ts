@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { SUPERVISE, SUPERVISE_LIMITS } from "../../contracts/supervise.ts";
 import { errorMessage } from "../../lib/user-error.ts";
-import { SUPERVISE, SUPERVISE_LIMITS } from "../../supervise/protocol.ts";
 import { registerSuperviseTools, type ToolContext } from "./tools.ts";
 
 export interface SuperviseServer extends AsyncDisposable {

@@ -1,17 +1,16 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { errorMessage } from "../../lib/user-error.ts";
-import { readCurrentConfig } from "../../supervise/current-config.ts";
-import { type Proposal, SUPERVISE, SUPERVISE_LIMITS } from "../../supervise/protocol.ts";
-import type { ProposalQueue, WaitResult } from "../../supervise/queue.ts";
+import { type Proposal, SUPERVISE, SUPERVISE_LIMITS, type Validated } from "../../contracts/supervise.ts";
+import { readCurrentConfig } from "../../contracts/supervise-current-config.ts";
+import type { ProposalQueue, WaitResult } from "../../contracts/supervise-queue.ts";
 import {
-  type Validated,
   validateDockerfile,
   validateEgressUrl,
   validateJustification,
   validateRoutes,
-} from "../../supervise/validate.ts";
+} from "../../contracts/supervise-validate.ts";
+import { errorMessage } from "../../lib/user-error.ts";
 
 export interface ToolContext {
   queue: ProposalQueue;

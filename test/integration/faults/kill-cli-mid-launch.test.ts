@@ -1,6 +1,6 @@
 /**
  * Fault: the CLI is SIGKILLed (no handler runs, nothing is torn down) at each step of a launch
- * (DESIGN.md §3), and once while attached. Then `cleanup` must leave nothing of that bottle: no
+ * (docs/architecture.md, "Launch sequence"), and once while attached. Then `cleanup` must leave nothing of that bottle: no
  * container, no network, no supervise queue or current-config dir, no state record (G6). Only
  * the audit logs stay, by design.
  */

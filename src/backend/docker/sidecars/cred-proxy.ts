@@ -1,7 +1,9 @@
 import { readFile } from "node:fs/promises";
+import { CRED_PROXY } from "../../../contracts/cred-proxy.ts";
+import { EGRESS } from "../../../contracts/egress-proxy.ts";
 import { shareDirWithGroup } from "../../../lib/host-files.ts";
-import { CRED_PROXY, credProxyRoutesText, credProxyTokenEnv } from "../../../plan/cred-proxy-routes.ts";
-import { EGRESS } from "../../../plan/egress-config.ts";
+import { credProxyRoutesText, credProxyTokenEnv } from "../../../plan/cred-proxy-routes.ts";
+
 import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { listeningCheck } from "../listening-probe.ts";

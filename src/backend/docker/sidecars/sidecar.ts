@@ -24,7 +24,7 @@ export interface SidecarProvisionContext {
 }
 
 /**
- * A sidecar started after the egress proxy and before the agent (DESIGN.md §3 step 5). Each lives
+ * A sidecar started after the egress proxy and before the agent (docs/architecture.md, "Launch sequence"). Each lives
  * in its own module under sidecars/; launch starts the enabled ones in parallel and waits until
  * all are healthy, so names resolve on the agent's first call.
  */

@@ -22,7 +22,7 @@ import {
   proposalSchema,
   QUEUE_DIRS,
   responseSchema,
-} from "./protocol.ts";
+} from "./supervise.ts";
 
 /** A file in the queue that is not a valid proposal: listed, never acted on. */
 export interface QueueProblem {

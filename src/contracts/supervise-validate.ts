@@ -8,15 +8,14 @@ import {
   type RenderedRouteEntry,
   SUPERVISE,
   SUPERVISE_LIMITS,
-} from "./protocol.ts";
+  type Validated,
+} from "./supervise.ts";
 
 /**
  * Validation of what the agent proposes (and of what an operator modifies it into). Pure. A bad
  * proposal is answered at once with every problem, so the agent can fix it and ask again; it
  * never reaches the queue.
  */
-
-export type Validated<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
 export function validateJustification(text: unknown): Validated<string> {
   const value = typeof text === "string" ? text.trim() : "";
