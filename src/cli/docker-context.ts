@@ -1,10 +1,10 @@
-import { join } from "node:path";
 import { findInstances } from "../backend/docker/cleanup.ts";
 import type { DockerEngine, EngineInfo } from "../backend/docker/engine.ts";
 import { CliDockerEngine } from "../backend/docker/engine-cli.ts";
 import { InstanceStore } from "../backend/state.ts";
+import { bottleHome, homeLayout } from "../lib/home-layout.ts";
 import { UserError } from "../lib/user-error.ts";
-import { bottleHome } from "../manifest/paths.ts";
+
 import type { CliContext } from "./context.ts";
 
 export interface DockerContext {
@@ -29,7 +29,7 @@ export async function openDocker(context: CliContext): Promise<DockerContext> {
     );
   }
   const home = bottleHome(context.env);
-  return { engine, info, store: new InstanceStore(home), home, logRoot: join(home, "logs") };
+  return { engine, info, store: new InstanceStore(home), home, logRoot: homeLayout(home).logs };
 }
 
 /** Warns about resources of dead instances: a crashed run must not leave a bottle unnoticed. */

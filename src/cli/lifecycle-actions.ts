@@ -1,8 +1,9 @@
 import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
 import { findInstances, removeInstance } from "../backend/docker/cleanup.ts";
+import { removeSuperviseDirs } from "../backend/host-dirs.ts";
 import { resourceName } from "../backend/instance.ts";
 import { UserError } from "../lib/user-error.ts";
-import { removeSuperviseDirs } from "../supervise/host-dirs.ts";
+
 import { attachSession, sessionCommand } from "./attach.ts";
 import type { CliContext } from "./context.ts";
 import { openDocker } from "./docker-context.ts";

@@ -2,13 +2,14 @@ import { userInfo } from "node:os";
 import { sidecarWriter } from "../backend/docker/prepare.ts";
 import { proposalDigest } from "../contracts/supervise.ts";
 import type { QueueProblem } from "../contracts/supervise-queue.ts";
+import { superviseDirs } from "../lib/home-layout.ts";
 import { safeJson, visible } from "../lib/terminal-text.ts";
 import { UserError } from "../lib/user-error.ts";
 import { changeItems, changeOf } from "../supervise/apply.ts";
 import { runDashboard } from "../supervise/dashboard-ui.ts";
 import { approve, listPending, reject, type SuperviseHost } from "../supervise/decide.ts";
 import { changedOnly, lineDiff } from "../supervise/diff.ts";
-import { superviseDirs } from "../supervise/host-dirs.ts";
+
 import { type PendingProposal, queueTable, summary } from "../supervise/render.ts";
 import type { CliContext } from "./context.ts";
 import { openDocker } from "./docker-context.ts";

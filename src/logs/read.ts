@@ -1,12 +1,11 @@
 import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { credProxyLogDir, egressLogDir, gitGateLogDir } from "../backend/docker/prepare.ts";
 import { CRED_PROXY } from "../contracts/cred-proxy.ts";
 import { EGRESS } from "../contracts/egress-proxy.ts";
-
 import { GIT_GATE } from "../contracts/git-gate.ts";
-import { SUPERVISE_AUDIT_FILE } from "../supervise/host-dirs.ts";
+import { credProxyLogDir, egressLogDir, gitGateLogDir, SUPERVISE_AUDIT_FILE } from "../lib/home-layout.ts";
+
 import { type LogEvent, type LogSource, toEvent } from "./events.ts";
 import { readLines, tailLines } from "./lines.ts";
 

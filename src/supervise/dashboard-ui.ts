@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emitKeypressEvents } from "node:readline";
+import { instanceLogDir, superviseDirs } from "../lib/home-layout.ts";
 import { errorMessage } from "../lib/user-error.ts";
 import { eventLine } from "../logs/format.ts";
 import { recentEvents } from "../logs/read.ts";
@@ -18,7 +19,7 @@ import {
   withQueue,
 } from "./dashboard-state.ts";
 import { approve, listPending, reject, type SuperviseHost, superviseInstances } from "./decide.ts";
-import { superviseDirs } from "./host-dirs.ts";
+
 import { editableText, operatorEdit } from "./operator-edit.ts";
 import { detail } from "./render.ts";
 
@@ -79,7 +80,7 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
         traffic:
           bottle === undefined
             ? undefined
-            : { bottle, lines: (await recentEvents(join(host.home, "logs", bottle), 20)).map(eventLine) },
+            : { bottle, lines: (await recentEvents(instanceLogDir(host.home, bottle), 20)).map(eventLine) },
       };
     } catch (error) {
       state = { ...state, message: `refresh failed: ${oneLineMessage(error)}` };

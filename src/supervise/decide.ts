@@ -3,10 +3,11 @@ import type { DockerEngine } from "../backend/docker/engine.ts";
 import { LABEL_INSTANCE, LABEL_ROLE } from "../backend/docker/engine.ts";
 import { type Proposal, proposalDigest } from "../contracts/supervise.ts";
 import { ProposalQueue, type QueueProblem } from "../contracts/supervise-queue.ts";
+import { superviseDirs } from "../lib/home-layout.ts";
 import { errorMessage, UserError } from "../lib/user-error.ts";
 import { type Applied, applyChange, type Change, changeOf, currentText, proposedText } from "./apply.ts";
 import { appendAudit, auditEntry } from "./audit.ts";
-import { superviseDirs } from "./host-dirs.ts";
+
 import { isApplyError } from "./live-reload.ts";
 import { withLock } from "./lock.ts";
 import type { PendingProposal } from "./render.ts";

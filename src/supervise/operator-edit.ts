@@ -1,11 +1,12 @@
 import { join } from "node:path";
 import { parseAllowlist, readCurrentConfig, renderAllowlist } from "../contracts/supervise-current-config.ts";
 import { validateAllowlist, validateRoutes } from "../contracts/supervise-validate.ts";
+import { superviseDirs } from "../lib/home-layout.ts";
 import { errorMessage, UserError } from "../lib/user-error.ts";
 import { type Applied, applyChange, replaceAllowlist } from "./apply.ts";
 import { appendAudit, auditEntry } from "./audit.ts";
 import type { SuperviseHost } from "./decide.ts";
-import { superviseDirs } from "./host-dirs.ts";
+
 import { withLock } from "./lock.ts";
 
 /** What an operator may edit of a running bottle without a proposal. */

@@ -18,8 +18,9 @@ import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/pro
 import { dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { bottleHome, homeLayout } from "../../lib/home-layout.ts";
 import { UserError } from "../../lib/user-error.ts";
-import { bottleHome } from "../../manifest/paths.ts";
+
 import { type ClaudeCodePin, type FetchTarball, stageClaudeCode } from "./claude-code.ts";
 import type { DockerEngine } from "./engine.ts";
 import { LABEL_INPUTS_HASH } from "./engine.ts";
@@ -282,5 +283,5 @@ export function claudeCodeInput(pin: ClaudeCodePin): string {
 
 /** Default parent of the staged build contexts: `<CLAUDE_BOTTLE_HOME>/cache/images`. */
 export function defaultStageDir(env: NodeJS.ProcessEnv): string {
-  return join(bottleHome(env), "cache", "images");
+  return homeLayout(bottleHome(env)).imageCache;
 }

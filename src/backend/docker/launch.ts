@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { stringify } from "yaml";
 import { EGRESS } from "../../contracts/egress-proxy.ts";
+import { egressLogDir } from "../../lib/home-layout.ts";
 import { giveDirTo } from "../../lib/host-files.ts";
 import type { BottleCa } from "../../lib/tls/ca.ts";
 import { renderEgressConfig } from "../../plan/egress-config.ts";
@@ -10,7 +11,7 @@ import type { DockerEngine, NetworkCreateOptions } from "./engine.ts";
 import { capabilityImageTag } from "./images.ts";
 import { listeningCheck } from "./listening-probe.ts";
 import type { DockerBottlePlan } from "./prepare.ts";
-import { egressLogDir, labelsFor } from "./prepare.ts";
+import { labelsFor } from "./prepare.ts";
 import { installAgentCa, updateCaCertificates } from "./provision/ca.ts";
 import type { DockerSidecar } from "./sidecars/sidecar.ts";
 

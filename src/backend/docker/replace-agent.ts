@@ -6,11 +6,10 @@
  * moves to the new container by itself (src/cli/attach.ts), a detached bottle with `resume`.
  */
 import { X509Certificate } from "node:crypto";
-import { join } from "node:path";
 import { EGRESS } from "../../contracts/egress-proxy.ts";
+import { homeLayout } from "../../lib/home-layout.ts";
 import { errorMessage } from "../../lib/user-error.ts";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
-
 import { resourceName } from "../instance.ts";
 import type { InstanceRecord } from "../state.ts";
 import { InstanceStore } from "../state.ts";
@@ -116,7 +115,7 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
   const backend = new DockerBottleBackend({
     engine,
     images: { agent: image, sidecar: DEFAULT_TAGS.sidecar },
-    logRoot: join(input.home, "logs"),
+    logRoot: homeLayout(input.home).logs,
     generateCa: () => Promise.reject(new Error("a replaced agent keeps its bottle's CA")),
     // The isolation the bottle was launched with: a capability never changes the runtime.
     ...(old.runtime === undefined ? {} : { runtime: old.runtime }),

@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse } from "yaml";
 import { EGRESS } from "../../../src/contracts/egress-proxy.ts";
-
 import { writeCurrentConfig } from "../../../src/contracts/supervise-current-config.ts";
 import { ProposalQueue } from "../../../src/contracts/supervise-queue.ts";
+import { superviseDirs } from "../../../src/lib/home-layout.ts";
 import { approve } from "../../../src/supervise/decide.ts";
-import { superviseDirs } from "../../../src/supervise/host-dirs.ts";
+
 import { api, egressConfig, fakeBottle, other, routesFile } from "./fake-bottle.ts";
 
 describe("an approval whose apply fails", () => {

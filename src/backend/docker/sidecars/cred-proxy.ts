@@ -1,13 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { CRED_PROXY } from "../../../contracts/cred-proxy.ts";
 import { EGRESS } from "../../../contracts/egress-proxy.ts";
+import { credProxyLogDir } from "../../../lib/home-layout.ts";
 import { shareDirWithGroup } from "../../../lib/host-files.ts";
 import { credProxyRoutesText, credProxyTokenEnv } from "../../../plan/cred-proxy-routes.ts";
 
 import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
-import { credProxyLogDir, type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
+import { type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
 import { provisionCredProxy } from "../provision/cred-proxy.ts";
 import type { DockerSidecar } from "./sidecar.ts";
 

@@ -1,11 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { GIT_GATE } from "../../../contracts/git-gate.ts";
+import { gitGateLogDir } from "../../../lib/home-layout.ts";
 import { shareDirWithGroup } from "../../../lib/host-files.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
 import type { DockerBottlePlan } from "../prepare.ts";
-import { gitGateLogDir, sidecarBase } from "../prepare.ts";
+import { sidecarBase } from "../prepare.ts";
 import { gateExtraHosts, gitGateFiles } from "../provision/git-gate-files.ts";
 import { provisionGitRemotes } from "../provision/git-remotes.ts";
 import type { DockerSidecar } from "./sidecar.ts";
