@@ -16,7 +16,7 @@ type SidecarMain = (argv: string[]) => Promise<void>;
 const ROLES: Readonly<Record<string, () => Promise<{ main: SidecarMain }>>> = {
   "cred-proxy": () => import("./cred-proxy/main.ts"),
   // `claude-bottle demo`'s scripted stand-in for the Anthropic API, on the host side of the proxy.
-  "demo-api": () => import("../demo/demo-api-main.ts"),
+  "demo-api": () => import("./demo-api/main.ts"),
   "egress-proxy": () => import("./egress-proxy/main.ts"),
   "git-gate": () => import("./git-gate/main.ts"),
   supervise: () => import("./supervise/main.ts"),

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LABEL_INSTANCE } from "../../../src/backend/docker/engine.ts";
-import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
+import { bridgeGateway } from "../../../src/cli/demo/git-upstream.ts";
 import { BIN, runCli, runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";

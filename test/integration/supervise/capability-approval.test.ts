@@ -8,8 +8,8 @@ import { EngineError } from "../../../src/backend/docker/engine-error.ts";
 import { firstTarFile } from "../../../src/backend/docker/engine-tar.ts";
 import { InstanceStore } from "../../../src/backend/state.ts";
 import { attachSession } from "../../../src/cli/attach.ts";
+import { bridgeGateway } from "../../../src/cli/demo/git-upstream.ts";
 import { EGRESS } from "../../../src/contracts/egress-proxy.ts";
-import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
 
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";
