@@ -1,6 +1,6 @@
 import { findInstances } from "../backend/docker/cleanup.ts";
-import type { DockerEngine, EngineInfo } from "../backend/docker/engine.ts";
-import { CliDockerEngine } from "../backend/docker/engine-cli.ts";
+import { CliDockerEngine } from "../backend/docker/engine/cli.ts";
+import type { DockerEngine, EngineInfo } from "../backend/docker/engine/engine.ts";
 import { InstanceStore } from "../backend/state.ts";
 import { bottleHome, homeLayout } from "../lib/home-layout.ts";
 import { UserError } from "../lib/user-error.ts";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { CommanderError } from "commander";
-import { isEngineError } from "../backend/docker/engine-error.ts";
+import { isEngineError } from "../backend/docker/engine/error.ts";
 import { visibleLines } from "../lib/terminal-text.ts";
 import { errorMessage, isUserError, UserError } from "../lib/user-error.ts";
 

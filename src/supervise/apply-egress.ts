@@ -1,5 +1,5 @@
 import { parse, stringify } from "yaml";
-import type { DockerEngine } from "../backend/docker/engine.ts";
+import type { DockerEngine } from "../backend/docker/engine/engine.ts";
 import { resourceName } from "../backend/instance.ts";
 
 import { EGRESS, egressConfigSchema } from "../contracts/egress-proxy.ts";

@@ -1,4 +1,4 @@
-import type { DockerEngine } from "../backend/docker/engine.ts";
+import type { DockerEngine } from "../backend/docker/engine/engine.ts";
 import { resourceName } from "../backend/instance.ts";
 import { CRED_PROXY, type RoutesFile, routesFileSchema } from "../contracts/cred-proxy.ts";
 import { issueLines, type RenderedRouteEntry } from "../contracts/supervise.ts";

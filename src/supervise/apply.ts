@@ -1,4 +1,4 @@
-import type { DockerEngine } from "../backend/docker/engine.ts";
+import type { DockerEngine } from "../backend/docker/engine/engine.ts";
 import { syncAgentCurrentConfig } from "../backend/docker/provision/current-config.ts";
 import { ReplaceAgentError, replaceAgent } from "../backend/docker/replace-agent.ts";
 import { resourceName } from "../backend/instance.ts";

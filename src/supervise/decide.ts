@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import type { DockerEngine } from "../backend/docker/engine.ts";
-import { LABEL_INSTANCE, LABEL_ROLE } from "../backend/docker/engine.ts";
+import type { DockerEngine } from "../backend/docker/engine/engine.ts";
+import { LABEL_INSTANCE, LABEL_ROLE } from "../backend/docker/engine/engine.ts";
 import { type Proposal, proposalDigest } from "../contracts/supervise.ts";
 import { ProposalQueue, type QueueProblem } from "../contracts/supervise-queue.ts";
 import { superviseDirs } from "../lib/home-layout.ts";

@@ -17,7 +17,7 @@ import {
 } from "../../contracts/capability-dockerfile.ts";
 import { resourceName } from "../instance.ts";
 import { proxyEnv } from "./agent-env.ts";
-import { type ContainerSpec, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";
+import { type ContainerSpec, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine/engine.ts";
 import { labelsFor } from "./prepare.ts";
 import { installAgentCa, updateCaCertificates } from "./provision/ca.ts";
 

@@ -22,8 +22,8 @@ import { bottleHome, homeLayout } from "../../lib/home-layout.ts";
 import { UserError } from "../../lib/user-error.ts";
 
 import { type ClaudeCodePin, type FetchTarball, stageClaudeCode } from "./claude-code.ts";
-import type { DockerEngine } from "./engine.ts";
-import { LABEL_INPUTS_HASH } from "./engine.ts";
+import type { DockerEngine } from "./engine/engine.ts";
+import { LABEL_INPUTS_HASH } from "./engine/engine.ts";
 
 export type ImageName = "sidecar" | "agent" | "git-upstream";
 export const IMAGE_NAMES: readonly ImageName[] = ["sidecar", "agent"];

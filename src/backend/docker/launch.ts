@@ -7,7 +7,7 @@ import type { BottleCa } from "../../lib/tls/ca.ts";
 import { renderEgressConfig } from "../../plan/egress-config.ts";
 import { launchingAgentName } from "../instance.ts";
 import { createContainer, waitReady } from "./container-steps.ts";
-import type { DockerEngine, NetworkCreateOptions } from "./engine.ts";
+import type { DockerEngine, NetworkCreateOptions } from "./engine/engine.ts";
 import { capabilityImageTag } from "./images.ts";
 import { listeningCheck } from "./listening-probe.ts";
 import type { DockerBottlePlan } from "./prepare.ts";

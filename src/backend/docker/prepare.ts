@@ -6,7 +6,7 @@ import { hostGatewayEntries, upstreamCaMounts } from "../../plan/egress-config.t
 
 import { type ResourceRole, resourceName, type SidecarRole } from "../instance.ts";
 import { AGENT_USER, AGENT_WORKDIR, bottleEnv, manifestEnv } from "./agent-env.ts";
-import { type ContainerSpec, LABEL_INSTANCE, LABEL_ROLE, type Labels } from "./engine.ts";
+import { type ContainerSpec, LABEL_INSTANCE, LABEL_ROLE, type Labels } from "./engine/engine.ts";
 import { GVISOR_RUNTIME } from "./isolation.ts";
 import { credProxyAgentEnv } from "./provision/cred-proxy-roles.ts";
 

@@ -6,7 +6,7 @@
  * tool calls failing. It only reads: it never restarts anything (a restarted sidecar would need
  * its in-memory secrets again) and never removes anything.
  */
-import { type ContainerInfo, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";
+import { type ContainerInfo, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine/engine.ts";
 
 /** What the agent can no longer do when a container of this role is down. */
 export const LOST_PATH: Readonly<Record<string, string>> = {

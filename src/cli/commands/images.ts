@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import type { DockerEngine } from "../../backend/docker/engine.ts";
-import { CliDockerEngine } from "../../backend/docker/engine-cli.ts";
+import { CliDockerEngine } from "../../backend/docker/engine/cli.ts";
+import type { DockerEngine } from "../../backend/docker/engine/engine.ts";
 import {
   defaultStageDir,
   ensureImages,

@@ -4,7 +4,7 @@
  * (and the host) reach it while nothing else does.
  */
 import { createServer } from "node:net";
-import type { DockerEngine, Labels } from "../../backend/docker/engine.ts";
+import type { DockerEngine, Labels } from "../../backend/docker/engine/engine.ts";
 
 /** The bare repository the image creates; `main` is its default branch. */
 export const UPSTREAM_REPO = "/srv/git/repo.git";

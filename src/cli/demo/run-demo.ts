@@ -7,7 +7,7 @@ import pc from "picocolors";
 import { AGENT_USER, AGENT_WORKDIR } from "../../backend/docker/agent-env.ts";
 import { findInstances, removeInstance } from "../../backend/docker/cleanup.ts";
 import { waitReady } from "../../backend/docker/container-steps.ts";
-import type { DockerEngine } from "../../backend/docker/engine.ts";
+import type { DockerEngine } from "../../backend/docker/engine/engine.ts";
 import { defaultStageDir, ensureImages } from "../../backend/docker/images.ts";
 import { listeningCheck } from "../../backend/docker/listening-probe.ts";
 import { labelsFor, type Ownership } from "../../backend/docker/prepare.ts";

@@ -2,7 +2,7 @@ import { CRED_PROXY } from "../../contracts/cred-proxy.ts";
 import { EGRESS } from "../../contracts/egress-proxy.ts";
 import { UserError } from "../../lib/user-error.ts";
 
-import { runInForeground } from "../foreground.ts";
+import { runInForeground } from "../common/foreground.ts";
 import { tokensFromEnv } from "./routes.ts";
 import { isCredProxyConfigError, startCredProxy } from "./run.ts";
 

@@ -1,8 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { createScanPool, scan } from "../../lib/scanner/index.ts";
 import { errorMessage } from "../../lib/user-error.ts";
-import { parseListenAddress, startHealthServer } from "../listen.ts";
-import { type AuditLog, createAuditLog } from "./audit.ts";
+import { type AuditLog, createAuditLog } from "../common/audit.ts";
+import { parseListenAddress, startHealthServer } from "../common/listen.ts";
 import {
   describeIssues,
   type LoadConfigResult,

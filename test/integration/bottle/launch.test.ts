@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { LABEL_INSTANCE } from "../../../src/backend/docker/engine.ts";
+import { LABEL_INSTANCE } from "../../../src/backend/docker/engine/engine.ts";
 import { bridgeGateway } from "../../../src/cli/demo/git-upstream.ts";
 import { BIN, runCli, runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";

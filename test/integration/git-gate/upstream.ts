@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import type { CliDockerEngine } from "../../../src/backend/docker/engine-cli.ts";
+import type { CliDockerEngine } from "../../../src/backend/docker/engine/cli.ts";
 import { type SshUpstream, startUpstream as startSshUpstream } from "../../../src/cli/demo/git-upstream.ts";
 import { BASE_IMAGE } from "../docker/engine-available.ts";
 

@@ -4,7 +4,7 @@ import type {
   DockerEngine,
   ExecResult,
   InMemoryFile,
-} from "../../../src/backend/docker/engine.ts";
+} from "../../../src/backend/docker/engine/engine.ts";
 import { CRED_PROXY } from "../../../src/contracts/cred-proxy.ts";
 import { EGRESS } from "../../../src/contracts/egress-proxy.ts";
 

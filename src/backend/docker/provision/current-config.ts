@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CURRENT_CONFIG_FILES, SUPERVISE } from "../../../contracts/supervise.ts";
-import type { DockerEngine } from "../engine.ts";
+import type { DockerEngine } from "../engine/engine.ts";
 
 /** Copies the host's current-config dir into the agent (see copyToAgent). */
 export async function syncAgentCurrentConfig(

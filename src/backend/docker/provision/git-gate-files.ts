@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { type GateConfigInput, GIT_GATE, knownHostsLine } from "../../../contracts/git-gate.ts";
 import type { BottlePlan } from "../../../plan/bottle-plan.ts";
 
-import type { InMemoryFile } from "../engine.ts";
+import type { InMemoryFile } from "../engine/engine.ts";
 
 /** The alias under which a remote's host key is pinned (HostKeyAlias; see sidecars/git-gate/ssh.ts). */
 export const hostKeyAlias = (name: string): string => `git-gate-upstream-${name}`;

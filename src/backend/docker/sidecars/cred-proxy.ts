@@ -6,7 +6,7 @@ import { shareDirWithGroup } from "../../../lib/host-files.ts";
 import { credProxyRoutesText, credProxyTokenEnv } from "../../../plan/cred-proxy-routes.ts";
 
 import { createContainer, waitReady } from "../container-steps.ts";
-import type { ContainerSpec } from "../engine.ts";
+import type { ContainerSpec } from "../engine/engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
 import { type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
 import { provisionCredProxy } from "../provision/cred-proxy.ts";

@@ -3,7 +3,7 @@ import { GIT_GATE } from "../../../contracts/git-gate.ts";
 import { gitGateLogDir } from "../../../lib/home-layout.ts";
 import { shareDirWithGroup } from "../../../lib/host-files.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
-import type { ContainerSpec } from "../engine.ts";
+import type { ContainerSpec } from "../engine/engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
 import type { DockerBottlePlan } from "../prepare.ts";
 import { sidecarBase } from "../prepare.ts";

@@ -1,7 +1,7 @@
 import type { BottleCa } from "../../../lib/tls/ca.ts";
 import type { BottlePlan } from "../../../plan/bottle-plan.ts";
 import type { SidecarRole } from "../../instance.ts";
-import type { ContainerSpec, DockerEngine } from "../engine.ts";
+import type { ContainerSpec, DockerEngine } from "../engine/engine.ts";
 import type { DockerBottlePlan } from "../prepare.ts";
 
 export interface SidecarLaunchContext {

@@ -14,7 +14,7 @@ import type { BottlePlan } from "../../../plan/bottle-plan.ts";
 import { renderCredProxyRoutes } from "../../../plan/cred-proxy-routes.ts";
 import { AGENT_USER, AGENT_WORKDIR } from "../agent-env.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
-import type { ContainerSpec } from "../engine.ts";
+import type { ContainerSpec } from "../engine/engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
 import { type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
 import { copyToAgent } from "../provision/current-config.ts";

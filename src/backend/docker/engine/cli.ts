@@ -1,5 +1,6 @@
 /** `DockerEngine` over the docker CLI: every call is one argv array, run without a shell. */
 
+import { containerCreateArgs, copyOutArgs, execArgs, filterArgs, killArgs, labelArgs } from "./args.ts";
 import type {
   BuildOptions,
   CommitOptions,
@@ -15,19 +16,11 @@ import type {
   NetworkCreateOptions,
   NetworkInfo,
 } from "./engine.ts";
-import {
-  containerCreateArgs,
-  copyOutArgs,
-  execArgs,
-  filterArgs,
-  killArgs,
-  labelArgs,
-} from "./engine-args.ts";
-import { withEnvFile } from "./engine-env-file.ts";
-import { EngineError, NOT_FOUND } from "./engine-error.ts";
-import { parseContainers, parseImages, parseInfo, parseNetworks } from "./engine-parse.ts";
-import { type RunOptions, type RunResult, runDocker } from "./engine-run.ts";
-import { tarFiles } from "./engine-tar.ts";
+import { withEnvFile } from "./env-file.ts";
+import { EngineError, NOT_FOUND } from "./error.ts";
+import { parseContainers, parseImages, parseInfo, parseNetworks } from "./parse.ts";
+import { type RunOptions, type RunResult, runDocker } from "./run.ts";
+import { tarFiles } from "./tar.ts";
 
 export interface CliDockerEngineOptions {
   /** The docker CLI; default "docker" from PATH. DOCKER_HOST and friends apply as usual. */
