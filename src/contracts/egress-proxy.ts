@@ -54,7 +54,7 @@ const filePath = z
 
 const positiveInt = z.number().int().positive();
 
-export const limitsSchema = z
+const limitsSchema = z
   .strictObject({
     max_connections: positiveInt.default(1024).describe("client connections open at once"),
     max_tunnels: positiveInt.default(512).describe("CONNECT tunnels open at once; more are refused (503)"),

@@ -42,7 +42,7 @@ export function gateUrl(name: string): string {
  */
 const absolutePath = z.string().regex(/^\//, "expected an absolute path");
 
-export const gateRemoteSchema = z.strictObject({
+const gateRemoteSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, `.`, `_` and `-`"),
   /** Upstream as written in the manifest, for messages. */
   upstream: z.string().min(1),

@@ -17,7 +17,7 @@ export interface CurrentConfig {
 }
 
 /** routes.json (contracts/cred-proxy.ts): its routes, and the other fields as cred-proxy has them. */
-export type RoutesDocument = Pick<RoutesFile, "routes"> & Partial<Omit<RoutesFile, "routes">>;
+type RoutesDocument = Pick<RoutesFile, "routes"> & Partial<Omit<RoutesFile, "routes">>;
 
 /** The files of a (partial) current config, rendered. */
 export function currentConfigFiles(config: Partial<CurrentConfig>): { name: string; content: string }[] {

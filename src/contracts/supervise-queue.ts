@@ -218,11 +218,9 @@ export class ProposalQueue {
 }
 
 /** Bound on a queue file the host reads: the sidecar writes them, and a sidecar may be hostile. */
-export const MAX_QUEUE_FILE_BYTES = 256 * 1024;
+const MAX_QUEUE_FILE_BYTES = 256 * 1024;
 
-export function readProposal(
-  file: string,
-): { ok: true; proposal: Proposal } | { ok: false; issues: string[] } {
+function readProposal(file: string): { ok: true; proposal: Proposal } | { ok: false; issues: string[] } {
   let json: unknown;
   try {
     json = JSON.parse(readHostFile(file, MAX_QUEUE_FILE_BYTES));

@@ -74,7 +74,7 @@ const field = z.string().max(SUPERVISE_LIMITS.fieldChars);
  * bounded, so a flood from the sidecar cannot bury the host. Its formats are checked again, with
  * cred-proxy's own schema, when the routes are applied.
  */
-export const renderedRouteSchema = routeSchema.extend({
+const renderedRouteSchema = routeSchema.extend({
   path: field,
   upstream: field,
   slot: field,
@@ -114,7 +114,6 @@ export type Proposal = z.output<typeof proposalSchema>;
 export function proposalDigest(proposal: Proposal): string {
   return createHash("sha256").update(JSON.stringify(proposal)).digest("hex").slice(0, 16);
 }
-export type ProposalKind = Proposal["kind"];
 export type RenderedRouteEntry = z.output<typeof renderedRouteSchema>;
 
 export const responseSchema = z.strictObject({

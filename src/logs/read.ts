@@ -35,11 +35,11 @@ export interface EventFilter {
 }
 
 /** Lines that were not events: too long, not JSON, not an audit record. */
-export interface ReadStats {
+interface ReadStats {
   unreadable: number;
 }
 
-export function matches(event: LogEvent, filter: EventFilter): boolean {
+function matches(event: LogEvent, filter: EventFilter): boolean {
   if (filter.blocked && !event.refused) return false;
   if (filter.since !== undefined && Date.parse(event.time) < filter.since.getTime()) return false;
   return true;

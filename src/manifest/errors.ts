@@ -21,6 +21,6 @@ export class ManifestError extends UserError {
   }
 }
 
-export function formatPosition({ file, line, column }: SourcePosition): string {
+function formatPosition({ file, line, column }: SourcePosition): string {
   return `${file}:${line}:${column}`;
 }

@@ -163,7 +163,7 @@ export function changeItems(change: Change, currentConfigDir: string): string[] 
  * What a routes change is diffed and audited as: the route list, then the egress allowlist (a new
  * upstream host joins it), so the audit shows every line of policy the change touched.
  */
-export function routesText(routes: readonly RenderedRouteEntry[], allowlist: readonly string[]): string {
+function routesText(routes: readonly RenderedRouteEntry[], allowlist: readonly string[]): string {
   return `${routes.map((route) => `route ${routeLine(route)}\n`).join("")}${renderAllowlist(allowlist)}`;
 }
 
@@ -262,7 +262,7 @@ async function applyCapability(target: ApplyTarget, dockerfile: string) {
  * not: the manifests may have changed since the start (a commit the agent pushed, pulled into the
  * project), and the new container must not move to another bottle's env, routes or remotes.
  */
-export function planChange(
+function planChange(
   launched: Record<string, unknown> | undefined,
   now: Record<string, unknown>,
 ): string | undefined {

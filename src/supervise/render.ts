@@ -33,7 +33,7 @@ export function routeLine(route: RenderedRouteEntry): string {
   return `${route.path} → ${route.upstream} (${route.auth_scheme} ${route.slot}${roles}${allow}${tools})`;
 }
 
-export function age(createdAt: string, now: Date): string {
+function age(createdAt: string, now: Date): string {
   const seconds = Math.max(0, Math.round((now.getTime() - Date.parse(createdAt)) / 1000));
   if (seconds < 120) return `${seconds}s`;
   if (seconds < 7200) return `${Math.round(seconds / 60)}m`;

@@ -13,7 +13,7 @@ export const AGENT_HOME = "/home/node";
 export const AGENT_WORKDIR = "/home/node/workspace";
 
 /** Sidecar names that the agent reaches directly, never through the proxy. */
-export const SIDECAR_ALIASES = ["cred-proxy", "git-gate", "supervise"] as const;
+const SIDECAR_ALIASES = ["cred-proxy", "git-gate", "supervise"] as const;
 
 /**
  * The agent's environment apart from the manifest's own entries: its home, the proxy and CA

@@ -39,7 +39,7 @@ const BUILD_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
 /** Lines of a failed step's output the failure reports. */
 const TAIL_LINES = 20;
 
-export class CapabilityBuildError extends Error {
+class CapabilityBuildError extends Error {
   override name = "CapabilityBuildError";
 }
 

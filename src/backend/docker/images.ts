@@ -277,7 +277,7 @@ async function sourceStamp(root: string): Promise<string> {
 }
 
 /** The agent image's hash input for Claude Code: package, version, tarball and binary digests. */
-export function claudeCodeInput(pin: ClaudeCodePin): string {
+function claudeCodeInput(pin: ClaudeCodePin): string {
   return `${pin.package}@${pin.version} ${pin.integrity} sha256:${pin.binarySha256}`;
 }
 

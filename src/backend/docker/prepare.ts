@@ -69,7 +69,7 @@ const AGENT_HEALTHCHECK = {
   retries: 2,
   startPeriodMs: 30_000,
 } as const;
-export const SIDECAR_LIMITS = { pids: 512, memoryBytes: 1024 ** 3, cpus: 1 } as const;
+const SIDECAR_LIMITS = { pids: 512, memoryBytes: 1024 ** 3, cpus: 1 } as const;
 
 /**
  * For containers on the internal network only (the agent, cred-proxy, supervise): Docker's
@@ -98,7 +98,7 @@ export interface Ownership {
  * the CLI's own, so its user can read and move what they write, but never root. When the CLI runs
  * as root they run as a fixed unprivileged id, and the CLI hands them the dirs (`giveDirTo`).
  */
-export const SIDECAR_WRITER = { uid: 10001, gid: 10001 } as const;
+const SIDECAR_WRITER = { uid: 10001, gid: 10001 } as const;
 
 export function sidecarWriter(cli: { uid: number; gid: number }): { uid: number; gid: number } {
   return cli.uid === 0 ? { ...SIDECAR_WRITER } : cli;

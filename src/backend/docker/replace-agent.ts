@@ -24,7 +24,7 @@ import { startAgentContainer } from "./launch.ts";
 import { LABEL_MODE, LABEL_OWNER_PID } from "./prepare.ts";
 
 /** What survives the replacement, relative to the agent's home (uid 1000). */
-export const KEPT_HOME_STATE = [".claude", ".claude.json", "workspace"] as const;
+const KEPT_HOME_STATE = [".claude", ".claude.json", "workspace"] as const;
 
 /**
  * The most of KEPT_HOME_STATE a replacement carries, by apparent size: the copy passes through the

@@ -9,7 +9,7 @@
 import { type ContainerInfo, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine/engine.ts";
 
 /** What the agent can no longer do when a container of this role is down. */
-export const LOST_PATH: Readonly<Record<string, string>> = {
+const LOST_PATH: Readonly<Record<string, string>> = {
   "egress-proxy": "the bottle has no egress now (requests fail; there is no route around the proxy)",
   "cred-proxy": "requests through cred-proxy fail now (no credentials are injected anywhere else)",
   "git-gate": "git push and fetch through git-gate fail now",

@@ -40,11 +40,7 @@ export function registerImagesCommand(program: Command): void {
     .action((flags: { force?: boolean }) => bootstrapOffline(flags));
 }
 
-export async function buildImages(
-  engine: DockerEngine,
-  names: readonly string[],
-  flags: BuildFlags,
-): Promise<void> {
+async function buildImages(engine: DockerEngine, names: readonly string[], flags: BuildFlags): Promise<void> {
   const unknown = names.filter((name) => !IMAGE_NAMES.includes(name as ImageName));
   if (unknown.length > 0) {
     throw new UserError(`unknown image ${unknown.join(", ")}; known: ${IMAGE_NAMES.join(", ")}`);

@@ -13,7 +13,7 @@ export function registerInfoCommand(program: Command): void {
     .action((agent: string) => info(processContext(), agent));
 }
 
-export function info(context: CliContext, agentName: string): void {
+function info(context: CliContext, agentName: string): void {
   const catalog = openCatalog(planContext(context));
   const agent = catalog.agent(agentName);
   const bottle = catalog.bottle(agent.data.bottle);

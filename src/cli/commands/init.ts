@@ -14,7 +14,7 @@ export function registerInitCommand(program: Command): void {
 }
 
 /** Never overwrites: an existing file is kept and reported. */
-export function init(context: CliContext): void {
+function init(context: CliContext): void {
   const dirs = manifestDirs(context.env, context.cwd);
   const files = [
     { path: join(dirs.homeBottles, "default.md"), text: defaultBottleText() },

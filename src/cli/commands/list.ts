@@ -24,7 +24,7 @@ export function registerListCommand(program: Command): void {
     );
 }
 
-export async function listRunning(context: CliContext, format: ListFormat = "text"): Promise<void> {
+async function listRunning(context: CliContext, format: ListFormat = "text"): Promise<void> {
   const { findInstances } = await import("../../backend/docker/cleanup.ts");
   const { openDocker } = await import("../docker-context.ts");
   const docker = await openDocker(context);
@@ -65,7 +65,7 @@ interface ListedManifest {
   error?: string;
 }
 
-export function list(context: CliContext, format: ListFormat = "text"): void {
+function list(context: CliContext, format: ListFormat = "text"): void {
   const catalog = openCatalog(planContext(context));
   const listed = [
     ...catalog.agentNames().map((name) => describe(catalog, "agent", name)),

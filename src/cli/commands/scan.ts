@@ -26,10 +26,10 @@ export interface ScanIo {
  * Exit codes of `scan`, distinct from each other and from the CLI's own 1 (failure of the system)
  * and 2 (bad input: an unknown option): docs/scanner.md lists them.
  */
-export const SCAN_EXIT = { clean: 0, found: 3, incomplete: 4 } as const;
+const SCAN_EXIT = { clean: 0, found: 3, incomplete: 4 } as const;
 
 /** What one scan reads at most from one file or from stdin. */
-export const SCAN_MAX_BYTES = 64 * 1024 * 1024;
+const SCAN_MAX_BYTES = 64 * 1024 * 1024;
 
 export function registerScanCommand(program: Command): void {
   program

@@ -6,7 +6,7 @@ import { planToText } from "../../plan/render-text.ts";
 import { confirmPlan } from "../confirm.ts";
 import { type CliContext, planContext, processContext } from "../context.ts";
 
-export interface StartOptions {
+interface StartOptions {
   dryRun?: boolean;
   format: "text" | "json";
   yes?: boolean;
@@ -31,7 +31,7 @@ export function registerStartCommand(program: Command): void {
     .action(async (agent: string, options: StartOptions) => start(processContext(), agent, options));
 }
 
-export async function start(context: CliContext, agentName: string, options: StartOptions): Promise<void> {
+async function start(context: CliContext, agentName: string, options: StartOptions): Promise<void> {
   // A preview needs no secret: what is missing is shown; a real start stops on it.
   const plan = planFor(planContext(context), agentName, { allowMissing: options.dryRun === true });
   const rendered =

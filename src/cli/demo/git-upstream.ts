@@ -31,7 +31,7 @@ export async function bridgeGateway(engine: DockerEngine): Promise<string> {
 }
 
 /** A port free on `address` now (the engine publishes on it right after). */
-export async function freePort(address: string): Promise<number> {
+async function freePort(address: string): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

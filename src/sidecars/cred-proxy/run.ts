@@ -45,7 +45,7 @@ export interface CredProxySettings {
   auditMaxBytes?: number | undefined;
 }
 
-export type ReloadResult = { ok: true; routes: number } | { ok: false; reason: string };
+type ReloadResult = { ok: true; routes: number } | { ok: false; reason: string };
 
 export interface RunningCredProxy extends AsyncDisposable {
   readonly address: AddressInfo;

@@ -14,7 +14,7 @@ export interface ResolvedConfig {
   readonly auditPath: string | undefined;
 }
 
-export interface ConfigIssue {
+interface ConfigIssue {
   /** Dotted key path, e.g. `dlp.known_tokens.0.sha256`; `(file)` for the file as a whole. */
   readonly path: string;
   readonly message: string;

@@ -16,7 +16,7 @@ export function sendBlock(res: ServerResponse, block: Block, context: BlockConte
   res.end(rendered.body);
 }
 
-export function sendBlockRaw(socket: Socket, block: Block, context: BlockContext): void {
+function sendBlockRaw(socket: Socket, block: Block, context: BlockContext): void {
   if (socket.writable) socket.end(renderBlockRaw(block, context));
   else socket.destroy();
 }

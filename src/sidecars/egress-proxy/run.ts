@@ -34,7 +34,7 @@ export function isEgressConfigError(error: unknown): error is EgressConfigError 
   return error instanceof EgressConfigError;
 }
 
-export type ReloadResult = { ok: true; restartNeeded: readonly string[] } | { ok: false; reason: string };
+type ReloadResult = { ok: true; restartNeeded: readonly string[] } | { ok: false; reason: string };
 
 export interface RunningEgressProxy extends AsyncDisposable {
   readonly address: AddressInfo;

@@ -6,7 +6,7 @@ export class GateConfigError extends Error {
 }
 
 /** Parses a config text; throws GateConfigError naming key paths only. */
-export function parseGateConfig(text: string, source: string): GateConfig {
+function parseGateConfig(text: string, source: string): GateConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);

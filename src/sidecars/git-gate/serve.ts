@@ -22,7 +22,7 @@ export interface RunningGate extends AsyncDisposable {
 }
 
 /** git daemon's argv: the declared mirrors only, fetch and push, the access hook first. */
-export function daemonArgs(config: GateConfig, listen: string | undefined): string[] {
+function daemonArgs(config: GateConfig, listen: string | undefined): string[] {
   return [
     "daemon",
     "--reuseaddr",

@@ -27,7 +27,7 @@ export interface ToolContext {
 }
 
 /** One queued proposal and the calls waiting for its decision (identical calls share it). */
-export interface SharedWait {
+interface SharedWait {
   id: string;
   result: Promise<WaitResult>;
   callers: number;

@@ -88,13 +88,13 @@ export interface NetworkInfo {
   containers: string[];
 }
 
-export interface BindMount {
+interface BindMount {
   source: string;
   target: string;
   readOnly?: boolean;
 }
 
-export interface HealthCheck {
+interface HealthCheck {
   /** Run by the container's /bin/sh (Docker's CMD-SHELL form); a fixed string, never user input. */
   shellCommand: string;
   intervalMs?: number;

@@ -5,7 +5,7 @@ import type { BottlePlan } from "../../../plan/bottle-plan.ts";
 import type { InMemoryFile } from "../engine/engine.ts";
 
 /** The alias under which a remote's host key is pinned (HostKeyAlias; see sidecars/git-gate/ssh.ts). */
-export const hostKeyAlias = (name: string): string => `git-gate-upstream-${name}`;
+const hostKeyAlias = (name: string): string => `git-gate-upstream-${name}`;
 
 /** git-gate's config for a bottle. Pure. */
 export function renderGitGateConfig(plan: BottlePlan): GateConfigInput {

@@ -4,7 +4,7 @@ import type { SidecarRole } from "../../instance.ts";
 import type { ContainerSpec, DockerEngine } from "../engine/engine.ts";
 import type { DockerBottlePlan } from "../prepare.ts";
 
-export interface SidecarLaunchContext {
+interface SidecarLaunchContext {
   engine: DockerEngine;
   /** Register every resource's removal here before creating it (see container-steps.ts). */
   stack: AsyncDisposableStack;
@@ -15,7 +15,7 @@ export interface SidecarLaunchContext {
   signal?: AbortSignal | undefined;
 }
 
-export interface SidecarProvisionContext {
+interface SidecarProvisionContext {
   engine: DockerEngine;
   /** The agent container's name. */
   agent: string;
