@@ -75,11 +75,8 @@ export function egressForRoutes(
     const host = hostOf(route.upstream);
     if (!allowlist.includes(host)) allowlist.push(host);
   }
-  const dlp = (typeof config.dlp === "object" && config.dlp !== null ? config.dlp : {}) as Record<
-    string,
-    unknown
-  >;
-  const known = (Array.isArray(dlp.known_tokens) ? dlp.known_tokens : []) as Record<string, unknown>[];
+  const dlp = config.dlp ?? {};
+  const known = dlp.known_tokens ?? [];
   const tokens = [...known];
   for (const route of routes) {
     const host = hostOf(route.upstream);
