@@ -3,20 +3,25 @@
  * down this list, never up it, and never in a circle.
  *
  * Host side, bottom to top:
- *   lib        pure helpers with no knowledge of claude-bottle's parts (incl. lib/scanner, lib/tls,
- *              UserError, the ~/.claude-bottle home layout)
- *   contracts  one module per sidecar (contracts/<sidecar>.ts): where its files sit in its container
- *              and the zod schema of the config the host writes for it; shared by host and sidecar
+ *   lib        helpers that know none of claude-bottle's parts: the scanner, TLS, host files,
+ *              UserError and errorMessage(), the ~/.claude-bottle layout (home-layout.ts)
+ *   contracts  what the host and a sidecar agree on, one module per sidecar (egress-proxy,
+ *              cred-proxy, git-gate, supervise, demo-api): where its files sit in its container and
+ *              the zod schema of the config the host writes for it. supervise's queue protocol,
+ *              proposal validation and capability Dockerfile rules run on both sides, so they are
+ *              contracts too (supervise-*.ts, capability-dockerfile.ts)
  *   manifest   reading and validating agent and bottle manifests
- *   plan       a manifest turned into a BottlePlan, and each sidecar's config rendered from it
- *   backend    Docker: images, containers, networks, the instance state records
+ *   plan       a manifest turned into a BottlePlan (plan-for.ts), each sidecar's config rendered
+ *              from it as its contract's type
+ *   backend    Docker: the engine, images, containers, networks; the instance state records
  *   logs       reading a bottle's audit logs (`claude-bottle logs`)
- *   supervise  the host side of supervise: the dashboard, deciding and applying proposals
- *   cli        commands, their actions and the demo; the entry point
+ *   supervise  the host side of supervise: the dashboard, deciding and applying proposals (it
+ *              replaces the agent through the backend and shows logs)
+ *   cli        commands, their actions and the demo (cli/demo/); the entry point
  *
- * Sidecar programs (src/sidecars/**) run in the sidecar image: they import lib, contracts and each
- * other (sidecars/common holds what several share), never the host's layers. Only the CLI (the
- * `claude-bottle sidecar` command, an entry point) may import a sidecar program.
+ * Sidecar programs (src/sidecars/**) run in the sidecar image: they import lib, contracts and
+ * sidecar code (sidecars/common/ holds what several share), never the host's layers. Only the
+ * CLI (`claude-bottle sidecar`, an entry point) may import a sidecar program.
  */
 
 const layers = [
