@@ -35,9 +35,9 @@ export interface LaunchedBottle extends AsyncDisposable {
 }
 
 /**
- * docs/architecture.md, "Launch sequence", steps 3–6: networks, egress proxy (healthy), agent, CA. Every resource is pushed
- * on a disposal stack the moment it exists, so a failure or an abort at any step removes exactly
- * what was made, newest first.
+ * docs/architecture.md, "Launch sequence", steps 3–6: networks, egress proxy (healthy), agent, CA.
+ * Every resource is pushed on a disposal stack the moment it exists, so a failure or an abort at
+ * any step removes exactly what was made, newest first.
  */
 export async function launchDocker(
   engine: DockerEngine,

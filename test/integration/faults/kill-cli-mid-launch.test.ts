@@ -1,8 +1,8 @@
 /**
  * Fault: the CLI is SIGKILLed (no handler runs, nothing is torn down) at each step of a launch
- * (docs/architecture.md, "Launch sequence"), and once while attached. Then `cleanup` must leave nothing of that bottle: no
- * container, no network, no supervise queue or current-config dir, no state record (G6). Only
- * the audit logs stay, by design.
+ * (docs/architecture.md, "Launch sequence"), and once while attached. Then `cleanup` must leave
+ * nothing of that bottle: no container, no network, no supervise queue or current-config dir, no
+ * state record (G6). Only the audit logs stay, by design.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";

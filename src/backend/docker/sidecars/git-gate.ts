@@ -12,8 +12,9 @@ import { provisionGitRemotes } from "../provision/git-remotes.ts";
 import type { DockerSidecar } from "./sidecar.ts";
 
 /**
- * git-gate (docs/architecture.md, "Sidecars"; G4 in docs/guarantees.md): real git behind `git://git-gate/<Name>.git` on the internal
- * network; its own SSH to the upstreams leaves on the egress network, with keys only it holds.
+ * git-gate (docs/architecture.md, "Sidecars"; G4 in docs/guarantees.md): real git behind
+ * `git://git-gate/<Name>.git` on the internal network; its own SSH to the upstreams leaves on the
+ * egress network, with keys only it holds.
  */
 export const gitGateSidecar: DockerSidecar = {
   role: "git-gate",

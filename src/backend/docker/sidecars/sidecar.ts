@@ -24,9 +24,9 @@ interface SidecarProvisionContext {
 }
 
 /**
- * A sidecar started after the egress proxy and before the agent (docs/architecture.md, "Launch sequence"). Each lives
- * in its own module under sidecars/; launch starts the enabled ones in parallel and waits until
- * all are healthy, so names resolve on the agent's first call.
+ * A sidecar started after the egress proxy and before the agent (docs/architecture.md, "Launch
+ * sequence"). Each lives in its own module under sidecars/; launch starts the enabled ones in
+ * parallel and waits until all are healthy, so names resolve on the agent's first call.
  */
 export interface DockerSidecar {
   readonly role: Exclude<SidecarRole, "egress-proxy">;
