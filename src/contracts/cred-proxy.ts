@@ -24,9 +24,12 @@ export const CRED_PROXY = {
 } as const;
 
 /**
- * routes.json, as the proxy reads it (rendered on the host by src/plan/cred-proxy-routes.ts as its input type). The
+ * routes.json, as the proxy reads it (rendered on the host by src/plan/cred-proxy-routes.ts). The
  * schema is the single source of truth for its shape; messages name key paths, never values.
  */
+
+/** A route's path prefix on the proxy: `/github`, `/api/v1`. */
+export const ROUTE_PATH = /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
 
 /** The name of a cred-proxy environment variable holding a token. */
 export const TOKEN_SLOT = /^CRED_PROXY_TOKEN_\d+$/;
@@ -34,7 +37,7 @@ export const TOKEN_SLOT = /^CRED_PROXY_TOKEN_\d+$/;
 export const routeSchema = z.strictObject({
   path: z
     .string()
-    .regex(/^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/, "expected a path prefix such as /github")
+    .regex(ROUTE_PATH, "expected a path prefix such as /github")
     .describe("Path prefix on the proxy that selects the route."),
   upstream: z
     .url({ protocol: /^https$/, error: "expected an https:// URL" })

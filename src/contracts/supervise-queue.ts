@@ -50,7 +50,7 @@ export interface WaitOptions {
 }
 
 /**
- * One bottle's queue directory (protocol.ts describes the layout). Every state change is a
+ * One bottle's queue directory (supervise.ts describes the layout). Every state change is a
  * rename or an unlink, each atomic, so the sidecar and any number of host processes can share it
  * without locks. An instance owns nothing but the path: no module state.
  */

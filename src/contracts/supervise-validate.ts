@@ -2,6 +2,7 @@ import { z } from "zod";
 import { findMatch, type HostPattern, normalizeHost, parseHostPattern } from "../lib/host-pattern.ts";
 import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 import { parseCapabilityDockerfile } from "./capability-dockerfile.ts";
+import { ROUTE_PATH, routeSchema } from "./cred-proxy.ts";
 import {
   MAX_DOCKERFILE_BYTES,
   MAX_JUSTIFICATION,
@@ -96,9 +97,8 @@ function parsePatterns(entries: readonly string[]): HostPattern[] {
   });
 }
 
-const ROUTE_PATH = /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
-
-const ROUTE_KEYS = new Set(["path", "upstream", "auth_scheme", "slot", "roles", "allow", "server_tools"]);
+/** The keys of a route: cred-proxy's route schema's. */
+const ROUTE_KEYS = new Set(Object.keys(routeSchema.shape));
 
 /**
  * A proposed route list for cred-proxy. Tokens reach cred-proxy only when its container is

@@ -1,5 +1,6 @@
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { ROUTE_PATH } from "../contracts/cred-proxy.ts";
 import { parseSshGitUrl } from "../lib/git-url.ts";
 import { parseHostPattern } from "../lib/host-pattern.ts";
 import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
@@ -162,10 +163,7 @@ const credProxyRouteSchema = z
   .strictObject({
     path: z
       .string()
-      .regex(
-        /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/,
-        "a route path looks like `/github` (no trailing slash)",
-      )
+      .regex(ROUTE_PATH, "a route path looks like `/github` (no trailing slash)")
       .refine(
         (path) => !path.split("/").some((segment) => segment === "." || segment === ".."),
         "a route path has no `.` or `..` segments",
