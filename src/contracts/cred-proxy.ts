@@ -21,6 +21,9 @@ export const CRED_PROXY = {
   /** Host-mounted (logs/<instance>/cred-proxy/): one line per request. */
   auditDir: "/var/log/claude-bottle",
   auditFile: "/var/log/claude-bottle/cred-proxy-audit.jsonl",
+  /** The proxy runs as the sidecar image's default user (node), who owns its files. */
+  uid: 1000,
+  gid: 1000,
 } as const;
 
 /**

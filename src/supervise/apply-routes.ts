@@ -7,9 +7,6 @@ import { hostOf } from "../plan/bottle-plan.ts";
 import { allowlistOf, type EgressConfigDocument, editEgressConfig } from "./apply-egress.ts";
 import { ApplyError, healthGeneration, readLiveFile, replaceAndReload } from "./live-reload.ts";
 
-/** cred-proxy's files belong to the sidecar image's default user (node). */
-const CRED_PROXY_OWNER = { uid: 1000, gid: 1000 } as const;
-
 export interface RoutesApplied {
   before: RenderedRouteEntry[];
   after: RenderedRouteEntry[];
@@ -117,7 +114,8 @@ export async function applyRoutes(
         container,
         path: CRED_PROXY.routesFile,
         mode: CRED_PROXY.routesMode,
-        ...CRED_PROXY_OWNER,
+        uid: CRED_PROXY.uid,
+        gid: CRED_PROXY.gid,
         generation: healthGeneration(engine, container, `http://127.0.0.1:${CRED_PROXY.healthPort}/healthz`),
         ...options,
       },
