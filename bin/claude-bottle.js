@@ -11,7 +11,7 @@ const bundle = new URL("../dist/claude-bottle.js", import.meta.url);
 const fromSource = existsSync(source) && !source.pathname.includes("/node_modules/");
 if (!fromSource) {
   // V8's code cache of the bundle takes ~20 ms off every command. It lives in the user's own
-  // claude-bottle home (as src/manifest/paths.ts finds it), not in a /tmp other users can write.
+  // claude-bottle home (as src/lib/home-layout.ts finds it), not in a /tmp other users can write.
   const home = resolve(process.env.CLAUDE_BOTTLE_HOME || join(homedir(), ".claude-bottle"));
   module.enableCompileCache?.(join(home, "cache", "node-compile-cache"));
 }

@@ -16,7 +16,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { CliDockerEngine } from "../../src/backend/docker/engine-cli.ts";
+import { CliDockerEngine } from "../../src/backend/docker/engine/cli.ts";
 import { runCliAsync } from "../../test/helpers/run-cli.ts";
 import { manifest, tempHome } from "../../test/helpers/temp-home.ts";
 import { testInstance } from "../../test/integration/docker/engine-available.ts";

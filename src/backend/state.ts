@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { homeLayout } from "../lib/home-layout.ts";
 import { pidAlive } from "../lib/pid.ts";
 import { INSTANCE_ID } from "./instance.ts";
 
@@ -33,7 +34,7 @@ export class InstanceStore {
   readonly dir: string;
 
   constructor(home: string) {
-    this.dir = join(home, "state");
+    this.dir = homeLayout(home).state;
   }
 
   save(record: InstanceRecord): void {

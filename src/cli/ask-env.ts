@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { visible } from "../lib/terminal-text.ts";
+import { UserError } from "../lib/user-error.ts";
 import type { BottlePlan } from "../plan/bottle-plan.ts";
-import { UserError } from "./user-error.ts";
 
 /** Asks each `?prompt` env entry on the terminal; the answers never echo into logs. */
 export async function askEnv(plan: BottlePlan): Promise<Record<string, string>> {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
-import type { DockerEngine } from "../backend/docker/engine.ts";
+import type { DockerEngine } from "../backend/docker/engine/engine.ts";
 import { AGENT_PROMPT_FILE } from "../backend/docker/provision/prompt.ts";
 import { resourceName } from "../backend/instance.ts";
 import type { InstanceStore } from "../backend/state.ts";

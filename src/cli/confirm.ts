@@ -1,4 +1,4 @@
-import { UserError } from "./user-error.ts";
+import { UserError } from "../lib/user-error.ts";
 
 /** Asks y/N on a terminal. Without a terminal there is nobody to ask: refuse rather than hang. */
 export async function confirmPlan(): Promise<void> {

@@ -1,11 +1,6 @@
-import { existsSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { type TextSink, terminalSafeSink, visible } from "../lib/terminal-text.ts";
-import { ManifestError } from "../manifest/errors.ts";
-import { type AgentManifest, ManifestCatalog } from "../manifest/loader.ts";
-import { type BottlePlan, buildPlan } from "../plan/bottle-plan.ts";
-import { UserError } from "./user-error.ts";
+import { UserError } from "../lib/user-error.ts";
+import type { PlanContext } from "../plan/plan-for.ts";
 
 export interface CliContext {
   env: NodeJS.ProcessEnv;
@@ -32,46 +27,11 @@ export function processContext(): CliContext {
   };
 }
 
-/** Finds manifests and reports anything ignored on stderr. */
-export function openCatalog(context: CliContext): ManifestCatalog {
-  const catalog = new ManifestCatalog({ env: context.env, cwd: context.cwd });
-  for (const warning of catalog.warnings)
-    context.stderr.write(`claude-bottle: warning: ${visible(warning)}\n`);
-  return catalog;
-}
-
-/** Loads an agent and its bottle and builds the plan: everything `start` will do, no side effect. */
-export function planFor(
-  context: CliContext,
-  agentName: string,
-  options: { allowMissing?: boolean } = {},
-): BottlePlan {
-  const catalog = openCatalog(context);
-  const agent = catalog.agent(agentName);
-  const bottle = catalog.bottle(agent.data.bottle);
-  return buildPlan({
-    agent,
-    bottle,
+/** Planning's view of the CLI's context: a warning is one terminal-safe line on stderr. */
+export function planContext(context: CliContext): PlanContext {
+  return {
     env: context.env,
-    skills: resolveSkills(agent, catalog.dirs.skills),
-    homeDir: homedir(),
-    allowMissing: options.allowMissing === true,
-  });
-}
-
-/** A skill is a directory under ~/.claude-bottle/skills/ or ~/.claude/skills/. */
-function resolveSkills(agent: AgentManifest, bottleSkills: string): Record<string, string> {
-  const found: Record<string, string> = {};
-  agent.data.skills.forEach((name, index) => {
-    const candidates = [join(bottleSkills, name), join(homedir(), ".claude", "skills", name)];
-    const dir = candidates.find((candidate) => existsSync(join(candidate, "SKILL.md")));
-    if (!dir) {
-      throw new ManifestError(
-        agent.locate(["skills", index]),
-        `skill \`${name}\` not found: expected ${candidates.map((candidate) => join(candidate, "SKILL.md")).join(" or ")}`,
-      );
-    }
-    found[name] = dir;
-  });
-  return found;
+    cwd: context.cwd,
+    warn: (warning) => context.stderr.write(`claude-bottle: warning: ${visible(warning)}\n`),
+  };
 }

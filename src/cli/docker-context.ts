@@ -1,11 +1,11 @@
-import { join } from "node:path";
 import { findInstances } from "../backend/docker/cleanup.ts";
-import type { DockerEngine, EngineInfo } from "../backend/docker/engine.ts";
-import { CliDockerEngine } from "../backend/docker/engine-cli.ts";
+import { CliDockerEngine } from "../backend/docker/engine/cli.ts";
+import type { DockerEngine, EngineInfo } from "../backend/docker/engine/engine.ts";
 import { InstanceStore } from "../backend/state.ts";
-import { bottleHome } from "../manifest/paths.ts";
+import { bottleHome, homeLayout } from "../lib/home-layout.ts";
+import { UserError } from "../lib/user-error.ts";
+
 import type { CliContext } from "./context.ts";
-import { UserError } from "./user-error.ts";
 
 export interface DockerContext {
   engine: DockerEngine;
@@ -29,7 +29,7 @@ export async function openDocker(context: CliContext): Promise<DockerContext> {
     );
   }
   const home = bottleHome(context.env);
-  return { engine, info, store: new InstanceStore(home), home, logRoot: join(home, "logs") };
+  return { engine, info, store: new InstanceStore(home), home, logRoot: homeLayout(home).logs };
 }
 
 /** Warns about resources of dead instances: a crashed run must not leave a bottle unnoticed. */

@@ -1,11 +1,12 @@
 import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
 import { findInstances, removeInstance } from "../backend/docker/cleanup.ts";
+import { removeSuperviseDirs } from "../backend/host-dirs.ts";
 import { resourceName } from "../backend/instance.ts";
-import { removeSuperviseDirs } from "../supervise/host-dirs.ts";
+import { UserError } from "../lib/user-error.ts";
+
 import { attachSession, sessionCommand } from "./attach.ts";
 import type { CliContext } from "./context.ts";
 import { openDocker } from "./docker-context.ts";
-import { UserError } from "./user-error.ts";
 
 /** What `exec`, `resume`, `stop` and `cleanup` do; loaded only when one of them runs. */
 

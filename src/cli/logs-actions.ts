@@ -1,16 +1,17 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { INSTANCE_ID } from "../backend/instance.ts";
+import { bottleHome, homeLayout } from "../lib/home-layout.ts";
 import { REQUEST_ID } from "../lib/request-id.ts";
 import { safeJson, visible } from "../lib/terminal-text.ts";
+import { UserError } from "../lib/user-error.ts";
 import type { LogSource } from "../logs/events.ts";
 import { eventJson, eventLine } from "../logs/format.ts";
 import { bottleLog } from "../logs/read.ts";
 import { LogSummary } from "../logs/summary.ts";
 import { bottleInfo, explain, findRequest } from "../logs/why.ts";
-import { bottleHome } from "../manifest/paths.ts";
+
 import type { CliContext } from "./context.ts";
-import { UserError } from "./user-error.ts";
 
 /** What `logs`, `why` and `cleanup --logs` do (docs/logs.md); loaded only when one of them runs. */
 
@@ -24,7 +25,7 @@ export interface LogsOptions {
 }
 
 export function logsRoot(env: NodeJS.ProcessEnv): string {
-  return join(bottleHome(env), "logs");
+  return homeLayout(bottleHome(env)).logs;
 }
 
 function logDirOf(context: CliContext, instance: string): string {

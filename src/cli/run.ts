@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { CommanderError } from "commander";
-import { isEngineError } from "../backend/docker/engine-error.ts";
+import { isEngineError } from "../backend/docker/engine/error.ts";
 import { visibleLines } from "../lib/terminal-text.ts";
-import { isUserError, UserError } from "./user-error.ts";
+import { errorMessage, isUserError, UserError } from "../lib/user-error.ts";
 
 /** Stacks are for whoever debugs claude-bottle itself: `--debug` or CLAUDE_BOTTLE_DEBUG=1. */
 function debugging(argv: readonly string[]): boolean {
@@ -40,7 +40,7 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
       process.exitCode = 1;
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     process.stderr.write(
       debugging(argv)
         ? `claude-bottle: internal error: ${visibleLines(error instanceof Error ? (error.stack ?? message) : message)}\n`

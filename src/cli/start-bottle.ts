@@ -6,14 +6,15 @@ import { resolveIsolation } from "../backend/docker/isolation.ts";
 import type { ImageRefs } from "../backend/docker/prepare.ts";
 import { watchInstance } from "../backend/docker/watch.ts";
 import { newInstanceId, resourceName } from "../backend/instance.ts";
+import { homeLayout } from "../lib/home-layout.ts";
 import { generateBottleCa } from "../lib/tls/ca.ts";
+import { UserError } from "../lib/user-error.ts";
 import type { BottlePlan } from "../plan/bottle-plan.ts";
 import { planToJson } from "../plan/render-json.ts";
 import { askEnv } from "./ask-env.ts";
 import { attachSession, sessionCommand } from "./attach.ts";
 import type { CliContext } from "./context.ts";
 import { type DockerContext, warnAboutOrphans } from "./docker-context.ts";
-import { UserError } from "./user-error.ts";
 
 export interface StartBottleOptions {
   detach: boolean;
@@ -40,7 +41,7 @@ export async function startBottle(
     info: docker.info,
     setting: plan.isolation,
     image: options.images.agent,
-    cacheFile: join(docker.home, "cache", "isolation.json"),
+    cacheFile: homeLayout(docker.home).isolationCache,
   });
   log(`isolation: ${isolation.note}`);
   const answers = await askEnv(plan);

@@ -1,9 +1,9 @@
 import { describeRuntime } from "../backend/docker/isolation.ts";
 import { describeLoss, instanceStates } from "../backend/docker/watch.ts";
 import { visible } from "../lib/terminal-text.ts";
+import { UserError } from "../lib/user-error.ts";
 import type { CliContext } from "./context.ts";
 import { openDocker } from "./docker-context.ts";
-import { UserError } from "./user-error.ts";
 
 /**
  * One line per container (role, state, exit code, health, isolation); 0 when all are up, 1

@@ -1,23 +1,18 @@
 import { userInfo } from "node:os";
 import { sidecarWriter } from "../backend/docker/prepare.ts";
+import { proposalDigest } from "../contracts/supervise.ts";
+import type { QueueProblem } from "../contracts/supervise-queue.ts";
+import { superviseDirs } from "../lib/home-layout.ts";
 import { safeJson, visible } from "../lib/terminal-text.ts";
+import { UserError } from "../lib/user-error.ts";
 import { changeItems, changeOf } from "../supervise/apply.ts";
 import { runDashboard } from "../supervise/dashboard-ui.ts";
-import {
-  approve,
-  listPending,
-  type PendingProposal,
-  reject,
-  type SuperviseHost,
-} from "../supervise/decide.ts";
+import { approve, listPending, reject, type SuperviseHost } from "../supervise/decide.ts";
 import { changedOnly, lineDiff } from "../supervise/diff.ts";
-import { superviseDirs } from "../supervise/host-dirs.ts";
-import { proposalDigest } from "../supervise/protocol.ts";
-import type { QueueProblem } from "../supervise/queue.ts";
-import { queueTable, summary } from "../supervise/render.ts";
+
+import { type PendingProposal, queueTable, summary } from "../supervise/render.ts";
 import type { CliContext } from "./context.ts";
 import { openDocker } from "./docker-context.ts";
-import { UserError } from "./user-error.ts";
 
 /** What `approve`, `reject` and `dashboard` do; loaded only when one of them runs. */
 

@@ -7,7 +7,7 @@ import { REQUEST_ID_HEADER } from "./request-id.ts";
  * reads the body. Codes are listed in docs/egress-proxy.md. Pure.
  */
 
-export type BlockCode =
+type BlockCode =
   | "not-allowlisted"
   | "ssrf"
   | "dlp-secret"

@@ -98,7 +98,7 @@ export function parseHostPattern(entry: string): ParseHostPatternResult {
 }
 
 /** Ports an entry without `:port` allows: the web's own. Any other port must be named. */
-export const DEFAULT_PORTS: readonly number[] = [443, 80];
+const DEFAULT_PORTS: readonly number[] = [443, 80];
 
 /** The ports an entry without `:port` allows: a list, or "any" (tests of loopback upstreams). */
 export type DefaultPorts = readonly number[] | "any";

@@ -27,7 +27,7 @@ function parseIpv4Part(part: string): number | undefined {
 }
 
 /** IPv4 in any inet_aton form (`a`, `a.b`, `a.b.c`, `a.b.c.d`; each part dec/oct/hex). */
-export function parseIpv4Loose(text: string): ipaddr.IPv4 | undefined {
+function parseIpv4Loose(text: string): ipaddr.IPv4 | undefined {
   const trimmed = text.endsWith(".") ? text.slice(0, -1) : text;
   const parts = trimmed.split(".");
   if (parts.length < 1 || parts.length > 4) return undefined;

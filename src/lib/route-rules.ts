@@ -15,9 +15,9 @@ import { z } from "zod";
 export const AUTH_SCHEMES = ["Bearer", "token", "x-api-key", "anthropic"] as const;
 export type AuthScheme = (typeof AUTH_SCHEMES)[number];
 
-export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"] as const;
+const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"] as const;
 /** Methods a route never forwards, whatever it allows: they echo credentials or open tunnels. */
-export const NEVER_FORWARDED: ReadonlySet<string> = new Set(["TRACE", "TRACK", "CONNECT"]);
+const NEVER_FORWARDED: ReadonlySet<string> = new Set(["TRACE", "TRACK", "CONNECT"]);
 
 export const routeRuleSchema = z
   .strictObject({

@@ -1,11 +1,11 @@
 import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { credProxyLogDir, egressLogDir, gitGateLogDir } from "../backend/docker/prepare.ts";
-import { CRED_PROXY } from "../plan/cred-proxy-routes.ts";
-import { EGRESS } from "../plan/egress-config.ts";
-import { GIT_GATE } from "../sidecars/git-gate/layout.ts";
-import { SUPERVISE_AUDIT_FILE } from "../supervise/host-dirs.ts";
+import { CRED_PROXY } from "../contracts/cred-proxy.ts";
+import { EGRESS } from "../contracts/egress-proxy.ts";
+import { GIT_GATE } from "../contracts/git-gate.ts";
+import { credProxyLogDir, egressLogDir, gitGateLogDir, SUPERVISE_AUDIT_FILE } from "../lib/home-layout.ts";
+
 import { type LogEvent, type LogSource, toEvent } from "./events.ts";
 import { readLines, tailLines } from "./lines.ts";
 
@@ -35,11 +35,11 @@ export interface EventFilter {
 }
 
 /** Lines that were not events: too long, not JSON, not an audit record. */
-export interface ReadStats {
+interface ReadStats {
   unreadable: number;
 }
 
-export function matches(event: LogEvent, filter: EventFilter): boolean {
+function matches(event: LogEvent, filter: EventFilter): boolean {
   if (filter.blocked && !event.refused) return false;
   if (filter.since !== undefined && Date.parse(event.time) < filter.since.getTime()) return false;
   return true;

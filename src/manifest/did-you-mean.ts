@@ -13,7 +13,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
 }
 
 /** Levenshtein distance with one row of memory. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, index) => index);
   for (let i = 1; i <= a.length; i++) {
     let diagonal = row[0]!;

@@ -1,4 +1,4 @@
-import { UserError } from "../cli/user-error.ts";
+import { UserError } from "../lib/user-error.ts";
 
 export interface SourcePosition {
   file: string;
@@ -21,6 +21,6 @@ export class ManifestError extends UserError {
   }
 }
 
-export function formatPosition({ file, line, column }: SourcePosition): string {
+function formatPosition({ file, line, column }: SourcePosition): string {
   return `${file}:${line}:${column}`;
 }

@@ -1,5 +1,6 @@
 import type { Document } from "yaml";
 import { isScalar, LineCounter, parseDocument, visit } from "yaml";
+import { errorMessage } from "../lib/user-error.ts";
 import { ManifestError } from "./errors.ts";
 
 export interface FrontmatterFile {
@@ -74,7 +75,7 @@ export function parseFrontmatter(file: string, text: string): FrontmatterFile {
   try {
     data = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     fail(
       0,
       /alias count/i.test(message)

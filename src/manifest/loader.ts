@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { UserError } from "../cli/user-error.ts";
+import { UserError } from "../lib/user-error.ts";
 import { DEFAULT_AGENT_TEXT, defaultBottleText } from "./defaults.ts";
 import { classifyEnvValue } from "./env-value.ts";
 import { ManifestError, type SourcePosition } from "./errors.ts";
@@ -175,7 +175,7 @@ export class ManifestCatalog {
  * Names that make every program in the agent load or run code nobody chose: the dynamic loader's
  * and the interpreters' start-up hooks, and the variables that redirect git and the shells. From
  * the user's own manifests they are allowed (they stay in the agent container either way: no
- * manifest value enters a host process, see engine-env-file.ts); from a repository they are refused.
+ * manifest value enters a host process, see backend/docker/engine/env-file.ts); from a repository they are refused.
  */
 const PROJECT_AGENT_REFUSED_ENV =
   /^(LD_\w+|DYLD_\w+|GCONV_PATH|GETCONF_DIR|HOSTALIASES|LOCPATH|NLSPATH|MALLOC_\w+|GLIBC_TUNABLES|NODE_OPTIONS|NODE_PATH|NODE_REPL_EXTERNAL_MODULE|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|IFS|CDPATH|PATH|HOME|SHELL|PYTHON\w+|PERL5?\w*|RUBY\w+|GEM_\w+|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|GIT_\w+|SSH_\w+|EDITOR|VISUAL|PAGER|LESS\w*|CLAUDE_\w+|ANTHROPIC_\w+|XDG_\w+|ZDOTDIR|INPUTRC|BROWSER|npm_config_\w+|NPM_CONFIG_\w+)$/;

@@ -1,10 +1,5 @@
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
-
-/** Where manifests and state live: `CLAUDE_BOTTLE_HOME`, else `~/.claude-bottle`. */
-export function bottleHome(env: NodeJS.ProcessEnv): string {
-  return resolve(env.CLAUDE_BOTTLE_HOME || join(homedir(), ".claude-bottle"));
-}
+import { join } from "node:path";
+import { bottleHome, homeLayout, projectDir } from "../lib/home-layout.ts";
 
 export interface ManifestDirs {
   home: string;
@@ -18,13 +13,14 @@ export interface ManifestDirs {
 
 export function manifestDirs(env: NodeJS.ProcessEnv, cwd: string): ManifestDirs {
   const home = bottleHome(env);
-  const project = join(resolve(cwd), ".claude-bottle");
+  const layout = homeLayout(home);
+  const project = projectDir(cwd);
   return {
     home,
-    homeBottles: join(home, "bottles"),
-    homeAgents: join(home, "agents"),
+    homeBottles: layout.bottles,
+    homeAgents: layout.agents,
     projectAgents: join(project, "agents"),
     projectBottles: join(project, "bottles"),
-    skills: join(home, "skills"),
+    skills: layout.skills,
   };
 }

@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "n
 import { ManifestError } from "./errors.ts";
 
 /** A manifest is a small text file; anything larger is not one. */
-export const MAX_MANIFEST_BYTES = 1024 * 1024;
+const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /**
  * Reads a manifest file as text, whatever sits at its path: a regular file (links followed) of at

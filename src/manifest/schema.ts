@@ -1,12 +1,13 @@
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { ROUTE_PATH } from "../contracts/cred-proxy.ts";
 import { parseSshGitUrl } from "../lib/git-url.ts";
 import { parseHostPattern } from "../lib/host-pattern.ts";
 import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 import { hasLineBreak } from "./env-value.ts";
 
 /** The bottle's `isolation` setting (docs/isolation.md; src/backend/docker/isolation.ts). */
-export const ISOLATION_SETTINGS = ["auto", "gvisor", "runc"] as const;
+const ISOLATION_SETTINGS = ["auto", "gvisor", "runc"] as const;
 export type IsolationSetting = (typeof ISOLATION_SETTINGS)[number];
 
 /** A file name is the manifest's key. */
@@ -34,7 +35,7 @@ const LIMIT_DEFAULTS = {
   audit: 256 * 1024 ** 2,
 } as const;
 
-export const limitsSchema = z
+const limitsSchema = z
   .strictObject({
     cpus: z
       .number()
@@ -75,7 +76,7 @@ const HOST_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const HOST = new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*$`);
 
 /** Names the bottle sets itself; a manifest that set them would silently break the bottle. */
-export const RESERVED_ENV = new Set([
+const RESERVED_ENV = new Set([
   "HTTP_PROXY",
   "HTTPS_PROXY",
   "NO_PROXY",
@@ -131,7 +132,7 @@ const ipAddress = z
   .string()
   .refine(plainIp, "expected an IPv4 (four decimal numbers, no leading zeros) or IPv6 address");
 
-export const gitRemoteSchema = z
+const gitRemoteSchema = z
   .strictObject({
     Name: z
       .string()
@@ -164,16 +165,13 @@ export const gitRemoteSchema = z
   })
   .describe("A git remote reached through git-gate.");
 
-export const CRED_PROXY_ROLES = ["anthropic-base-url", "npm-registry", "git-insteadof", "tea-login"] as const;
+const CRED_PROXY_ROLES = ["anthropic-base-url", "npm-registry", "git-insteadof", "tea-login"] as const;
 
-export const credProxyRouteSchema = z
+const credProxyRouteSchema = z
   .strictObject({
     path: z
       .string()
-      .regex(
-        /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/,
-        "a route path looks like `/github` (no trailing slash)",
-      )
+      .regex(ROUTE_PATH, "a route path looks like `/github` (no trailing slash)")
       .refine(
         (path) => !path.split("/").some((segment) => segment === "." || segment === ".."),
         "a route path has no `.` or `..` segments",
@@ -234,7 +232,7 @@ const cidr = z.string().refine((value) => {
   }
 }, "expected a CIDR such as `10.1.2.0/24` (a /0 would switch SSRF protection off)");
 
-export const egressSchema = z
+const egressSchema = z
   .strictObject({
     allowlist: z
       .array(
@@ -350,8 +348,6 @@ export const agentSchema = z
 
 export type BottleManifestData = z.output<typeof bottleSchema>;
 export type AgentManifestData = z.output<typeof agentSchema>;
-export type GitRemoteData = z.output<typeof gitRemoteSchema>;
-export type CredProxyRouteData = z.output<typeof credProxyRouteSchema>;
 export type CredProxyRole = (typeof CRED_PROXY_ROLES)[number];
 
 /** Keys that existed once and were replaced; using them fails with a pointer to the replacement. */

@@ -116,7 +116,7 @@ function rangeStart(node: unknown): number | undefined {
   return range ? range[0] : undefined;
 }
 
-export function describePath(path: Path): string {
+function describePath(path: Path): string {
   return path.reduce<string>(
     (text, segment) =>
       typeof segment === "number"

@@ -1,20 +1,20 @@
 import { isAbsolute, join } from "node:path";
+import { CRED_PROXY } from "../contracts/cred-proxy.ts";
+import { gateUrl } from "../contracts/git-gate.ts";
 import { parseSshGitUrl } from "../lib/git-url.ts";
 import type { AuthScheme, RouteRule, ServerTool } from "../lib/route-rules.ts";
 import { classifyEnvValue, hasLineBreak } from "../manifest/env-value.ts";
 import { ManifestError, type SourcePosition } from "../manifest/errors.ts";
 import type { AgentManifest, BottleManifest, ManifestOrigin } from "../manifest/loader.ts";
 import type { CredProxyRole, IsolationSetting } from "../manifest/schema.ts";
-import { CRED_PROXY } from "./cred-proxy-routes.ts";
 import { Secret } from "./secret.ts";
 
 /** Hosts Claude Code itself needs; always on a bottle's allowlist. */
 export const CLAUDE_CODE_HOSTS = ["api.anthropic.com", "claude.ai", "console.anthropic.com"] as const;
 /** Tunnelled without interception: LLM request bodies legitimately trip DLP. */
-export const PASSTHROUGH_HOSTS = ["api.anthropic.com"] as const;
+const PASSTHROUGH_HOSTS = ["api.anthropic.com"] as const;
 
-export const CRED_PROXY_URL = "http://cred-proxy:9099";
-export const GIT_GATE_HOST = "git-gate";
+export const CRED_PROXY_URL = `http://${CRED_PROXY.alias}:${CRED_PROXY.port}`;
 
 export type PlannedEnv =
   | { name: string; kind: "literal"; value: string }
@@ -48,7 +48,7 @@ export interface PlannedRoute {
   serverTools: ServerTool[];
 }
 
-export interface TokenSlot {
+interface TokenSlot {
   slot: string;
   tokenRef: string;
   /** Host of every route using this token: the only places egress lets it go. */
@@ -128,7 +128,7 @@ export function buildPlan(input: PlanInput): BottlePlan {
     return {
       name: remote.Name,
       upstream: remote.Upstream,
-      gateUrl: `git://${GIT_GATE_HOST}/${remote.Name}.git`,
+      gateUrl: gateUrl(remote.Name),
       ...url,
       identityFile: expandHome(remote.IdentityFile, input.homeDir, () =>
         bottle.locate(["git", index, "IdentityFile"]),

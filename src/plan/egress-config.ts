@@ -1,20 +1,6 @@
 import { createHash } from "node:crypto";
+import { EGRESS, type EgressConfigInput } from "../contracts/egress-proxy.ts";
 import type { BottlePlan } from "./bottle-plan.ts";
-
-/** Where the egress-proxy sidecar finds its files and listens, inside its container. */
-export const EGRESS = {
-  alias: "egress-proxy",
-  port: 8888,
-  healthPort: 8889,
-  dir: "/etc/claude-bottle/egress",
-  configFile: "/etc/claude-bottle/egress/config.yaml",
-  caCert: "/etc/claude-bottle/egress/ca.pem",
-  caKey: "/etc/claude-bottle/egress/ca-key.pem",
-  auditDir: "/var/log/claude-bottle",
-  auditFile: "/var/log/claude-bottle/egress-audit.jsonl",
-  /** `egress.upstream_ca` files are mounted read-only here as 0.pem, 1.pem, ... */
-  upstreamCaDir: "/etc/claude-bottle/upstream-ca",
-} as const;
 
 /** Where the egress proxy sees each `egress.upstream_ca` file of the plan. */
 export function upstreamCaMounts(plan: BottlePlan): { source: string; target: string; readOnly: true }[] {
@@ -44,7 +30,7 @@ export function hostGatewayEntries(plan: BottlePlan): Record<string, string> {
  * The egress proxy's config file for a bottle (docs/egress-proxy.md has the schema). Token values
  * never appear: only their SHA-256, length and the host each may go to.
  */
-export function renderEgressConfig(plan: BottlePlan, facts: EgressLaunchFacts = {}): Record<string, unknown> {
+export function renderEgressConfig(plan: BottlePlan, facts: EgressLaunchFacts = {}): EgressConfigInput {
   const hosts = Object.fromEntries(
     Object.entries(plan.egress.hosts).filter(([, address]) => address !== "host-gateway"),
   );

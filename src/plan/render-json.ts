@@ -2,7 +2,7 @@ import type { BottlePlan } from "./bottle-plan.ts";
 import { CRED_PROXY_URL } from "./bottle-plan.ts";
 
 /** Version of the JSON shape; bumped on any breaking change of its keys (docs/plan-json.md). */
-export const PLAN_JSON_VERSION = 1;
+const PLAN_JSON_VERSION = 1;
 
 /**
  * The plan as stable, documented JSON (`start --dry-run --format json`). Names and sources only:

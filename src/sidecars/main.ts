@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+
 /**
  * Entry point of the sidecar image: one bundle (dist/sidecar.js) holds every sidecar program and
  * the first argument picks the role, e.g. `node /opt/claude-bottle/sidecar.js egress-proxy ...`.
@@ -6,8 +7,8 @@
  * Roles load lazily so one sidecar never initialises another's code.
  */
 
-import { isUserError } from "../cli/user-error.ts";
 import { isScanWorker } from "../lib/scanner/worker-role.ts";
+import { isUserError } from "../lib/user-error.ts";
 
 type SidecarMain = (argv: string[]) => Promise<void>;
 
@@ -15,7 +16,7 @@ type SidecarMain = (argv: string[]) => Promise<void>;
 const ROLES: Readonly<Record<string, () => Promise<{ main: SidecarMain }>>> = {
   "cred-proxy": () => import("./cred-proxy/main.ts"),
   // `claude-bottle demo`'s scripted stand-in for the Anthropic API, on the host side of the proxy.
-  "demo-api": () => import("../demo/demo-api-main.ts"),
+  "demo-api": () => import("./demo-api/main.ts"),
   "egress-proxy": () => import("./egress-proxy/main.ts"),
   "git-gate": () => import("./git-gate/main.ts"),
   supervise: () => import("./supervise/main.ts"),

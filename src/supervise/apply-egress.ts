@@ -1,18 +1,18 @@
 import { parse, stringify } from "yaml";
-import type { DockerEngine } from "../backend/docker/engine.ts";
+import type { DockerEngine } from "../backend/docker/engine/engine.ts";
 import { resourceName } from "../backend/instance.ts";
-import { EGRESS } from "../plan/egress-config.ts";
-import { egressConfigSchema } from "../sidecars/egress-proxy/config.ts";
+
+import { EGRESS, type EgressConfigInput, egressConfigSchema } from "../contracts/egress-proxy.ts";
+import { issueLines } from "../contracts/supervise.ts";
 import { ApplyError, healthGeneration, readLiveFile, replaceAndReload } from "./live-reload.ts";
-import { issueLines } from "./protocol.ts";
 
 export interface AllowlistChange {
   before: string[];
   after: string[];
 }
 
-/** The egress proxy's config as a plain object (the YAML file it reads). */
-export type EgressConfigDocument = Record<string, unknown>;
+/** The egress proxy's config as the host wrote it (the YAML file it reads). */
+export type EgressConfigDocument = EgressConfigInput;
 
 /** A config change that took; `restore` puts the previous file back and reloads (a rollback). */
 export interface EgressConfigChange {
@@ -63,7 +63,7 @@ export async function editEgressConfig(
 
 /** The `allowlist` of an egress config document. */
 export function allowlistOf(config: EgressConfigDocument): string[] {
-  return Array.isArray(config.allowlist) ? config.allowlist.map(String) : [];
+  return [...(config.allowlist ?? [])];
 }
 
 /** Changes the running egress proxy's allowlist; nothing else in the config changes. */

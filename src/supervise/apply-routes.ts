@@ -1,20 +1,17 @@
-import type { DockerEngine } from "../backend/docker/engine.ts";
+import type { DockerEngine } from "../backend/docker/engine/engine.ts";
 import { resourceName } from "../backend/instance.ts";
+import { CRED_PROXY, type RoutesFile, routesFileSchema } from "../contracts/cred-proxy.ts";
+import { issueLines, type RenderedRouteEntry } from "../contracts/supervise.ts";
+import { errorMessage } from "../lib/user-error.ts";
 import { hostOf } from "../plan/bottle-plan.ts";
-import { CRED_PROXY } from "../plan/cred-proxy-routes.ts";
-import { routesFileSchema } from "../sidecars/cred-proxy/routes.ts";
 import { allowlistOf, type EgressConfigDocument, editEgressConfig } from "./apply-egress.ts";
 import { ApplyError, healthGeneration, readLiveFile, replaceAndReload } from "./live-reload.ts";
-import { issueLines, type RenderedRouteEntry } from "./protocol.ts";
-
-/** cred-proxy's files belong to the sidecar image's default user (node). */
-const CRED_PROXY_OWNER = { uid: 1000, gid: 1000 } as const;
 
 export interface RoutesApplied {
   before: RenderedRouteEntry[];
   after: RenderedRouteEntry[];
   /** routes.json as cred-proxy now reads it. */
-  document: Record<string, unknown>;
+  document: RoutesFile;
   allowlistBefore: string[];
   allowlistAfter: string[];
 }
@@ -32,9 +29,7 @@ export function sortRoutes(routes: readonly RenderedRouteEntry[]): RenderedRoute
 export function nextRoutesDocument(
   previousText: string,
   routes: readonly RenderedRouteEntry[],
-):
-  | { ok: true; document: Record<string, unknown>; before: RenderedRouteEntry[] }
-  | { ok: false; problems: string[] } {
+): { ok: true; document: RoutesFile; before: RenderedRouteEntry[] } | { ok: false; problems: string[] } {
   let previous: unknown;
   try {
     previous = JSON.parse(previousText);
@@ -48,7 +43,8 @@ export function nextRoutesDocument(
       problems: issueLines(parsedBefore.error).map((line) => `current routes.json ${line}`),
     };
   const held = new Set(parsedBefore.data.routes.map((route) => route.slot));
-  const document = { ...(previous as Record<string, unknown>), routes: sortRoutes(routes) };
+  // The previous file's other fields (version, bottle, git_remotes) as they were, checked below.
+  const document: RoutesFile = { ...(previous as RoutesFile), routes: sortRoutes(routes) };
   const parsed = routesFileSchema.safeParse(document);
   const problems = parsed.success ? [] : issueLines(parsed.error);
   const paths = new Set<string>();
@@ -76,11 +72,8 @@ export function egressForRoutes(
     const host = hostOf(route.upstream);
     if (!allowlist.includes(host)) allowlist.push(host);
   }
-  const dlp = (typeof config.dlp === "object" && config.dlp !== null ? config.dlp : {}) as Record<
-    string,
-    unknown
-  >;
-  const known = (Array.isArray(dlp.known_tokens) ? dlp.known_tokens : []) as Record<string, unknown>[];
+  const dlp = config.dlp ?? {};
+  const known = dlp.known_tokens ?? [];
   const tokens = [...known];
   for (const route of routes) {
     const host = hostOf(route.upstream);
@@ -121,7 +114,8 @@ export async function applyRoutes(
         container,
         path: CRED_PROXY.routesFile,
         mode: CRED_PROXY.routesMode,
-        ...CRED_PROXY_OWNER,
+        uid: CRED_PROXY.uid,
+        gid: CRED_PROXY.gid,
         generation: healthGeneration(engine, container, `http://127.0.0.1:${CRED_PROXY.healthPort}/healthz`),
         ...options,
       },
@@ -131,10 +125,9 @@ export async function applyRoutes(
   } catch (error) {
     const rollback = await egress.restore().then(
       () => "",
-      (cause: unknown) =>
-        `; rolling back the egress proxy's config failed too: ${cause instanceof Error ? cause.message : String(cause)}`,
+      (cause: unknown) => `; rolling back the egress proxy's config failed too: ${errorMessage(cause)}`,
     );
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     throw new ApplyError(`${message}${rollback}`, { cause: error });
   }
   return {

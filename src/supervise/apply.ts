@@ -1,24 +1,27 @@
-import { Writable } from "node:stream";
-import type { DockerEngine } from "../backend/docker/engine.ts";
+import type { DockerEngine } from "../backend/docker/engine/engine.ts";
+import { syncAgentCurrentConfig } from "../backend/docker/provision/current-config.ts";
 import { ReplaceAgentError, replaceAgent } from "../backend/docker/replace-agent.ts";
 import { resourceName } from "../backend/instance.ts";
-import { planFor } from "../cli/context.ts";
+import type { Proposal, RenderedRouteEntry } from "../contracts/supervise.ts";
+import {
+  readCurrentConfig,
+  renderAllowlist,
+  writeCurrentConfig,
+} from "../contracts/supervise-current-config.ts";
+import {
+  validateAllowlistEntry,
+  validateDockerfile,
+  validateRoutes,
+} from "../contracts/supervise-validate.ts";
+import { errorMessage } from "../lib/user-error.ts";
 import { hostOf } from "../plan/bottle-plan.ts";
+import { planFor } from "../plan/plan-for.ts";
 import { planToJson } from "../plan/render-json.ts";
 import { applyAllowlist, withEntry } from "./apply-egress.ts";
 import { applyRoutes, sortRoutes } from "./apply-routes.ts";
-import {
-  type RoutesDocument,
-  readCurrentConfig,
-  renderAllowlist,
-  syncAgentCurrentConfig,
-  writeCurrentConfig,
-} from "./current-config.ts";
 import { changedOnly, lineDiff } from "./diff.ts";
 import { ApplyError } from "./live-reload.ts";
-import type { Proposal, RenderedRouteEntry } from "./protocol.ts";
 import { routeLine } from "./render.ts";
-import { validateAllowlistEntry, validateDockerfile, validateRoutes } from "./validate.ts";
 
 /** What an approval applies: the proposal's change, or the operator's modification of it. */
 export type Change =
@@ -160,7 +163,7 @@ export function changeItems(change: Change, currentConfigDir: string): string[] 
  * What a routes change is diffed and audited as: the route list, then the egress allowlist (a new
  * upstream host joins it), so the audit shows every line of policy the change touched.
  */
-export function routesText(routes: readonly RenderedRouteEntry[], allowlist: readonly string[]): string {
+function routesText(routes: readonly RenderedRouteEntry[], allowlist: readonly string[]): string {
   return `${routes.map((route) => `route ${routeLine(route)}\n`).join("")}${renderAllowlist(allowlist)}`;
 }
 
@@ -186,7 +189,7 @@ export async function applyChange(target: ApplyTarget, change: Change): Promise<
     case "routes": {
       const applied = await applyRoutes(target.engine, target.instance, change.routes, target.owner);
       await publish(target, {
-        routes: applied.document as unknown as RoutesDocument,
+        routes: applied.document,
         allowlist: applied.allowlistAfter,
       });
       const lines = (routes: readonly RenderedRouteEntry[]) => new Set(routes.map(routeLine));
@@ -226,8 +229,6 @@ export async function applyChange(target: ApplyTarget, change: Change): Promise<
 async function applyCapability(target: ApplyTarget, dockerfile: string) {
   const { home } = target;
   if (home === undefined) throw new ApplyError("applying a capability needs the claude-bottle home");
-  // Warnings of the manifest catalog would land in the dashboard's screen: dropped.
-  const quiet = new Writable({ write: (_chunk, _encoding, callback) => callback() });
   try {
     return await replaceAgent({
       engine: target.engine,
@@ -236,8 +237,9 @@ async function applyCapability(target: ApplyTarget, dockerfile: string) {
       dockerfile,
       signal: target.signal,
       plan: (record) => {
+        // Warnings of the manifest catalog would land in the dashboard's screen: dropped.
         const plan = planFor(
-          { env: target.env ?? process.env, cwd: record.cwd, stdout: quiet, stderr: quiet },
+          { env: target.env ?? process.env, cwd: record.cwd, warn: () => {} },
           record.agent,
         );
         const changed = planChange(record.plan, planToJson(plan));
@@ -251,10 +253,7 @@ async function applyCapability(target: ApplyTarget, dockerfile: string) {
         error.changed ? `${error.message}; the bottle has no agent now: stop it` : error.message,
         { cause: error },
       );
-    throw new ApplyError(
-      `replacing the agent failed: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    throw new ApplyError(`replacing the agent failed: ${errorMessage(error)}`, { cause: error });
   }
 }
 
@@ -263,7 +262,7 @@ async function applyCapability(target: ApplyTarget, dockerfile: string) {
  * not: the manifests may have changed since the start (a commit the agent pushed, pulled into the
  * project), and the new container must not move to another bottle's env, routes or remotes.
  */
-export function planChange(
+function planChange(
   launched: Record<string, unknown> | undefined,
   now: Record<string, unknown>,
 ): string | undefined {

@@ -1,7 +1,7 @@
 import { visible } from "../lib/terminal-text.ts";
 import { type DashboardState, selectedIndex } from "./dashboard-state.ts";
-import type { PendingProposal } from "./decide.ts";
-import { queueTable } from "./render.ts";
+
+import { type PendingProposal, queueTable } from "./render.ts";
 
 export interface ScreenOptions {
   now: Date;

@@ -1,6 +1,6 @@
-import type { PendingProposal } from "./decide.ts";
+import { proposalDigest } from "../contracts/supervise.ts";
 import type { EditTarget } from "./operator-edit.ts";
-import { proposalDigest } from "./protocol.ts";
+import type { PendingProposal } from "./render.ts";
 
 /**
  * The interactive dashboard as a pure state machine: keys in, a new state and at most one effect

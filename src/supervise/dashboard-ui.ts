@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emitKeypressEvents } from "node:readline";
+import { instanceLogDir, superviseDirs } from "../lib/home-layout.ts";
+import { errorMessage } from "../lib/user-error.ts";
 import { eventLine } from "../logs/format.ts";
 import { recentEvents } from "../logs/read.ts";
 import { changeItems, changeOf, changeText, currentText, parseChangeText, proposedText } from "./apply.ts";
@@ -17,7 +19,7 @@ import {
   withQueue,
 } from "./dashboard-state.ts";
 import { approve, listPending, reject, type SuperviseHost, superviseInstances } from "./decide.ts";
-import { superviseDirs } from "./host-dirs.ts";
+
 import { editableText, operatorEdit } from "./operator-edit.ts";
 import { detail } from "./render.ts";
 
@@ -78,10 +80,10 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
         traffic:
           bottle === undefined
             ? undefined
-            : { bottle, lines: (await recentEvents(join(host.home, "logs", bottle), 20)).map(eventLine) },
+            : { bottle, lines: (await recentEvents(instanceLogDir(host.home, bottle), 20)).map(eventLine) },
       };
     } catch (error) {
-      state = { ...state, message: `refresh failed: ${messageOf(error)}` };
+      state = { ...state, message: `refresh failed: ${oneLineMessage(error)}` };
     }
     draw();
   };
@@ -164,7 +166,7 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
           state = { ...state, message, view: "list", ...(decided ? { selectedId: undefined } : {}) };
         },
         (error: unknown) => {
-          state = { ...state, message: `failed: ${messageOf(error)}` };
+          state = { ...state, message: `failed: ${oneLineMessage(error)}` };
         },
       )
       .finally(() => {
@@ -198,6 +200,6 @@ export async function runDashboard(host: SuperviseHost, terminal: DashboardTermi
   output.off("resize", draw);
 }
 
-function messageOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ");
+function oneLineMessage(error: unknown): string {
+  return errorMessage(error).replace(/\s+/g, " ");
 }

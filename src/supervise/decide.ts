@@ -1,14 +1,16 @@
 import { join } from "node:path";
-import type { DockerEngine } from "../backend/docker/engine.ts";
-import { LABEL_INSTANCE, LABEL_ROLE } from "../backend/docker/engine.ts";
-import { UserError } from "../cli/user-error.ts";
+import type { DockerEngine } from "../backend/docker/engine/engine.ts";
+import { LABEL_INSTANCE, LABEL_ROLE } from "../backend/docker/engine/engine.ts";
+import { type Proposal, proposalDigest } from "../contracts/supervise.ts";
+import { ProposalQueue, type QueueProblem } from "../contracts/supervise-queue.ts";
+import { superviseDirs } from "../lib/home-layout.ts";
+import { errorMessage, UserError } from "../lib/user-error.ts";
 import { type Applied, applyChange, type Change, changeOf, currentText, proposedText } from "./apply.ts";
 import { appendAudit, auditEntry } from "./audit.ts";
-import { superviseDirs } from "./host-dirs.ts";
+
 import { isApplyError } from "./live-reload.ts";
 import { withLock } from "./lock.ts";
-import { type Proposal, proposalDigest } from "./protocol.ts";
-import { ProposalQueue, type QueueProblem } from "./queue.ts";
+import type { PendingProposal } from "./render.ts";
 
 /** What the host side needs to decide: the engine, the claude-bottle home, who decides. */
 export interface SuperviseHost {
@@ -18,11 +20,6 @@ export interface SuperviseHost {
   operator: string;
   owner: { uid: number; gid: number };
   now?: () => Date;
-}
-
-export interface PendingProposal {
-  instance: string;
-  proposal: Proposal;
 }
 
 /** Instances whose supervise sidecar is running: the only queues anyone still waits on. */
@@ -100,7 +97,7 @@ export async function approve(
     );
   } catch (error) {
     queue.release(id);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const before = currentText(change.kind, dirs.currentConfig);
     appendAudit(
       dirs.auditFile,

@@ -1,4 +1,4 @@
-import type { DockerEngine } from "../backend/docker/engine.ts";
+import type { DockerEngine } from "../backend/docker/engine/engine.ts";
 
 /** A change that could not be applied; the proposal stays pending and the message says why. */
 export class ApplyError extends Error {

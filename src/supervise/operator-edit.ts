@@ -1,12 +1,13 @@
 import { join } from "node:path";
-import { UserError } from "../cli/user-error.ts";
+import { parseAllowlist, readCurrentConfig, renderAllowlist } from "../contracts/supervise-current-config.ts";
+import { validateAllowlist, validateRoutes } from "../contracts/supervise-validate.ts";
+import { superviseDirs } from "../lib/home-layout.ts";
+import { errorMessage, UserError } from "../lib/user-error.ts";
 import { type Applied, applyChange, replaceAllowlist } from "./apply.ts";
 import { appendAudit, auditEntry } from "./audit.ts";
-import { parseAllowlist, readCurrentConfig, renderAllowlist } from "./current-config.ts";
 import type { SuperviseHost } from "./decide.ts";
-import { superviseDirs } from "./host-dirs.ts";
+
 import { withLock } from "./lock.ts";
-import { validateAllowlist, validateRoutes } from "./validate.ts";
 
 /** What an operator may edit of a running bottle without a proposal. */
 export type EditTarget = "allowlist" | "routes";
@@ -56,14 +57,11 @@ export async function operatorEdit(
     apply = () => applyChange(target, { kind: "routes", routes: checked.value });
   }
   const applied = await withLock(join(dirs.queue, "apply.lock"), apply).catch((error: unknown) => {
-    throw new UserError(
-      `the ${what} of ${instance} was not changed: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        code: "E_APPLY",
-        exitCode: 1,
-        cause: error,
-      },
-    );
+    throw new UserError(`the ${what} of ${instance} was not changed: ${errorMessage(error)}`, {
+      code: "E_APPLY",
+      exitCode: 1,
+      cause: error,
+    });
   });
   appendAudit(
     dirs.auditFile,

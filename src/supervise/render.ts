@@ -1,9 +1,14 @@
+import type { Proposal, RenderedRouteEntry } from "../contracts/supervise.ts";
 import { visible, visibleLines } from "../lib/terminal-text.ts";
-import type { PendingProposal } from "./decide.ts";
 import { changedOnly, lineDiff } from "./diff.ts";
-import type { Proposal, RenderedRouteEntry } from "./protocol.ts";
 
 /** Text views of the queue, shared by `dashboard --once` and the interactive dashboard. Pure. */
+
+/** A proposal waiting for the operator, and the bottle it came from. */
+export interface PendingProposal {
+  instance: string;
+  proposal: Proposal;
+}
 
 export function summary(proposal: Proposal): string {
   switch (proposal.kind) {
@@ -28,7 +33,7 @@ export function routeLine(route: RenderedRouteEntry): string {
   return `${route.path} → ${route.upstream} (${route.auth_scheme} ${route.slot}${roles}${allow}${tools})`;
 }
 
-export function age(createdAt: string, now: Date): string {
+function age(createdAt: string, now: Date): string {
   const seconds = Math.max(0, Math.round((now.getTime() - Date.parse(createdAt)) / 1000));
   if (seconds < 120) return `${seconds}s`;
   if (seconds < 7200) return `${Math.round(seconds / 60)}m`;

@@ -85,4 +85,4 @@ export async function launchBottle(options: LaunchOptions): Promise<TestBottle> 
 }
 
 /** The docker0 address: host services listening on 0.0.0.0 are reachable there (host-gateway). */
-export { bridgeGateway } from "../../src/demo/git-upstream.ts";
+export { bridgeGateway } from "../../src/cli/demo/git-upstream.ts";

@@ -1,5 +1,5 @@
+import { EGRESS } from "../../contracts/egress-proxy.ts";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
-import { EGRESS } from "../../plan/egress-config.ts";
 
 /** Where the per-bottle CA lands in the agent and which bundle update-ca-certificates builds. */
 export const AGENT_CA_CERT = "/usr/local/share/ca-certificates/claude-bottle-ca.crt";
@@ -13,7 +13,7 @@ export const AGENT_HOME = "/home/node";
 export const AGENT_WORKDIR = "/home/node/workspace";
 
 /** Sidecar names that the agent reaches directly, never through the proxy. */
-export const SIDECAR_ALIASES = ["cred-proxy", "git-gate", "supervise"] as const;
+const SIDECAR_ALIASES = ["cred-proxy", "git-gate", "supervise"] as const;
 
 /**
  * The agent's environment apart from the manifest's own entries: its home, the proxy and CA

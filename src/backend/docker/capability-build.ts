@@ -14,10 +14,10 @@ import {
   type CapabilityStep,
   expandWord,
   parseCapabilityDockerfile,
-} from "../../supervise/capability-dockerfile.ts";
+} from "../../contracts/capability-dockerfile.ts";
 import { resourceName } from "../instance.ts";
 import { proxyEnv } from "./agent-env.ts";
-import { type ContainerSpec, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";
+import { type ContainerSpec, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine/engine.ts";
 import { labelsFor } from "./prepare.ts";
 import { installAgentCa, updateCaCertificates } from "./provision/ca.ts";
 
@@ -39,7 +39,7 @@ const BUILD_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
 /** Lines of a failed step's output the failure reports. */
 const TAIL_LINES = 20;
 
-export class CapabilityBuildError extends Error {
+class CapabilityBuildError extends Error {
   override name = "CapabilityBuildError";
 }
 

@@ -12,7 +12,7 @@ import { chmod, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { UserError } from "../../cli/user-error.ts";
+import { UserError } from "../../lib/user-error.ts";
 
 export interface ClaudeCodePin {
   /** The platform package holding the binary, e.g. @anthropic-ai/claude-code-linux-x64. */
@@ -30,14 +30,14 @@ export type FetchTarball = (pin: ClaudeCodePin, dir: string) => Promise<string>;
 /** Where the binary lands in the build context (the Dockerfile copies it from here). */
 export const STAGED_BINARY = join("claude-code", "claude");
 
-export async function fileDigest(file: string, algorithm: "sha256" | "sha512"): Promise<Buffer> {
+async function fileDigest(file: string, algorithm: "sha256" | "sha512"): Promise<Buffer> {
   const hash = createHash(algorithm);
   await pipeline(createReadStream(file), hash);
   return hash.digest();
 }
 
 /** The SRI string npm records for a tarball: `sha512-<base64>`. */
-export async function sriSha512(file: string): Promise<string> {
+async function sriSha512(file: string): Promise<string> {
   return `sha512-${(await fileDigest(file, "sha512")).toString("base64")}`;
 }
 

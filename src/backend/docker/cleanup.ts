@@ -1,6 +1,6 @@
 import { pidAlive } from "../../lib/pid.ts";
 import { resourceName } from "../instance.ts";
-import { type ContainerInfo, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";
+import { type ContainerInfo, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine/engine.ts";
 import { capabilityImageTag } from "./images.ts";
 import { LABEL_MODE, LABEL_OWNER_PID } from "./prepare.ts";
 

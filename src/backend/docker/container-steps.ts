@@ -1,4 +1,4 @@
-import type { ContainerSpec, DockerEngine } from "./engine.ts";
+import type { ContainerSpec, DockerEngine } from "./engine/engine.ts";
 
 /**
  * Creates a container whose removal is registered on the stack first: a create that fails

@@ -4,7 +4,7 @@
  * with `pquota` (which `docker info` does not show: such an engine refuses at container create).
  * Pure.
  */
-import type { EngineInfo } from "./engine.ts";
+import type { EngineInfo } from "./engine/engine.ts";
 
 const CAPPING_DRIVERS = new Set(["btrfs", "zfs", "devicemapper"]);
 

@@ -1,8 +1,8 @@
-import { UserError } from "../../cli/user-error.ts";
 import type { BottleCa } from "../../lib/tls/ca.ts";
+import { UserError } from "../../lib/user-error.ts";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
 import { BottleBackend, type LaunchControl, type PrepareOptions } from "../backend.ts";
-import type { DockerEngine } from "./engine.ts";
+import type { DockerEngine } from "./engine/engine.ts";
 import { type LaunchedBottle, launchDocker } from "./launch.ts";
 import { type DockerBottlePlan, type ImageRefs, prepareDocker, sidecarWriter } from "./prepare.ts";
 import { provisionCa } from "./provision/ca.ts";

@@ -18,11 +18,12 @@ import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/pro
 import { dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { UserError } from "../../cli/user-error.ts";
-import { bottleHome } from "../../manifest/paths.ts";
+import { bottleHome, homeLayout } from "../../lib/home-layout.ts";
+import { UserError } from "../../lib/user-error.ts";
+
 import { type ClaudeCodePin, type FetchTarball, stageClaudeCode } from "./claude-code.ts";
-import type { DockerEngine } from "./engine.ts";
-import { LABEL_INPUTS_HASH } from "./engine.ts";
+import type { DockerEngine } from "./engine/engine.ts";
+import { LABEL_INPUTS_HASH } from "./engine/engine.ts";
 
 export type ImageName = "sidecar" | "agent" | "git-upstream";
 export const IMAGE_NAMES: readonly ImageName[] = ["sidecar", "agent"];
@@ -276,11 +277,11 @@ async function sourceStamp(root: string): Promise<string> {
 }
 
 /** The agent image's hash input for Claude Code: package, version, tarball and binary digests. */
-export function claudeCodeInput(pin: ClaudeCodePin): string {
+function claudeCodeInput(pin: ClaudeCodePin): string {
   return `${pin.package}@${pin.version} ${pin.integrity} sha256:${pin.binarySha256}`;
 }
 
 /** Default parent of the staged build contexts: `<CLAUDE_BOTTLE_HOME>/cache/images`. */
 export function defaultStageDir(env: NodeJS.ProcessEnv): string {
-  return join(bottleHome(env), "cache", "images");
+  return homeLayout(bottleHome(env)).imageCache;
 }

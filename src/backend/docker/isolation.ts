@@ -14,10 +14,10 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { UserError } from "../../cli/user-error.ts";
+import { UserError } from "../../lib/user-error.ts";
 import type { IsolationSetting } from "../../manifest/schema.ts";
-import type { DockerEngine, EngineInfo } from "./engine.ts";
-import { isEngineError } from "./engine-error.ts";
+import type { DockerEngine, EngineInfo } from "./engine/engine.ts";
+import { isEngineError } from "./engine/error.ts";
 
 /** The runtime name gVisor is registered under (scripts/docker-up.sh, gVisor's own docs). */
 export const GVISOR_RUNTIME = "runsc";

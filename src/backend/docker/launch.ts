@@ -1,15 +1,17 @@
 import { mkdirSync } from "node:fs";
 import { stringify } from "yaml";
+import { EGRESS } from "../../contracts/egress-proxy.ts";
+import { egressLogDir } from "../../lib/home-layout.ts";
 import { giveDirTo } from "../../lib/host-files.ts";
 import type { BottleCa } from "../../lib/tls/ca.ts";
-import { EGRESS, renderEgressConfig } from "../../plan/egress-config.ts";
+import { renderEgressConfig } from "../../plan/egress-config.ts";
 import { launchingAgentName } from "../instance.ts";
 import { createContainer, waitReady } from "./container-steps.ts";
-import type { DockerEngine, NetworkCreateOptions } from "./engine.ts";
+import type { DockerEngine, NetworkCreateOptions } from "./engine/engine.ts";
 import { capabilityImageTag } from "./images.ts";
 import { listeningCheck } from "./listening-probe.ts";
 import type { DockerBottlePlan } from "./prepare.ts";
-import { egressLogDir, labelsFor } from "./prepare.ts";
+import { labelsFor } from "./prepare.ts";
 import { installAgentCa, updateCaCertificates } from "./provision/ca.ts";
 import type { DockerSidecar } from "./sidecars/sidecar.ts";
 
@@ -33,9 +35,9 @@ export interface LaunchedBottle extends AsyncDisposable {
 }
 
 /**
- * DESIGN.md §3 steps 3–6: networks, egress proxy (healthy), agent, CA. Every resource is pushed
- * on a disposal stack the moment it exists, so a failure or an abort at any step removes exactly
- * what was made, newest first.
+ * docs/architecture.md, "Launch sequence", steps 3–6: networks, egress proxy (healthy), agent, CA.
+ * Every resource is pushed on a disposal stack the moment it exists, so a failure or an abort at
+ * any step removes exactly what was made, newest first.
  */
 export async function launchDocker(
   engine: DockerEngine,

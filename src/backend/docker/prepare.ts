@@ -1,10 +1,12 @@
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { EGRESS } from "../../contracts/egress-proxy.ts";
+import { egressLogDir, type SuperviseDirs, superviseDirs } from "../../lib/home-layout.ts";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
-import { EGRESS, hostGatewayEntries, upstreamCaMounts } from "../../plan/egress-config.ts";
-import { type SuperviseDirs, superviseDirs } from "../../supervise/host-dirs.ts";
+import { hostGatewayEntries, upstreamCaMounts } from "../../plan/egress-config.ts";
+
 import { type ResourceRole, resourceName, type SidecarRole } from "../instance.ts";
 import { AGENT_USER, AGENT_WORKDIR, bottleEnv, manifestEnv } from "./agent-env.ts";
-import { type ContainerSpec, LABEL_INSTANCE, LABEL_ROLE, type Labels } from "./engine.ts";
+import { type ContainerSpec, LABEL_INSTANCE, LABEL_ROLE, type Labels } from "./engine/engine.ts";
 import { GVISOR_RUNTIME } from "./isolation.ts";
 import { credProxyAgentEnv } from "./provision/cred-proxy-roles.ts";
 
@@ -67,7 +69,7 @@ const AGENT_HEALTHCHECK = {
   retries: 2,
   startPeriodMs: 30_000,
 } as const;
-export const SIDECAR_LIMITS = { pids: 512, memoryBytes: 1024 ** 3, cpus: 1 } as const;
+const SIDECAR_LIMITS = { pids: 512, memoryBytes: 1024 ** 3, cpus: 1 } as const;
 
 /**
  * For containers on the internal network only (the agent, cred-proxy, supervise): Docker's
@@ -96,28 +98,10 @@ export interface Ownership {
  * the CLI's own, so its user can read and move what they write, but never root. When the CLI runs
  * as root they run as a fixed unprivileged id, and the CLI hands them the dirs (`giveDirTo`).
  */
-export const SIDECAR_WRITER = { uid: 10001, gid: 10001 } as const;
+const SIDECAR_WRITER = { uid: 10001, gid: 10001 } as const;
 
 export function sidecarWriter(cli: { uid: number; gid: number }): { uid: number; gid: number } {
   return cli.uid === 0 ? { ...SIDECAR_WRITER } : cli;
-}
-
-/**
- * The egress proxy's own log dir, below the instance's: the proxy can write only there, never
- * beside the host's own audit files (supervise-audit.jsonl) in logs/<instance>/.
- */
-export function egressLogDir(logDir: string): string {
-  return join(logDir, "egress");
-}
-
-/** cred-proxy's log dir, likewise: one audit line per request. */
-export function credProxyLogDir(logDir: string): string {
-  return join(logDir, "cred-proxy");
-}
-
-/** git-gate's log dir, likewise: one audit line per push. */
-export function gitGateLogDir(logDir: string): string {
-  return join(logDir, "git-gate");
 }
 
 export function labelsFor(instance: string, role: ResourceRole, owner?: Ownership): Labels {

@@ -6,24 +6,25 @@
  * moves to the new container by itself (src/cli/attach.ts), a detached bottle with `resume`.
  */
 import { X509Certificate } from "node:crypto";
-import { join } from "node:path";
+import { EGRESS } from "../../contracts/egress-proxy.ts";
+import { homeLayout } from "../../lib/home-layout.ts";
+import { errorMessage } from "../../lib/user-error.ts";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
-import { EGRESS } from "../../plan/egress-config.ts";
 import { replacedAgentName, resourceName } from "../instance.ts";
 import type { InstanceRecord } from "../state.ts";
 import { InstanceStore } from "../state.ts";
 import { AGENT_HOME, AGENT_USER } from "./agent-env.ts";
 import { buildCapability, LABEL_LAUNCH_IMAGE } from "./capability-build.ts";
 import { DockerBottleBackend, type DockerLaunched } from "./docker-backend.ts";
-import type { DockerEngine } from "./engine.ts";
-import { CopyTooLargeError, EngineError } from "./engine-error.ts";
-import { firstTarFile } from "./engine-tar.ts";
+import type { DockerEngine } from "./engine/engine.ts";
+import { CopyTooLargeError, EngineError } from "./engine/error.ts";
+import { firstTarFile } from "./engine/tar.ts";
 import { capabilityImageTag, DEFAULT_TAGS } from "./images.ts";
 import { startAgentContainer } from "./launch.ts";
 import { LABEL_MODE, LABEL_OWNER_PID } from "./prepare.ts";
 
 /** What survives the replacement, relative to the agent's home (uid 1000). */
-export const KEPT_HOME_STATE = [".claude", ".claude.json", "workspace"] as const;
+const KEPT_HOME_STATE = [".claude", ".claude.json", "workspace"] as const;
 
 /**
  * The most of KEPT_HOME_STATE a replacement carries, by apparent size: the copy passes through the
@@ -84,7 +85,7 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
     plan = input.plan(record);
   } catch (error) {
     throw new ReplaceAgentError(
-      `the bottle could not be planned again (agent ${record.agent} from ${record.cwd}): ${messageOf(error)}`,
+      `the bottle could not be planned again (agent ${record.agent} from ${record.cwd}): ${errorMessage(error)}`,
       false,
       { cause: error },
     );
@@ -112,7 +113,7 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
   const backend = new DockerBottleBackend({
     engine,
     images: { agent: image, sidecar: DEFAULT_TAGS.sidecar },
-    logRoot: join(input.home, "logs"),
+    logRoot: homeLayout(input.home).logs,
     generateCa: () => Promise.reject(new Error("a replaced agent keeps its bottle's CA")),
     // The isolation the bottle was launched with: a capability never changes the runtime.
     ...(old.runtime === undefined ? {} : { runtime: old.runtime }),
@@ -143,7 +144,7 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
       log,
     });
   } catch (error) {
-    throw new ReplaceAgentError(`building the new agent image failed: ${messageOf(error)}`, false, {
+    throw new ReplaceAgentError(`building the new agent image failed: ${errorMessage(error)}`, false, {
       cause: error,
     });
   }
@@ -208,16 +209,16 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
     const restored = await putBack(engine, keptName, agentName).then(
       () => "; the previous agent was started again, home state and all",
       (cause: unknown) =>
-        `; starting the previous agent again failed too (it is kept as ${keptName}): ${messageOf(cause)}`,
+        `; starting the previous agent again failed too (it is kept as ${keptName}): ${errorMessage(cause)}`,
     );
     if (imageId !== previousImage)
       await engine
         .imageRemove(imageId)
-        .catch((cause: unknown) => log(`the unused image ${image} was not removed: ${messageOf(cause)}`));
+        .catch((cause: unknown) => log(`the unused image ${image} was not removed: ${errorMessage(cause)}`));
     const what =
       error instanceof ReplaceAgentError
         ? error.message
-        : `the new agent container did not start: ${messageOf(error)}`;
+        : `the new agent container did not start: ${errorMessage(error)}`;
     throw new ReplaceAgentError(
       `${what}${restored}`,
       !restored.startsWith("; the previous agent was started again"),
@@ -260,8 +261,4 @@ async function keptHomeBytes(engine: DockerEngine, agent: string): Promise<numbe
     .map((line) => Number(line.split("\t")[0]))
     .filter((bytes) => Number.isFinite(bytes))
     .reduce((sum, bytes) => sum + bytes, 0);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

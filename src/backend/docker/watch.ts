@@ -1,15 +1,15 @@
 /**
  * Notices a bottle's sidecars dying while it runs. Each sidecar is the agent's only way to one
- * thing (DESIGN.md §2): when it dies the agent loses that path and nothing else takes its place
- * (fail closed: the agent is on an internal network only, so a dead egress proxy means no egress,
- * never direct egress). This module says so to the user, who otherwise sees only the agent's
- * tool calls failing. It only reads: it never restarts anything (a restarted sidecar would need
- * its in-memory secrets again) and never removes anything.
+ * thing (docs/architecture.md, "Sidecars"): when it dies the agent loses that path and nothing else
+ * takes its place (fail closed: the agent is on an internal network only, so a dead egress proxy
+ * means no egress, never direct egress). This module says so to the user, who otherwise sees only
+ * the agent's tool calls failing. It only reads: it never restarts anything (a restarted sidecar
+ * would need its in-memory secrets again) and never removes anything.
  */
-import { type ContainerInfo, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine.ts";
+import { type ContainerInfo, type DockerEngine, LABEL_INSTANCE, LABEL_ROLE } from "./engine/engine.ts";
 
 /** What the agent can no longer do when a container of this role is down. */
-export const LOST_PATH: Readonly<Record<string, string>> = {
+const LOST_PATH: Readonly<Record<string, string>> = {
   "egress-proxy": "the bottle has no egress now (requests fail; there is no route around the proxy)",
   "cred-proxy": "requests through cred-proxy fail now (no credentials are injected anywhere else)",
   "git-gate": "git push and fetch through git-gate fail now",

@@ -8,7 +8,7 @@ export function registerDemoCommand(program: Command): void {
       "See a bottle work in a minute: the real Claude Code, a scripted local API, no account needed",
     )
     .action(async () => {
-      const { runDemo } = await import("../../demo/run-demo.ts");
+      const { runDemo } = await import("../demo/run-demo.ts");
       const result = await runDemo(processContext());
       process.exitCode = result.ok ? 0 : 1;
     });

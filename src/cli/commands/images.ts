@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import type { DockerEngine } from "../../backend/docker/engine.ts";
-import { CliDockerEngine } from "../../backend/docker/engine-cli.ts";
+import { CliDockerEngine } from "../../backend/docker/engine/cli.ts";
+import type { DockerEngine } from "../../backend/docker/engine/engine.ts";
 import {
   defaultStageDir,
   ensureImages,
@@ -12,7 +12,7 @@ import {
   packageRoot,
   resolveBase,
 } from "../../backend/docker/images.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../../lib/user-error.ts";
 
 interface BuildFlags {
   force?: boolean;
@@ -40,11 +40,7 @@ export function registerImagesCommand(program: Command): void {
     .action((flags: { force?: boolean }) => bootstrapOffline(flags));
 }
 
-export async function buildImages(
-  engine: DockerEngine,
-  names: readonly string[],
-  flags: BuildFlags,
-): Promise<void> {
+async function buildImages(engine: DockerEngine, names: readonly string[], flags: BuildFlags): Promise<void> {
   const unknown = names.filter((name) => !IMAGE_NAMES.includes(name as ImageName));
   if (unknown.length > 0) {
     throw new UserError(`unknown image ${unknown.join(", ")}; known: ${IMAGE_NAMES.join(", ")}`);

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { visible } from "../../lib/terminal-text.ts";
 import { classifyEnvValue } from "../../manifest/env-value.ts";
+import { openCatalog } from "../../plan/plan-for.ts";
 import { firstLine } from "../../plan/render-json.ts";
-import { type CliContext, openCatalog, processContext } from "../context.ts";
+import { type CliContext, planContext, processContext } from "../context.ts";
 
 export function registerInfoCommand(program: Command): void {
   program
@@ -12,8 +13,8 @@ export function registerInfoCommand(program: Command): void {
     .action((agent: string) => info(processContext(), agent));
 }
 
-export function info(context: CliContext, agentName: string): void {
-  const catalog = openCatalog(context);
+function info(context: CliContext, agentName: string): void {
+  const catalog = openCatalog(planContext(context));
   const agent = catalog.agent(agentName);
   const bottle = catalog.bottle(agent.data.bottle);
   const env = { ...bottle.data.env, ...agent.data.env };

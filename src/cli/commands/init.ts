@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
+import { UserError } from "../../lib/user-error.ts";
 import { DEFAULT_AGENT_TEXT, defaultBottleText } from "../../manifest/defaults.ts";
 import { manifestDirs } from "../../manifest/paths.ts";
 import { type CliContext, processContext } from "../context.ts";
-import { UserError } from "../user-error.ts";
 
 export function registerInitCommand(program: Command): void {
   program
@@ -14,7 +14,7 @@ export function registerInitCommand(program: Command): void {
 }
 
 /** Never overwrites: an existing file is kept and reported. */
-export function init(context: CliContext): void {
+function init(context: CliContext): void {
   const dirs = manifestDirs(context.env, context.cwd);
   const files = [
     { path: join(dirs.homeBottles, "default.md"), text: defaultBottleText() },

@@ -1,7 +1,9 @@
 import { type Command, Option } from "commander";
 import { visible } from "../../lib/terminal-text.ts";
+import { errorMessage } from "../../lib/user-error.ts";
 import type { ManifestCatalog } from "../../manifest/loader.ts";
-import { type CliContext, openCatalog, processContext } from "../context.ts";
+import { openCatalog } from "../../plan/plan-for.ts";
+import { type CliContext, planContext, processContext } from "../context.ts";
 
 type ListFormat = "text" | "json";
 
@@ -22,7 +24,7 @@ export function registerListCommand(program: Command): void {
     );
 }
 
-export async function listRunning(context: CliContext, format: ListFormat = "text"): Promise<void> {
+async function listRunning(context: CliContext, format: ListFormat = "text"): Promise<void> {
   const { findInstances } = await import("../../backend/docker/cleanup.ts");
   const { openDocker } = await import("../docker-context.ts");
   const docker = await openDocker(context);
@@ -63,8 +65,8 @@ interface ListedManifest {
   error?: string;
 }
 
-export function list(context: CliContext, format: ListFormat = "text"): void {
-  const catalog = openCatalog(context);
+function list(context: CliContext, format: ListFormat = "text"): void {
+  const catalog = openCatalog(planContext(context));
   const listed = [
     ...catalog.agentNames().map((name) => describe(catalog, "agent", name)),
     ...catalog.bottleNames().map((name) => describe(catalog, "bottle", name)),
@@ -102,6 +104,6 @@ function describe(catalog: ManifestCatalog, kind: "agent" | "bottle", name: stri
       ...(manifest.data.description ? { description: manifest.data.description } : {}),
     };
   } catch (error) {
-    return { ...base, error: error instanceof Error ? error.message : String(error) };
+    return { ...base, error: errorMessage(error) };
   }
 }

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import type { Finding } from "../../lib/scanner/index.ts";
-import { UserError } from "../user-error.ts";
+import { errorMessage, UserError } from "../../lib/user-error.ts";
 
 export type ScanFormat = "text" | "json";
 
@@ -26,10 +26,10 @@ export interface ScanIo {
  * Exit codes of `scan`, distinct from each other and from the CLI's own 1 (failure of the system)
  * and 2 (bad input: an unknown option): docs/scanner.md lists them.
  */
-export const SCAN_EXIT = { clean: 0, found: 3, incomplete: 4 } as const;
+const SCAN_EXIT = { clean: 0, found: 3, incomplete: 4 } as const;
 
 /** What one scan reads at most from one file or from stdin. */
-export const SCAN_MAX_BYTES = 64 * 1024 * 1024;
+const SCAN_MAX_BYTES = 64 * 1024 * 1024;
 
 export function registerScanCommand(program: Command): void {
   program
@@ -81,7 +81,7 @@ export async function runScan(paths: readonly string[], format: ScanFormat, io: 
     try {
       report("<stdin>", scan(await io.readStdin()));
     } catch (error) {
-      fail(`<stdin>: ${error instanceof Error ? error.message : String(error)}`);
+      fail(`<stdin>: ${errorMessage(error)}`);
     }
   };
   if (paths.length === 0) await fromStdin();

@@ -1,11 +1,12 @@
 import type { Command } from "commander";
 import { Option } from "commander";
+import { planFor } from "../../plan/plan-for.ts";
 import { planToJson } from "../../plan/render-json.ts";
 import { planToText } from "../../plan/render-text.ts";
 import { confirmPlan } from "../confirm.ts";
-import { type CliContext, planFor, processContext } from "../context.ts";
+import { type CliContext, planContext, processContext } from "../context.ts";
 
-export interface StartOptions {
+interface StartOptions {
   dryRun?: boolean;
   format: "text" | "json";
   yes?: boolean;
@@ -30,9 +31,9 @@ export function registerStartCommand(program: Command): void {
     .action(async (agent: string, options: StartOptions) => start(processContext(), agent, options));
 }
 
-export async function start(context: CliContext, agentName: string, options: StartOptions): Promise<void> {
+async function start(context: CliContext, agentName: string, options: StartOptions): Promise<void> {
   // A preview needs no secret: what is missing is shown; a real start stops on it.
-  const plan = planFor(context, agentName, { allowMissing: options.dryRun === true });
+  const plan = planFor(planContext(context), agentName, { allowMissing: options.dryRun === true });
   const rendered =
     options.format === "json" ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : planToText(plan);
   if (options.dryRun) {

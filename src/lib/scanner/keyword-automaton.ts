@@ -14,7 +14,7 @@ export interface KeywordAutomaton {
   readonly keywords: readonly string[];
 }
 
-export function symbolOf(code: number): number {
+function symbolOf(code: number): number {
   if (code >= 65 && code <= 90) return code + 32;
   return code < ALPHABET ? code : 0;
 }

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { parentPort, Worker } from "node:worker_threads";
+import { errorMessage } from "../user-error.ts";
 import { scan } from "./scan.ts";
 import type { Finding, ScanOptions } from "./types.ts";
 import { isScanWorker, WORKER_MARKER } from "./worker-role.ts";
@@ -35,7 +36,7 @@ export async function serveScans(): Promise<never> {
       try {
         reply = { id: request.id, findings: scan(request.text, request.options) };
       } catch (error) {
-        reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };
+        reply = { id: request.id, error: errorMessage(error) };
       }
       port.postMessage(reply);
     });

@@ -12,7 +12,7 @@ export interface RuleSet {
   readonly unanchored: readonly Rule[];
 }
 
-export function buildRuleSet(rules: readonly Rule[], unanchored: readonly Rule[] = []): RuleSet {
+function buildRuleSet(rules: readonly Rule[], unanchored: readonly Rule[] = []): RuleSet {
   const keywordIndex = new Map<string, number>();
   const rulesByKeyword: number[][] = [];
   rules.forEach((rule, ruleIndex) => {

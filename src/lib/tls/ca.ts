@@ -37,7 +37,7 @@ function toPem(der: ArrayBuffer, label: string): string {
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
-export function fingerprintPem(certPem: string): string {
+function fingerprintPem(certPem: string): string {
   return new NodeX509Certificate(certPem).fingerprint256;
 }
 

@@ -1,7 +1,8 @@
-import { UserError } from "../../cli/user-error.ts";
-import { CRED_PROXY } from "../../plan/cred-proxy-routes.ts";
-import { EGRESS } from "../../plan/egress-config.ts";
-import { runInForeground } from "../foreground.ts";
+import { CRED_PROXY } from "../../contracts/cred-proxy.ts";
+import { EGRESS } from "../../contracts/egress-proxy.ts";
+import { UserError } from "../../lib/user-error.ts";
+
+import { runInForeground } from "../common/foreground.ts";
 import { tokensFromEnv } from "./routes.ts";
 import { isCredProxyConfigError, startCredProxy } from "./run.ts";
 

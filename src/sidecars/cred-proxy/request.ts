@@ -1,4 +1,4 @@
-import { endToEndHeaders } from "../egress-proxy/headers.ts";
+import { endToEndHeaders } from "../common/headers.ts";
 import type { ActiveRoute } from "./routes.ts";
 
 /**

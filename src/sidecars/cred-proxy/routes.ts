@@ -1,44 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
-import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../../lib/route-rules.ts";
-
-/**
- * routes.json, as the proxy reads it (rendered on the host by src/plan/cred-proxy-routes.ts). The
- * schema is the single source of truth for its shape; messages name key paths, never values.
- */
-
-const SLOT = /^CRED_PROXY_TOKEN_\d+$/;
-
-export const routeSchema = z.strictObject({
-  path: z
-    .string()
-    .regex(/^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/, "expected a path prefix such as /github")
-    .describe("Path prefix on the proxy that selects the route."),
-  upstream: z
-    .url({ protocol: /^https$/, error: "expected an https:// URL" })
-    .refine((url) => !new URL(url).search && !new URL(url).hash, "no query or fragment")
-    .describe("HTTPS URL the prefix maps to; the rest of the request path is appended."),
-  auth_scheme: z.enum(AUTH_SCHEMES),
-  slot: z.string().regex(SLOT, "expected CRED_PROXY_TOKEN_<n>").describe("Env variable holding the token."),
-  roles: z.array(z.string()).default([]),
-  /** Methods and paths forwarded; absent: the roles' defaults (lib/route-rules.ts). */
-  allow: z.array(routeRuleSchema).optional(),
-  /** Anthropic server-side features this route lets a Messages request use. */
-  server_tools: z.array(z.enum(SERVER_TOOLS)).optional(),
-});
-
-export const routesFileSchema = z.strictObject({
-  version: z.literal(1),
-  bottle: z.string().optional(),
-  supervise: z.boolean().default(false),
-  routes: z.array(routeSchema),
-  git_remotes: z
-    .array(z.strictObject({ name: z.string(), host: z.string(), path: z.string(), gate_url: z.string() }))
-    .default([]),
-});
-
-export type Route = z.output<typeof routeSchema>;
-export type RoutesFile = z.output<typeof routesFileSchema>;
+import { type Route, type RoutesFile, routesFileSchema, TOKEN_SLOT } from "../../contracts/cred-proxy.ts";
 
 /** A route ready to serve: its parsed upstream and its token. */
 export interface ActiveRoute extends Route {
@@ -141,7 +102,7 @@ export function matchRoute(routes: readonly ActiveRoute[], path: string): Active
 export function tokensFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const tokens: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (!SLOT.test(name) || value === undefined) continue;
+    if (!TOKEN_SLOT.test(name) || value === undefined) continue;
     if (value === "" || /[^\t\x20-\x7e\x80-\xff]/.test(value) || value !== value.trim()) {
       throw new Error(`${name} is empty or holds characters a header cannot carry`);
     }

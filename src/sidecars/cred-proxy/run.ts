@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import type * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import { createAuditLog } from "../egress-proxy/audit.ts";
-import { parseListenAddress, startHealthServer } from "../listen.ts";
+import { createAuditLog } from "../common/audit.ts";
+import { parseListenAddress, startHealthServer } from "../common/listen.ts";
 import { describeLoadFailure, loadRoutes, type RouteTable } from "./routes.ts";
 import { type CredProxy, type CredProxyAuditRecord, createCredProxy } from "./server.ts";
 import { TunnelAgent } from "./tunnel-agent.ts";
@@ -45,7 +45,7 @@ export interface CredProxySettings {
   auditMaxBytes?: number | undefined;
 }
 
-export type ReloadResult = { ok: true; routes: number } | { ok: false; reason: string };
+type ReloadResult = { ok: true; routes: number } | { ok: false; reason: string };
 
 export interface RunningCredProxy extends AsyncDisposable {
   readonly address: AddressInfo;

@@ -30,7 +30,7 @@ export interface DlpOptions {
   readonly defaultPorts?: DefaultPorts | undefined;
 }
 
-export interface HeadInput {
+interface HeadInput {
   readonly host: string;
   readonly port: number;
   readonly method: string;
@@ -40,7 +40,7 @@ export interface HeadInput {
   readonly rawHeaders: readonly string[];
 }
 
-export interface HeadInspection {
+interface HeadInspection {
   readonly block: Block | undefined;
   /** DLP found something in the URL (even an allowed token): the audit log must not show it. */
   readonly urlTainted: boolean;

@@ -1,11 +1,11 @@
 import type * as http from "node:http";
+import type { Limits } from "../../contracts/egress-proxy.ts";
 import type { Block } from "../../lib/block-response.ts";
-import { isGitPush } from "../cred-proxy/git-push.ts";
-import { type AuditRecord, elapsedMs, redactPath, startAuditRecord } from "./audit.ts";
+import { type AuditRecord, elapsedMs, redactPath, startAuditRecord } from "../common/audit.ts";
+import { isGitPush } from "../common/git-push.ts";
+import { endToEndHeaders, PROXY_ONLY, rawHeaderValue } from "../common/headers.ts";
 import { decodeBody, sniffCompressed } from "./body-decode.ts";
-import type { Limits } from "./config.ts";
 import { checkHead, inspects } from "./head-check.ts";
-import { endToEndHeaders, PROXY_ONLY, rawHeaderValue } from "./headers.ts";
 import { sendBlock, sendUpstreamError } from "./respond.ts";
 import { targetOf } from "./target.ts";
 import type { ProxyPolicy, Target, TunnelBinding } from "./types.ts";

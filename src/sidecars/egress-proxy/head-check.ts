@@ -1,5 +1,5 @@
 import type { Block } from "../../lib/block-response.ts";
-import type { AuditRecord } from "./audit.ts";
+import type { AuditRecord } from "../common/audit.ts";
 import type { ProxyPolicy, Target } from "./types.ts";
 
 /**

@@ -2,8 +2,8 @@ import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
+import { type EgressConfig, egressConfigSchema } from "../../contracts/egress-proxy.ts";
 import { loadSigningCa, type SigningCa } from "../../lib/tls/ca.ts";
-import { type EgressConfig, egressConfigSchema } from "./config.ts";
 
 /** A config with every referenced file read and checked: what the proxy runs on. */
 export interface ResolvedConfig {
@@ -14,7 +14,7 @@ export interface ResolvedConfig {
   readonly auditPath: string | undefined;
 }
 
-export interface ConfigIssue {
+interface ConfigIssue {
   /** Dotted key path, e.g. `dlp.known_tokens.0.sha256`; `(file)` for the file as a whole. */
   readonly path: string;
   readonly message: string;

@@ -1,5 +1,5 @@
-import { UserError } from "../../cli/user-error.ts";
-import { runInForeground } from "../foreground.ts";
+import { UserError } from "../../lib/user-error.ts";
+import { runInForeground } from "../common/foreground.ts";
 import { isEgressConfigError, startEgressProxy } from "./run.ts";
 
 /**

@@ -25,7 +25,7 @@ function patterns(entries: readonly string[]): HostPattern[] {
 }
 
 /** System and bundled roots, plus the config's upstream_ca. */
-export function upstreamTrust(extraPems: readonly string[]): tls.SecureContext {
+function upstreamTrust(extraPems: readonly string[]): tls.SecureContext {
   const roots = new Set<string>(tls.getCACertificates("default"));
   try {
     for (const pem of tls.getCACertificates("system")) roots.add(pem);

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { type Block, type BlockContext, renderBlock, renderBlockRaw } from "../../lib/block-response.ts";
-import { type AuditRecord, elapsedMs } from "./audit.ts";
+import { type AuditRecord, elapsedMs } from "../common/audit.ts";
 import { ERROR_HEADER, type UpstreamFailure } from "./upstream.ts";
 
 /** Writes a refusal on a response; closes the connection when the request body was not read. */
@@ -16,7 +16,7 @@ export function sendBlock(res: ServerResponse, block: Block, context: BlockConte
   res.end(rendered.body);
 }
 
-export function sendBlockRaw(socket: Socket, block: Block, context: BlockContext): void {
+function sendBlockRaw(socket: Socket, block: Block, context: BlockContext): void {
   if (socket.writable) socket.end(renderBlockRaw(block, context));
   else socket.destroy();
 }

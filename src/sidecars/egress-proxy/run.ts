@@ -1,7 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { createScanPool, scan } from "../../lib/scanner/index.ts";
-import { parseListenAddress, startHealthServer } from "../listen.ts";
-import { type AuditLog, createAuditLog } from "./audit.ts";
+import { errorMessage } from "../../lib/user-error.ts";
+import { type AuditLog, createAuditLog } from "../common/audit.ts";
+import { parseListenAddress, startHealthServer } from "../common/listen.ts";
 import {
   describeIssues,
   type LoadConfigResult,
@@ -33,7 +34,7 @@ export function isEgressConfigError(error: unknown): error is EgressConfigError 
   return error instanceof EgressConfigError;
 }
 
-export type ReloadResult = { ok: true; restartNeeded: readonly string[] } | { ok: false; reason: string };
+type ReloadResult = { ok: true; restartNeeded: readonly string[] } | { ok: false; reason: string };
 
 export interface RunningEgressProxy extends AsyncDisposable {
   readonly address: AddressInfo;
@@ -109,7 +110,7 @@ export async function startEgressProxy(
       try {
         policy = buildPolicy(next.resolved, scanner, policyOptions);
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         log(`reload refused, keeping the running policy: ${reason}`);
         return { ok: false, reason };
       }

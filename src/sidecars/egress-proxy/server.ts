@@ -1,5 +1,6 @@
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { errorMessage } from "../../lib/user-error.ts";
 import { handleRequest } from "./forward.ts";
 import { handleConnect } from "./tunnel.ts";
 import type { EgressProxyOptions, ProxyPolicy, TunnelBinding } from "./types.ts";
@@ -42,7 +43,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   server.timeout = limits.idle_timeout_ms;
 
   const failed = (what: string) => (error: unknown) => {
-    log(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+    log(`${what} failed: ${errorMessage(error)}`);
   };
 
   server.on("request", (req, res) => {

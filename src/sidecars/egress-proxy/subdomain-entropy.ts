@@ -12,7 +12,7 @@ export interface EntropyOptions {
   readonly threshold: number;
 }
 
-export function shannonEntropy(value: string): number {
+function shannonEntropy(value: string): number {
   if (value.length === 0) return 0;
   const counts = new Map<string, number>();
   for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from "node:http";
 import * as net from "node:net";
 import * as tls from "node:tls";
+import type { Limits } from "../../contracts/egress-proxy.ts";
 import { normalizeHost, splitHostPort } from "../../lib/host-pattern.ts";
-import { type AuditRecord, startAuditRecord } from "./audit.ts";
-import type { Limits } from "./config.ts";
+import { type AuditRecord, startAuditRecord } from "../common/audit.ts";
 import { rawExchange, rawUpstreamError } from "./respond.ts";
 import type { ProxyPolicy, TunnelBinding } from "./types.ts";
 import { classifyUpstreamError } from "./upstream.ts";

@@ -1,7 +1,7 @@
 import type { SecureContext } from "node:tls";
+import type { Limits } from "../../contracts/egress-proxy.ts";
 import type { BlockContext } from "../../lib/block-response.ts";
-import type { AuditRecord } from "./audit.ts";
-import type { Limits } from "./config.ts";
+import type { AuditRecord } from "../common/audit.ts";
 import type { Dlp } from "./dlp.ts";
 import type { HostDecision } from "./host-policy.ts";
 import type { ResolveResult } from "./resolve.ts";

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type * as http from "node:http";
 import type { Socket } from "node:net";
-import { type AuditRecord, redactPath, startAuditRecord } from "./audit.ts";
-import type { Limits } from "./config.ts";
+import type { Limits } from "../../contracts/egress-proxy.ts";
+import { type AuditRecord, redactPath, startAuditRecord } from "../common/audit.ts";
+import { endToEndHeaders, PROXY_ONLY } from "../common/headers.ts";
 import { checkHead, inspects } from "./head-check.ts";
-import { endToEndHeaders, PROXY_ONLY } from "./headers.ts";
 import { rawExchange, rawUpstreamError } from "./respond.ts";
 import { targetOf } from "./target.ts";
 import type { ProxyPolicy, TunnelBinding } from "./types.ts";

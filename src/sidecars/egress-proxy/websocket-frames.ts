@@ -18,7 +18,7 @@ const CARRY_CHARS = 512;
 const WINDOW_BYTES = 32 * 1024;
 const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
-export class FrameError extends Error {
+class FrameError extends Error {
   readonly closeCode: number;
   constructor(closeCode: number, message: string) {
     super(message);
@@ -43,7 +43,7 @@ export interface DeflateTerms {
 }
 
 /** What a scan refused: a code and rule as the proxy's refusals carry them. */
-export interface ScanRefusal {
+interface ScanRefusal {
   code: string;
   rule: string;
 }

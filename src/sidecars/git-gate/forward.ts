@@ -1,4 +1,4 @@
-import type { GateRemote } from "./config.ts";
+import type { GateRemote } from "../../contracts/git-gate.ts";
 import { git } from "./git.ts";
 import { type RefOutcome, renderForwardRejection } from "./messages.ts";
 import { isCreation, isDeletion, type RefUpdate } from "./push-updates.ts";

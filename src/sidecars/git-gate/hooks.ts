@@ -1,6 +1,8 @@
 import { text } from "node:stream/consumers";
+import type { GateConfig } from "../../contracts/git-gate.ts";
+import { errorMessage } from "../../lib/user-error.ts";
 import { appendPushAudit, type PushAuditRecord, pushAuditRecord } from "./audit.ts";
-import { type GateConfig, loadGateConfig, remoteForRepo } from "./config.ts";
+import { loadGateConfig, remoteForRepo } from "./config.ts";
 import { forwardPush } from "./forward.ts";
 import { renderMirrorFull, renderSecretRejection, renderWarnings } from "./messages.ts";
 import { mirrorBytes, refreshMirror } from "./mirror.ts";
@@ -70,7 +72,7 @@ export async function preReceiveHook(
       env,
     });
   } catch (error) {
-    audit(undefined, "error", error instanceof Error ? error.message : String(error));
+    audit(undefined, "error", errorMessage(error));
     throw error;
   }
   const warnings = renderWarnings(scanned.warnings);
@@ -110,7 +112,7 @@ export async function runHook(kind: string | undefined, argv: readonly string[])
       outcome = await preReceiveHook(config, process.cwd(), await text(process.stdin));
     else outcome = { exitCode: 2, stderr: `git-gate: unknown hook ${kind ?? "(none)"}\n` };
   } catch (error) {
-    const message = `git-gate: internal error, refusing: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `git-gate: internal error, refusing: ${errorMessage(error)}`;
     outcome = { exitCode: 1, stdout: `${message.replaceAll("\n", " ")}\n`, stderr: `${message}\n` };
     if (kind === "access") delete outcome.stderr;
   }

@@ -1,4 +1,4 @@
-import { UserError } from "../../cli/user-error.ts";
+import { UserError } from "../../lib/user-error.ts";
 import { GateConfigError, loadGateConfig } from "./config.ts";
 import { runHook } from "./hooks.ts";
 import { serveGate } from "./serve.ts";

@@ -5,7 +5,7 @@ import type { Oversized, PushFinding } from "./scan-push.ts";
 export const MAX_LISTED = 20;
 
 /** One finding in a line: ref, object, path, line and rule; the excerpt is masked, never the secret. */
-export function describeFinding({ ref, object, commit, place, path, finding }: PushFinding): string {
+function describeFinding({ ref, object, commit, place, path, finding }: PushFinding): string {
   const where =
     place === "blob"
       ? `${commit ? `commit ${commit} ` : ""}file ${path}`
@@ -70,7 +70,7 @@ export interface RefOutcome {
   summary: string;
 }
 
-export const refForwarded = (outcome: RefOutcome): boolean => outcome.flag !== "!";
+const refForwarded = (outcome: RefOutcome): boolean => outcome.flag !== "!";
 
 /** The refusal when upstream refused some ref: which landed, which did not and why. */
 export function renderForwardRejection(

@@ -1,20 +1,21 @@
 import { chmod, lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { GateConfig, GateRemote } from "./config.ts";
+import type { GateConfig, GateRemote } from "../../contracts/git-gate.ts";
+
 import { git, gitOk } from "./git.ts";
 import { acquireLock } from "./lock.ts";
 import { describeUpstreamFailure, sshCommand } from "./ssh.ts";
 
 /** What the mirror holds of upstream: branches and tags (not e.g. GitHub's refs/pull/*). */
-export const MIRROR_REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"] as const;
+const MIRROR_REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"] as const;
 
 export const reposDir = (config: Pick<GateConfig, "state_dir">): string => join(config.state_dir, "repos");
 export const hooksDir = (config: Pick<GateConfig, "state_dir">): string => join(config.state_dir, "hooks");
-export const repoPath = (config: Pick<GateConfig, "state_dir">, name: string): string =>
+const repoPath = (config: Pick<GateConfig, "state_dir">, name: string): string =>
   join(reposDir(config), `${name}.git`);
 
 /** `#!/bin/sh` that re-enters this program: `<command...> git-gate hook <kind> "$@"`. */
-export function hookScript(command: readonly string[], kind: string): string {
+function hookScript(command: readonly string[], kind: string): string {
   const quoted = [...command, "git-gate", "hook", kind].map((part) => `'${part.replaceAll("'", `'\\''`)}'`);
   return `#!/bin/sh\nexec ${quoted.join(" ")} "$@"\n`;
 }

@@ -4,7 +4,7 @@ import { git, gitOk } from "./git.ts";
 import { isDeletion, isZero, type RefUpdate } from "./push-updates.ts";
 
 /** What kind of thing in a push holds a finding. */
-export type FindingPlace = "blob" | "commit" | "tag" | "tree" | "ref";
+type FindingPlace = "blob" | "commit" | "tag" | "tree" | "ref";
 
 /** A secret found in a push: where (ref, object, path) and what (the scanner's finding). */
 export interface PushFinding {

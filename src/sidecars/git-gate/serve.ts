@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { GateConfig } from "./config.ts";
+import type { GateConfig } from "../../contracts/git-gate.ts";
+
 import { CONFIG_ENV } from "./hooks.ts";
 import { hooksDir, prepareMirror, refreshMirror, reposDir, writeHooks } from "./mirror.ts";
 
@@ -21,7 +22,7 @@ export interface RunningGate extends AsyncDisposable {
 }
 
 /** git daemon's argv: the declared mirrors only, fetch and push, the access hook first. */
-export function daemonArgs(config: GateConfig, listen: string | undefined): string[] {
+function daemonArgs(config: GateConfig, listen: string | undefined): string[] {
   return [
     "daemon",
     "--reuseaddr",

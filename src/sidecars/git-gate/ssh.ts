@@ -1,30 +1,4 @@
-import type { GateRemote } from "./config.ts";
-
-const KEY_TYPES = new Set([
-  "ssh-ed25519",
-  "ssh-rsa",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "ecdsa-sha2-nistp521",
-  "sk-ssh-ed25519@openssh.com",
-  "sk-ecdsa-sha2-nistp256@openssh.com",
-]);
-
-/**
- * The known_hosts line pinning a manifest's KnownHostKey (`type base64 [comment]`, or a whole
- * known_hosts line whose host field is dropped) under `alias`. ssh looks the key up by the alias
- * (HostKeyAlias), so the pin holds whatever name or port the upstream URL uses. Undefined when
- * the value is no public key.
- */
-export function knownHostsLine(alias: string, knownHostKey: string): string | undefined {
-  const fields = knownHostKey.trim().split(/\s+/);
-  const start = fields.findIndex((field) => KEY_TYPES.has(field));
-  if (start === -1 || start > 1) return undefined;
-  const type = fields[start]!;
-  const key = fields[start + 1];
-  if (key === undefined || !/^[A-Za-z0-9+/]+={0,3}$/.test(key)) return undefined;
-  return `${alias} ${type} ${key}\n`;
-}
+import type { GateRemote } from "../../contracts/git-gate.ts";
 
 /**
  * The ssh command git runs for a remote (core.sshCommand; git passes it to `sh -c`). Only the

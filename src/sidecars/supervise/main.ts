@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
-import { UserError } from "../../cli/user-error.ts";
-import { SUPERVISE } from "../../supervise/protocol.ts";
-import { ProposalQueue } from "../../supervise/queue.ts";
+import { SUPERVISE } from "../../contracts/supervise.ts";
+import { ProposalQueue } from "../../contracts/supervise-queue.ts";
+import { UserError } from "../../lib/user-error.ts";
 import { startSuperviseServer } from "./server.ts";
 
 export const DEFAULT_TIMEOUT_MS = 15 * 60_000;

@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { SUPERVISE, SUPERVISE_LIMITS } from "../../supervise/protocol.ts";
+import { SUPERVISE, SUPERVISE_LIMITS } from "../../contracts/supervise.ts";
+import { errorMessage } from "../../lib/user-error.ts";
 import { registerSuperviseTools, type ToolContext } from "./tools.ts";
 
 export interface SuperviseServer extends AsyncDisposable {
@@ -41,7 +42,7 @@ export async function startSuperviseServer(
       active -= 1;
     });
     handle(request, response, context).catch((error: unknown) => {
-      context.log(`request failed: ${error instanceof Error ? error.message : String(error)}`);
+      context.log(`request failed: ${errorMessage(error)}`);
       if (!response.headersSent) jsonRpcError(response, 500, -32603, "internal error");
       else response.destroy();
     });

@@ -1,16 +1,16 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { readCurrentConfig } from "../../supervise/current-config.ts";
-import { type Proposal, SUPERVISE, SUPERVISE_LIMITS } from "../../supervise/protocol.ts";
-import type { ProposalQueue, WaitResult } from "../../supervise/queue.ts";
+import { type Proposal, SUPERVISE, SUPERVISE_LIMITS, type Validated } from "../../contracts/supervise.ts";
+import { readCurrentConfig } from "../../contracts/supervise-current-config.ts";
+import type { ProposalQueue, WaitResult } from "../../contracts/supervise-queue.ts";
 import {
-  type Validated,
   validateDockerfile,
   validateEgressUrl,
   validateJustification,
   validateRoutes,
-} from "../../supervise/validate.ts";
+} from "../../contracts/supervise-validate.ts";
+import { errorMessage } from "../../lib/user-error.ts";
 
 export interface ToolContext {
   queue: ProposalQueue;
@@ -27,7 +27,7 @@ export interface ToolContext {
 }
 
 /** One queued proposal and the calls waiting for its decision (identical calls share it). */
-export interface SharedWait {
+interface SharedWait {
   id: string;
   result: Promise<WaitResult>;
   callers: number;
@@ -177,8 +177,7 @@ function queue(context: ToolContext, change: Change, justification: string): Sha
   try {
     context.queue.submit(proposal);
   } catch (error) {
-    const code =
-      (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    const code = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
     return `proposal not queued: the operator's queue on the host cannot be written (${code}${code === "ENOSPC" ? ": no space left on device" : ""}). Nothing changed; tell the user, and do not retry until they have fixed it.`;
   }
   const abort = new AbortController();

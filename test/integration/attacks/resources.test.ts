@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { diskLimitRefusal } from "../../../src/backend/docker/disk-limit.ts";
-import { GIT_GATE } from "../../../src/sidecars/git-gate/layout.ts";
+import { GIT_GATE } from "../../../src/contracts/git-gate.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker, testInstance } from "../docker/engine-available.ts";
 import {

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { LABEL_INSTANCE } from "../../../src/backend/docker/engine.ts";
-import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
-import { CRED_PROXY } from "../../../src/plan/cred-proxy-routes.ts";
+import { LABEL_INSTANCE } from "../../../src/backend/docker/engine/engine.ts";
+import { bridgeGateway } from "../../../src/cli/demo/git-upstream.ts";
+import { CRED_PROXY } from "../../../src/contracts/cred-proxy.ts";
+
 import { runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";

@@ -3,8 +3,8 @@
  * engine the tests skip, unless CLAUDE_BOTTLE_REQUIRE_DOCKER=1 (CI), where the file fails.
  */
 import { randomBytes } from "node:crypto";
-import { LABEL_INSTANCE } from "../../../src/backend/docker/engine.ts";
-import { CliDockerEngine } from "../../../src/backend/docker/engine-cli.ts";
+import { CliDockerEngine } from "../../../src/backend/docker/engine/cli.ts";
+import { LABEL_INSTANCE } from "../../../src/backend/docker/engine/engine.ts";
 
 export const BASE_IMAGE = process.env.CLAUDE_BOTTLE_BASE_IMAGE ?? "claude-bottle/base:bookworm-node24";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { LABEL_INSTANCE, LABEL_ROLE } from "../../../src/backend/docker/engine.ts";
-import { EngineError, isEngineError } from "../../../src/backend/docker/engine-error.ts";
+import { LABEL_INSTANCE, LABEL_ROLE } from "../../../src/backend/docker/engine/engine.ts";
+import { EngineError, isEngineError } from "../../../src/backend/docker/engine/error.ts";
 import { BASE_IMAGE, connectDocker, removeInstance, testInstance } from "./engine-available.ts";
 
 const docker = await connectDocker({ baseImage: true });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { LABEL_INPUTS_HASH } from "../../../src/backend/docker/engine.ts";
+import { LABEL_INPUTS_HASH } from "../../../src/backend/docker/engine/engine.ts";
 import { CLAUDE_CODE_VERSION, ensureImage, type ImageOptions } from "../../../src/backend/docker/images.ts";
 import { runCliAsync } from "../../helpers/run-cli.ts";
 import { BASE_IMAGE, connectDocker, removeInstance, testInstance } from "./engine-available.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { waitReady } from "../../../src/backend/docker/container-steps.ts";
-import { LABEL_ROLE } from "../../../src/backend/docker/engine.ts";
+import { LABEL_ROLE } from "../../../src/backend/docker/engine/engine.ts";
 import { listeningCheck } from "../../../src/backend/docker/listening-probe.ts";
 import { BASE_IMAGE, connectDocker, removeInstance, testInstance } from "./engine-available.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LABEL_INSTANCE } from "../../../src/backend/docker/engine.ts";
+import { LABEL_INSTANCE } from "../../../src/backend/docker/engine/engine.ts";
 import { runCliAsync } from "../../helpers/run-cli.ts";
 import { tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";

@@ -1,15 +1,15 @@
 /**
  * Fault: the CLI is SIGKILLed (no handler runs, nothing is torn down) at each step of a launch
- * (DESIGN.md §3), and once while attached. Then `cleanup` must leave nothing of that bottle: no
- * container, no network, no supervise queue or current-config dir, no state record (G6). Only
- * the audit logs stay, by design.
+ * (docs/architecture.md, "Launch sequence"), and once while attached. Then `cleanup` must leave
+ * nothing of that bottle: no container, no network, no supervise queue or current-config dir, no
+ * state record (G6). Only the audit logs stay, by design.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { LABEL_INSTANCE } from "../../../src/backend/docker/engine.ts";
+import { LABEL_INSTANCE } from "../../../src/backend/docker/engine/engine.ts";
 import { BIN, runCliAsync } from "../../helpers/run-cli.ts";
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { AGENT_USER } from "../../../src/backend/docker/agent-env.ts";
-import { LABEL_INSTANCE } from "../../../src/backend/docker/engine.ts";
+import { LABEL_INSTANCE } from "../../../src/backend/docker/engine/engine.ts";
 import { launchBottle, type TestBottle } from "../../helpers/bottle.ts";
 import { connectDocker } from "../docker/engine-available.ts";
 

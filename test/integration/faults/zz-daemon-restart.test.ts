@@ -13,7 +13,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AGENT_USER } from "../../../src/backend/docker/agent-env.ts";
-import { LABEL_INSTANCE } from "../../../src/backend/docker/engine.ts";
+import { LABEL_INSTANCE } from "../../../src/backend/docker/engine/engine.ts";
 import { launchBottle, type TestBottle } from "../../helpers/bottle.ts";
 import { runCliAsync } from "../../helpers/run-cli.ts";
 import { connectDocker } from "../docker/engine-available.ts";

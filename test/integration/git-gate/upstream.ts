@@ -5,15 +5,15 @@
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import type { CliDockerEngine } from "../../../src/backend/docker/engine-cli.ts";
-import { type SshUpstream, startUpstream as startSshUpstream } from "../../../src/demo/git-upstream.ts";
+import type { CliDockerEngine } from "../../../src/backend/docker/engine/cli.ts";
+import { type SshUpstream, startUpstream as startSshUpstream } from "../../../src/cli/demo/git-upstream.ts";
 import { BASE_IMAGE } from "../docker/engine-available.ts";
 
 export const UPSTREAM_IMAGE = "claude-bottle-test/git-upstream:latest";
 const CONTEXT = fileURLToPath(new URL("../../../images/git-upstream", import.meta.url));
 
-export type { SshUpstream } from "../../../src/demo/git-upstream.ts";
-export { bridgeGateway, UPSTREAM_REPO } from "../../../src/demo/git-upstream.ts";
+export type { SshUpstream } from "../../../src/cli/demo/git-upstream.ts";
+export { bridgeGateway, UPSTREAM_REPO } from "../../../src/cli/demo/git-upstream.ts";
 
 export async function buildUpstreamImage(engine: CliDockerEngine): Promise<void> {
   await engine.build({

@@ -4,12 +4,13 @@ import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AGENT_CA_BUNDLE, AGENT_CA_CERT } from "../../../src/backend/docker/agent-env.ts";
-import { EngineError } from "../../../src/backend/docker/engine-error.ts";
-import { firstTarFile } from "../../../src/backend/docker/engine-tar.ts";
+import { EngineError } from "../../../src/backend/docker/engine/error.ts";
+import { firstTarFile } from "../../../src/backend/docker/engine/tar.ts";
 import { InstanceStore } from "../../../src/backend/state.ts";
 import { attachSession } from "../../../src/cli/attach.ts";
-import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
-import { EGRESS } from "../../../src/plan/egress-config.ts";
+import { bridgeGateway } from "../../../src/cli/demo/git-upstream.ts";
+import { EGRESS } from "../../../src/contracts/egress-proxy.ts";
+
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";
 import { supervisedBottle } from "./mcp-client.ts";

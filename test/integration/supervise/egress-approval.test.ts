@@ -5,8 +5,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
-import { EGRESS } from "../../../src/plan/egress-config.ts";
+import { bridgeGateway } from "../../../src/cli/demo/git-upstream.ts";
+import { EGRESS } from "../../../src/contracts/egress-proxy.ts";
+
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { TERMINAL_CONTROL } from "../../helpers/terminal.ts";
 import { connectDocker } from "../docker/engine-available.ts";

@@ -3,9 +3,10 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { bridgeGateway } from "../../../src/demo/git-upstream.ts";
-import { CRED_PROXY } from "../../../src/plan/cred-proxy-routes.ts";
-import { EGRESS } from "../../../src/plan/egress-config.ts";
+import { bridgeGateway } from "../../../src/cli/demo/git-upstream.ts";
+import { CRED_PROXY } from "../../../src/contracts/cred-proxy.ts";
+import { EGRESS } from "../../../src/contracts/egress-proxy.ts";
+
 import { manifest, type TempHome, tempHome } from "../../helpers/temp-home.ts";
 import { connectDocker } from "../docker/engine-available.ts";
 import { type HttpsUpstream, startHttpsUpstream } from "./https-upstream.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ContainerInfo, DockerEngine } from "../../../src/backend/docker/engine.ts";
+import type { ContainerInfo, DockerEngine } from "../../../src/backend/docker/engine/engine.ts";
 import { attachSession } from "../../../src/cli/attach.ts";
 
 type Engine = Pick<DockerEngine, "containerExec" | "containerInspect">;

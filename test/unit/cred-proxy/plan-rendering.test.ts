@@ -11,13 +11,10 @@ import {
   teaConfigText,
 } from "../../../src/backend/docker/provision/cred-proxy-roles.ts";
 import { credProxySidecar } from "../../../src/backend/docker/sidecars/cred-proxy.ts";
+import { CRED_PROXY } from "../../../src/contracts/cred-proxy.ts";
 import { ManifestCatalog } from "../../../src/manifest/loader.ts";
 import { type BottlePlan, buildPlan } from "../../../src/plan/bottle-plan.ts";
-import {
-  CRED_PROXY,
-  credProxyRoutesText,
-  renderCredProxyRoutes,
-} from "../../../src/plan/cred-proxy-routes.ts";
+import { credProxyRoutesText, renderCredProxyRoutes } from "../../../src/plan/cred-proxy-routes.ts";
 import { renderEgressConfig } from "../../../src/plan/egress-config.ts";
 import { planToJson } from "../../../src/plan/render-json.ts";
 import { parseRoutes } from "../../../src/sidecars/cred-proxy/routes.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isGitPush, pushedRepository } from "../../../src/sidecars/cred-proxy/git-push.ts";
+import { isGitPush, pushedRepository } from "../../../src/sidecars/common/git-push.ts";
 import { upstreamRequestHeaders, upstreamTarget } from "../../../src/sidecars/cred-proxy/request.ts";
 import { type ActiveRoute, matchRoute, tokensFromEnv } from "../../../src/sidecars/cred-proxy/routes.ts";
 

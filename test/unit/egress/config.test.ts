@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { stringify } from "yaml";
+import { egressConfigJsonSchema } from "../../../src/contracts/egress-proxy.ts";
 import { generateBottleCa } from "../../../src/lib/tls/ca.ts";
-import { egressConfigJsonSchema } from "../../../src/sidecars/egress-proxy/config.ts";
 import { loadEgressConfig, parseEgressConfigText } from "../../../src/sidecars/egress-proxy/load-config.ts";
 
 describe("egress config loader", () => {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { egressConfigSchema } from "../../../src/contracts/egress-proxy.ts";
 import { ManifestCatalog } from "../../../src/manifest/loader.ts";
 import { buildPlan } from "../../../src/plan/bottle-plan.ts";
 import { renderEgressConfig } from "../../../src/plan/egress-config.ts";
-import { egressConfigSchema } from "../../../src/sidecars/egress-proxy/config.ts";
 import { manifest, tempHome } from "../../helpers/temp-home.ts";
 
 // The plan renders the proxy's config (src/plan/egress-config.ts); this proves the proxy's schema

@@ -3,9 +3,9 @@ import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { renderBlock, renderBlockRaw } from "../../../src/lib/block-response.ts";
-import { createAuditLog, redactPath } from "../../../src/sidecars/egress-proxy/audit.ts";
+import { createAuditLog, redactPath } from "../../../src/sidecars/common/audit.ts";
+import { endToEndHeaders } from "../../../src/sidecars/common/headers.ts";
 import { decodeBody } from "../../../src/sidecars/egress-proxy/body-decode.ts";
-import { endToEndHeaders } from "../../../src/sidecars/egress-proxy/headers.ts";
 import { findEncodedLabel } from "../../../src/sidecars/egress-proxy/subdomain-entropy.ts";
 
 describe("block response", () => {

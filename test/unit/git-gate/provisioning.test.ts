@@ -6,10 +6,9 @@ import {
   renderGitGateConfig,
 } from "../../../src/backend/docker/provision/git-gate-files.ts";
 import { gitConfigCommands, upstreamSpellings } from "../../../src/backend/docker/provision/git-remotes.ts";
+import { GIT_GATE, gateConfigSchema } from "../../../src/contracts/git-gate.ts";
 import type { BottlePlan, PlannedGitRemote } from "../../../src/plan/bottle-plan.ts";
 import { Secret } from "../../../src/plan/secret.ts";
-import { gateConfigSchema } from "../../../src/sidecars/git-gate/config.ts";
-import { GIT_GATE } from "../../../src/sidecars/git-gate/layout.ts";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBdTgcNmZkNXqhYm0IOKrc0Wq5mB9F2tRtbjQyMrT5S9";
 

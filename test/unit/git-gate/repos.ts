@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { GateConfig } from "../../../src/sidecars/git-gate/config.ts";
+import type { GateConfig } from "../../../src/contracts/git-gate.ts";
 
 export interface Repos extends Disposable {
   root: string;

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { knownHostsLine } from "../../../src/contracts/git-gate.ts";
 import {
   classifyUpstreamFailure,
   describeUpstreamFailure,
-  knownHostsLine,
   sshCommand,
 } from "../../../src/sidecars/git-gate/ssh.ts";
 

@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { ProposalQueue } from "../../../src/contracts/supervise-queue.ts";
 import { appendHostFile, readHostFile, UnsafeHostFileError } from "../../../src/lib/host-files.ts";
 import { appendAudit, auditEntry } from "../../../src/supervise/audit.ts";
-import { ProposalQueue } from "../../../src/supervise/queue.ts";
 
 /** A dir a sidecar could write, and a file outside it that must stay untouched. */
 function sidecarDir(): { dir: string; victim: string } & Disposable {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { CRED_PROXY } from "../../../src/plan/cred-proxy-routes.ts";
-import { EGRESS } from "../../../src/plan/egress-config.ts";
+import { CRED_PROXY } from "../../../src/contracts/cred-proxy.ts";
+import { EGRESS } from "../../../src/contracts/egress-proxy.ts";
+import type { RenderedRouteEntry } from "../../../src/contracts/supervise.ts";
 import { applyRoutes, egressForRoutes, nextRoutesDocument } from "../../../src/supervise/apply-routes.ts";
 import { isApplyError } from "../../../src/supervise/live-reload.ts";
-import type { RenderedRouteEntry } from "../../../src/supervise/protocol.ts";
 import { api, egressConfig, fakeBottle, other, routesFile, SHA } from "./fake-bottle.ts";
 
 describe("nextRoutesDocument", () => {

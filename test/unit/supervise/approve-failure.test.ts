@@ -4,11 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse } from "yaml";
-import { EGRESS } from "../../../src/plan/egress-config.ts";
-import { writeCurrentConfig } from "../../../src/supervise/current-config.ts";
+import { EGRESS } from "../../../src/contracts/egress-proxy.ts";
+import { writeCurrentConfig } from "../../../src/contracts/supervise-current-config.ts";
+import { ProposalQueue } from "../../../src/contracts/supervise-queue.ts";
+import { superviseDirs } from "../../../src/lib/home-layout.ts";
 import { approve } from "../../../src/supervise/decide.ts";
-import { superviseDirs } from "../../../src/supervise/host-dirs.ts";
-import { ProposalQueue } from "../../../src/supervise/queue.ts";
+
 import { api, egressConfig, fakeBottle, other, routesFile } from "./fake-bottle.ts";
 
 describe("an approval whose apply fails", () => {

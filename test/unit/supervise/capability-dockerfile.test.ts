@@ -4,7 +4,7 @@ import {
   expandWord,
   initialCapabilityDockerfile,
   parseCapabilityDockerfile,
-} from "../../../src/supervise/capability-dockerfile.ts";
+} from "../../../src/contracts/capability-dockerfile.ts";
 
 const BASE = initialCapabilityDockerfile("claude-bottle/agent:latest");
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { proposalDigest } from "../../../src/contracts/supervise.ts";
 import { renderScreen } from "../../../src/supervise/dashboard-screen.ts";
 import {
   type DashboardState,
@@ -7,8 +8,8 @@ import {
   onKey,
   withQueue,
 } from "../../../src/supervise/dashboard-state.ts";
-import type { PendingProposal } from "../../../src/supervise/decide.ts";
-import { proposalDigest } from "../../../src/supervise/protocol.ts";
+import type { PendingProposal } from "../../../src/supervise/render.ts";
+
 import { TERMINAL_CONTROL } from "../../helpers/terminal.ts";
 
 function pending(id: string, instance = "b1", minutesAgo = 1): PendingProposal {

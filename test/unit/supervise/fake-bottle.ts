@@ -4,10 +4,11 @@ import type {
   DockerEngine,
   ExecResult,
   InMemoryFile,
-} from "../../../src/backend/docker/engine.ts";
-import { CRED_PROXY } from "../../../src/plan/cred-proxy-routes.ts";
-import { EGRESS } from "../../../src/plan/egress-config.ts";
-import type { RenderedRouteEntry } from "../../../src/supervise/protocol.ts";
+} from "../../../src/backend/docker/engine/engine.ts";
+import { CRED_PROXY } from "../../../src/contracts/cred-proxy.ts";
+import { EGRESS } from "../../../src/contracts/egress-proxy.ts";
+
+import type { RenderedRouteEntry } from "../../../src/contracts/supervise.ts";
 
 export const SHA = "a".repeat(64);
 export const api: RenderedRouteEntry = {
@@ -24,7 +25,13 @@ export const other: RenderedRouteEntry = {
   slot: "CRED_PROXY_TOKEN_0",
   roles: [],
 };
-export const routesFile = { version: 1, bottle: "b", supervise: true, routes: [api], git_remotes: [] };
+export const routesFile = {
+  version: 1 as const,
+  bottle: "b",
+  supervise: true,
+  routes: [api],
+  git_remotes: [],
+};
 export const egressConfig = {
   listen: "0.0.0.0:8888",
   allowlist: ["api.example.com"],

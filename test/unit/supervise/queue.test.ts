@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import type { Proposal } from "../../../src/supervise/protocol.ts";
-import { ProposalQueue } from "../../../src/supervise/queue.ts";
+import type { Proposal } from "../../../src/contracts/supervise.ts";
+import { ProposalQueue } from "../../../src/contracts/supervise-queue.ts";
 
 function egress(id: string, createdAt: string, instance = "a-00000000"): Proposal {
   return {

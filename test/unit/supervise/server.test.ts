@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { writeCurrentConfig } from "../../../src/contracts/supervise-current-config.ts";
+import { ProposalQueue } from "../../../src/contracts/supervise-queue.ts";
 import { type SuperviseServer, startSuperviseServer } from "../../../src/sidecars/supervise/server.ts";
-import { writeCurrentConfig } from "../../../src/supervise/current-config.ts";
-import { ProposalQueue } from "../../../src/supervise/queue.ts";
 
 interface ToolText {
   text: string;

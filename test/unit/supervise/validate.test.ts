@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { lineDiff } from "../../../src/supervise/diff.ts";
 import {
   validateDockerfile,
   validateEgressUrl,
   validateJustification,
   validateRoutes,
-} from "../../../src/supervise/validate.ts";
+} from "../../../src/contracts/supervise-validate.ts";
+import { lineDiff } from "../../../src/supervise/diff.ts";
 
 describe("egress request validation", () => {
   const cases: [string, string][] = [

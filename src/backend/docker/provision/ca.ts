@@ -1,7 +1,7 @@
 import type { BottleCa } from "../../../lib/tls/ca.ts";
 import { AGENT_CA_BUNDLE, AGENT_CA_CERT } from "../agent-env.ts";
-import type { DockerEngine } from "../engine.ts";
-import { firstTarFile } from "../engine-tar.ts";
+import type { DockerEngine } from "../engine/engine.ts";
+import { firstTarFile } from "../engine/tar.ts";
 
 /**
  * Makes the agent trust the per-bottle CA before it starts: the certificate goes where

@@ -3,9 +3,10 @@ import { CRED_PROXY_URL } from "../../../plan/bottle-plan.ts";
 import { AGENT_HOME } from "../agent-env.ts";
 
 /**
- * What each cred-proxy route role configures in the agent (DESIGN.md §2), as pure renderers: the
- * agent gets URLs pointing at cred-proxy and, where a client refuses to start without one, a
- * placeholder credential that is not a secret (cred-proxy drops it and injects the real one).
+ * What each cred-proxy route role configures in the agent (docs/architecture.md, "Sidecars"), as
+ * pure renderers: the agent gets URLs pointing at cred-proxy and, where a client refuses to start
+ * without one, a placeholder credential that is not a secret (cred-proxy drops it and injects the
+ * real one).
  */
 
 /** Obviously not a secret, and recognised as a placeholder by the secret scanner. */

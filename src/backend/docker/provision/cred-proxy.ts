@@ -1,6 +1,6 @@
 import type { BottlePlan } from "../../../plan/bottle-plan.ts";
 import { AGENT_USER } from "../agent-env.ts";
-import type { DockerEngine, InMemoryFile } from "../engine.ts";
+import type { DockerEngine, InMemoryFile } from "../engine/engine.ts";
 import {
   AGENT_CRED_PROXY_GITCONFIG,
   AGENT_NPMRC,

@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
+import { type GateConfigInput, GIT_GATE, knownHostsLine } from "../../../contracts/git-gate.ts";
 import type { BottlePlan } from "../../../plan/bottle-plan.ts";
-import type { GateConfigInput } from "../../../sidecars/git-gate/config.ts";
-import { GIT_GATE } from "../../../sidecars/git-gate/layout.ts";
-import { knownHostsLine } from "../../../sidecars/git-gate/ssh.ts";
-import type { InMemoryFile } from "../engine.ts";
+
+import type { InMemoryFile } from "../engine/engine.ts";
 
 /** The alias under which a remote's host key is pinned (HostKeyAlias; see sidecars/git-gate/ssh.ts). */
-export const hostKeyAlias = (name: string): string => `git-gate-upstream-${name}`;
+const hostKeyAlias = (name: string): string => `git-gate-upstream-${name}`;
 
 /** git-gate's config for a bottle. Pure. */
 export function renderGitGateConfig(plan: BottlePlan): GateConfigInput {

@@ -1,7 +1,7 @@
 import { parseSshGitUrl } from "../../../lib/git-url.ts";
 import type { PlannedGitRemote } from "../../../plan/bottle-plan.ts";
 import { AGENT_HOME, AGENT_USER } from "../agent-env.ts";
-import type { DockerEngine } from "../engine.ts";
+import type { DockerEngine } from "../engine/engine.ts";
 
 /**
  * The spellings of an upstream URL that the agent's git rewrites to the gate: the manifest's own

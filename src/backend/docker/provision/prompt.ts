@@ -1,5 +1,5 @@
 import { AGENT_HOME } from "../agent-env.ts";
-import type { DockerEngine } from "../engine.ts";
+import type { DockerEngine } from "../engine/engine.ts";
 
 export const AGENT_PROMPT_FILE = `${AGENT_HOME}/.claude-bottle/prompt.md`;
 

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { UserError } from "../../../cli/user-error.ts";
+import { UserError } from "../../../lib/user-error.ts";
 import { AGENT_HOME } from "../agent-env.ts";
-import type { DockerEngine, InMemoryFile } from "../engine.ts";
+import type { DockerEngine, InMemoryFile } from "../engine/engine.ts";
 
 /** A skill is a small directory of text; anything bigger is a mistake worth stopping for. */
 const MAX_SKILL_BYTES = 8 * 1024 * 1024;

@@ -1,16 +1,16 @@
 import { readFile } from "node:fs/promises";
+import { CRED_PROXY } from "../../../contracts/cred-proxy.ts";
+import { EGRESS } from "../../../contracts/egress-proxy.ts";
+import { credProxyLogDir } from "../../../lib/home-layout.ts";
 import { shareDirWithGroup } from "../../../lib/host-files.ts";
-import { CRED_PROXY, credProxyRoutesText, credProxyTokenEnv } from "../../../plan/cred-proxy-routes.ts";
-import { EGRESS } from "../../../plan/egress-config.ts";
+import { credProxyRoutesText, credProxyTokenEnv } from "../../../plan/cred-proxy-routes.ts";
+
 import { createContainer, waitReady } from "../container-steps.ts";
-import type { ContainerSpec } from "../engine.ts";
+import type { ContainerSpec } from "../engine/engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
-import { credProxyLogDir, type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
+import { type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
 import { provisionCredProxy } from "../provision/cred-proxy.ts";
 import type { DockerSidecar } from "./sidecar.ts";
-
-/** The image's default user (node); its files are copied in owned by it. */
-const UID = 1000;
 
 /**
  * The container spec without the token values: those are added by `start` only, so a spec can be
@@ -81,10 +81,16 @@ export const credProxySidecar: DockerSidecar = {
         path: CRED_PROXY.routesFile.slice(1),
         content: credProxyRoutesText(docker.plan),
         mode: CRED_PROXY.routesMode,
-        uid: UID,
-        gid: UID,
+        uid: CRED_PROXY.uid,
+        gid: CRED_PROXY.gid,
       },
-      { path: CRED_PROXY.caCert.slice(1), content: trusted, mode: 0o644, uid: UID, gid: UID },
+      {
+        path: CRED_PROXY.caCert.slice(1),
+        content: trusted,
+        mode: 0o644,
+        uid: CRED_PROXY.uid,
+        gid: CRED_PROXY.gid,
+      },
     ]);
     await engine.containerStart(base.name);
     await waitReady(engine, base.name, listeningCheck(CRED_PROXY.healthPort), { signal });

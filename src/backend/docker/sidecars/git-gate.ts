@@ -1,18 +1,20 @@
 import { readFile } from "node:fs/promises";
+import { GIT_GATE } from "../../../contracts/git-gate.ts";
+import { gitGateLogDir } from "../../../lib/home-layout.ts";
 import { shareDirWithGroup } from "../../../lib/host-files.ts";
-import { GIT_GATE } from "../../../sidecars/git-gate/layout.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
-import type { ContainerSpec } from "../engine.ts";
+import type { ContainerSpec } from "../engine/engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
 import type { DockerBottlePlan } from "../prepare.ts";
-import { gitGateLogDir, sidecarBase } from "../prepare.ts";
+import { sidecarBase } from "../prepare.ts";
 import { gateExtraHosts, gitGateFiles } from "../provision/git-gate-files.ts";
 import { provisionGitRemotes } from "../provision/git-remotes.ts";
 import type { DockerSidecar } from "./sidecar.ts";
 
 /**
- * git-gate (DESIGN.md §2, G4): real git behind `git://git-gate/<Name>.git` on the internal
- * network; its own SSH to the upstreams leaves on the egress network, with keys only it holds.
+ * git-gate (docs/architecture.md, "Sidecars"; G4 in docs/guarantees.md): real git behind
+ * `git://git-gate/<Name>.git` on the internal network; its own SSH to the upstreams leaves on the
+ * egress network, with keys only it holds.
  */
 export const gitGateSidecar: DockerSidecar = {
   role: "git-gate",

@@ -1,10 +1,10 @@
 import type { BottleCa } from "../../../lib/tls/ca.ts";
 import type { BottlePlan } from "../../../plan/bottle-plan.ts";
 import type { SidecarRole } from "../../instance.ts";
-import type { ContainerSpec, DockerEngine } from "../engine.ts";
+import type { ContainerSpec, DockerEngine } from "../engine/engine.ts";
 import type { DockerBottlePlan } from "../prepare.ts";
 
-export interface SidecarLaunchContext {
+interface SidecarLaunchContext {
   engine: DockerEngine;
   /** Register every resource's removal here before creating it (see container-steps.ts). */
   stack: AsyncDisposableStack;
@@ -15,7 +15,7 @@ export interface SidecarLaunchContext {
   signal?: AbortSignal | undefined;
 }
 
-export interface SidecarProvisionContext {
+interface SidecarProvisionContext {
   engine: DockerEngine;
   /** The agent container's name. */
   agent: string;
@@ -24,9 +24,9 @@ export interface SidecarProvisionContext {
 }
 
 /**
- * A sidecar started after the egress proxy and before the agent (DESIGN.md §3 step 5). Each lives
- * in its own module under sidecars/; launch starts the enabled ones in parallel and waits until
- * all are healthy, so names resolve on the agent's first call.
+ * A sidecar started after the egress proxy and before the agent (docs/architecture.md, "Launch
+ * sequence"). Each lives in its own module under sidecars/; launch starts the enabled ones in
+ * parallel and waits until all are healthy, so names resolve on the agent's first call.
  */
 export interface DockerSidecar {
   readonly role: Exclude<SidecarRole, "egress-proxy">;

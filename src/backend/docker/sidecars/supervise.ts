@@ -1,23 +1,23 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { giveDirTo } from "../../../lib/host-files.ts";
-import type { BottlePlan } from "../../../plan/bottle-plan.ts";
-import { renderCredProxyRoutes } from "../../../plan/cred-proxy-routes.ts";
-import { initialCapabilityDockerfile } from "../../../supervise/capability-dockerfile.ts";
+import { initialCapabilityDockerfile } from "../../../contracts/capability-dockerfile.ts";
+import { QUEUE_DIRS, SUPERVISE } from "../../../contracts/supervise.ts";
 import {
   type CurrentConfig,
-  copyToAgent,
   currentConfigFiles,
   readCurrentConfig,
   writeCurrentConfig,
-} from "../../../supervise/current-config.ts";
-import { QUEUE_DIRS, SUPERVISE } from "../../../supervise/protocol.ts";
-import { ProposalQueue } from "../../../supervise/queue.ts";
+} from "../../../contracts/supervise-current-config.ts";
+import { ProposalQueue } from "../../../contracts/supervise-queue.ts";
+import { giveDirTo } from "../../../lib/host-files.ts";
+import type { BottlePlan } from "../../../plan/bottle-plan.ts";
+import { renderCredProxyRoutes } from "../../../plan/cred-proxy-routes.ts";
 import { AGENT_USER, AGENT_WORKDIR } from "../agent-env.ts";
 import { createContainer, waitReady } from "../container-steps.ts";
-import type { ContainerSpec } from "../engine.ts";
+import type { ContainerSpec } from "../engine/engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
 import { type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
+import { copyToAgent } from "../provision/current-config.ts";
 import type { DockerSidecar } from "./sidecar.ts";
 
 function dirsOf(docker: DockerBottlePlan): NonNullable<DockerBottlePlan["supervise"]> {

@@ -12,8 +12,8 @@ import {
   STAGED_BINARY,
   stageClaudeCode,
 } from "../../../../src/backend/docker/claude-code.ts";
-import type { DockerEngine, ImageInfo } from "../../../../src/backend/docker/engine.ts";
-import { LABEL_INPUTS_HASH } from "../../../../src/backend/docker/engine.ts";
+import type { DockerEngine, ImageInfo } from "../../../../src/backend/docker/engine/engine.ts";
+import { LABEL_INPUTS_HASH } from "../../../../src/backend/docker/engine/engine.ts";
 import { CLAUDE_CODE, CLAUDE_CODE_VERSION, ensureImage } from "../../../../src/backend/docker/images.ts";
 
 // A stand-in for the 190 MB package: the same layout (package/claude), a few bytes.

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { diskLimitRefusal } from "../../../../src/backend/docker/disk-limit.ts";
-import { containerCreateArgs, stopArgs } from "../../../../src/backend/docker/engine-args.ts";
-import { parseInfo } from "../../../../src/backend/docker/engine-parse.ts";
+import { containerCreateArgs, stopArgs } from "../../../../src/backend/docker/engine/args.ts";
+import { parseInfo } from "../../../../src/backend/docker/engine/parse.ts";
 
 test("limits.disk is refused where the engine cannot cap a writable layer, saying what to do", () => {
   const refusal = diskLimitRefusal({ driver: "overlay2", backingFilesystem: "extfs" });

@@ -7,9 +7,9 @@ import {
   copyOutArgs,
   execArgs,
   killArgs,
-} from "../../../../src/backend/docker/engine-args.ts";
-import { envFileText, withEnvFile } from "../../../../src/backend/docker/engine-env-file.ts";
-import { firstTarFile, tarFiles } from "../../../../src/backend/docker/engine-tar.ts";
+} from "../../../../src/backend/docker/engine/args.ts";
+import { envFileText, withEnvFile } from "../../../../src/backend/docker/engine/env-file.ts";
+import { firstTarFile, tarFiles } from "../../../../src/backend/docker/engine/tar.ts";
 
 test("environment values never appear in the create argv: only the env file's path does", () => {
   const args = containerCreateArgs(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { runDocker } from "../../../../src/backend/docker/engine-run.ts";
+import { runDocker } from "../../../../src/backend/docker/engine/run.ts";
 
 // runDocker runs any program by argv; Node itself stands in for a docker CLI that takes its time.
 const slowCommand = ["-e", "setTimeout(() => process.stdout.write('finished'), 20_000)"];

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import type { DockerEngine, EngineInfo } from "../../../../src/backend/docker/engine.ts";
-import { EngineError } from "../../../../src/backend/docker/engine-error.ts";
+import type { DockerEngine, EngineInfo } from "../../../../src/backend/docker/engine/engine.ts";
+import { EngineError } from "../../../../src/backend/docker/engine/error.ts";
 import {
   brokenGvisor,
   describeRuntime,
@@ -15,7 +15,7 @@ import {
   runtimeFailureDetail,
 } from "../../../../src/backend/docker/isolation.ts";
 import { prepareDocker } from "../../../../src/backend/docker/prepare.ts";
-import { isUserError } from "../../../../src/cli/user-error.ts";
+import { isUserError } from "../../../../src/lib/user-error.ts";
 import type { BottlePlan } from "../../../../src/plan/bottle-plan.ts";
 
 const WITH_GVISOR: EngineInfo = {

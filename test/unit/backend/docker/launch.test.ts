@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { DockerEngine } from "../../../../src/backend/docker/engine.ts";
+import type { DockerEngine } from "../../../../src/backend/docker/engine/engine.ts";
 import { launchDocker } from "../../../../src/backend/docker/launch.ts";
 import type { DockerBottlePlan } from "../../../../src/backend/docker/prepare.ts";
 import type { BottleCa } from "../../../../src/lib/tls/ca.ts";

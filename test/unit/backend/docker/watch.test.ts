@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ContainerInfo, DockerEngine } from "../../../../src/backend/docker/engine.ts";
+import type { ContainerInfo, DockerEngine } from "../../../../src/backend/docker/engine/engine.ts";
 import { describeLoss, instanceStates, watchInstance } from "../../../../src/backend/docker/watch.ts";
 
 const container = (role: string, patch: Partial<ContainerInfo> = {}): ContainerInfo => ({

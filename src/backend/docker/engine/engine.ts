@@ -1,11 +1,11 @@
 /**
  * The one narrow interface every Docker call of claude-bottle goes through. Planning and launch
  * code depend on this interface only, so tests can hand them a fake; `CliDockerEngine`
- * (engine-cli.ts) implements it with argv arrays to the `docker` CLI, never a shell string.
+ * (cli.ts) implements it with argv arrays to the `docker` CLI, never a shell string.
  *
  * Conventions: a lookup of something that does not exist resolves to `undefined` (inspect) or is
- * a no-op (remove); every other failure rejects with an `EngineError` (engine-error.ts).
- * Environment values never appear in an argv (where `ps` would show them): see engine-args.ts.
+ * a no-op (remove); every other failure rejects with an `EngineError` (error.ts).
+ * Environment values never appear in an argv (where `ps` would show them): see args.ts.
  */
 import type { Writable } from "node:stream";
 
@@ -90,13 +90,13 @@ export interface NetworkInfo {
   containers: string[];
 }
 
-export interface BindMount {
+interface BindMount {
   source: string;
   target: string;
   readOnly?: boolean;
 }
 
-export interface HealthCheck {
+interface HealthCheck {
   /** Run by the container's /bin/sh (Docker's CMD-SHELL form); a fixed string, never user input. */
   shellCommand: string;
   intervalMs?: number;

@@ -2,7 +2,7 @@
  * Pure argv builders for the docker CLI (no I/O, unit-tested).
  *
  * Environment values never appear here: the caller writes them to an env file
- * (engine-env-file.ts) and passes its path, so neither `ps` nor the CLI's own environment sees them.
+ * (env-file.ts) and passes its path, so neither `ps` nor the CLI's own environment sees them.
  */
 import type { ContainerSpec, ExecOptions, LabelFilter, Labels } from "./engine.ts";
 

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { splitHostPort } from "../lib/host-pattern.ts";
+import { splitHostPort } from "../../lib/host-pattern.ts";
 
 /** `host:port` (port 0 picks a free one; `[v6]:port` too) as a listen address, or undefined. */
 export function parseListenAddress(address: string): { host: string; port: number } | undefined {

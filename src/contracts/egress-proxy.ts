@@ -1,6 +1,27 @@
 import { z } from "zod";
-import { parseHostPattern, splitHostPort } from "../../lib/host-pattern.ts";
-import { parseCidr, parseIpLiteral } from "../../lib/ip-policy.ts";
+import { parseHostPattern, splitHostPort } from "../lib/host-pattern.ts";
+import { parseCidr, parseIpLiteral } from "../lib/ip-policy.ts";
+
+/**
+ * The egress-proxy sidecar's contract with the host: where its files sit in its container, and its
+ * config file, which the host renders (src/plan/egress-config.ts) and the proxy parses
+ * (src/sidecars/egress-proxy/load-config.ts).
+ */
+
+/** Where the egress-proxy sidecar finds its files and listens, inside its container. */
+export const EGRESS = {
+  alias: "egress-proxy",
+  port: 8888,
+  healthPort: 8889,
+  dir: "/etc/claude-bottle/egress",
+  configFile: "/etc/claude-bottle/egress/config.yaml",
+  caCert: "/etc/claude-bottle/egress/ca.pem",
+  caKey: "/etc/claude-bottle/egress/ca-key.pem",
+  auditDir: "/var/log/claude-bottle",
+  auditFile: "/var/log/claude-bottle/egress-audit.jsonl",
+  /** `egress.upstream_ca` files are mounted read-only here as 0.pem, 1.pem, ... */
+  upstreamCaDir: "/etc/claude-bottle/upstream-ca",
+} as const;
 
 /**
  * The egress proxy's config file (YAML): the single source of truth for its shape. Every field
@@ -33,7 +54,7 @@ const filePath = z
 
 const positiveInt = z.number().int().positive();
 
-export const limitsSchema = z
+const limitsSchema = z
   .strictObject({
     max_connections: positiveInt.default(1024).describe("client connections open at once"),
     max_tunnels: positiveInt.default(512).describe("CONNECT tunnels open at once; more are refused (503)"),

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
+import { routeRuleSchema } from "../lib/route-rules.ts";
+import { routeSchema } from "./cred-proxy.ts";
 
 /**
  * The queue protocol between the supervise sidecar (in the bottle) and the host (`dashboard`,
@@ -68,14 +69,17 @@ const common = {
 
 const field = z.string().max(SUPERVISE_LIMITS.fieldChars);
 
-export const renderedRouteSchema = z.strictObject({
+/**
+ * A route as a proposal carries it: cred-proxy's route (contracts/cred-proxy.ts) with every field
+ * bounded, so a flood from the sidecar cannot bury the host. Its formats are checked again, with
+ * cred-proxy's own schema, when the routes are applied.
+ */
+const renderedRouteSchema = routeSchema.extend({
   path: field,
   upstream: field,
-  auth_scheme: z.enum(AUTH_SCHEMES),
   slot: field,
   roles: z.array(field).max(SUPERVISE_LIMITS.rolesPerRoute).default([]),
   allow: z.array(routeRuleSchema).max(SUPERVISE_LIMITS.allowRulesPerRoute).optional(),
-  server_tools: z.array(z.enum(SERVER_TOOLS)).optional(),
 });
 
 export const proposalSchema = z.discriminatedUnion("kind", [
@@ -110,7 +114,6 @@ export type Proposal = z.output<typeof proposalSchema>;
 export function proposalDigest(proposal: Proposal): string {
   return createHash("sha256").update(JSON.stringify(proposal)).digest("hex").slice(0, 16);
 }
-export type ProposalKind = Proposal["kind"];
 export type RenderedRouteEntry = z.output<typeof renderedRouteSchema>;
 
 export const responseSchema = z.strictObject({
@@ -125,6 +128,9 @@ export const responseSchema = z.strictObject({
 });
 
 export type ProposalResponse = z.output<typeof responseSchema>;
+
+/** A validation's result: the value, or every problem found (the agent fixes them all at once). */
+export type Validated<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
 /** Issues of a zod parse as `key.path: message` lines: never the values. */
 export function issueLines(error: z.ZodError): string[] {

@@ -1,6 +1,15 @@
 /** `DockerEngine` over the docker CLI: every call is one argv array, run without a shell. */
 
 import { Transform } from "node:stream";
+import {
+  containerCreateArgs,
+  copyOutArgs,
+  execArgs,
+  filterArgs,
+  killArgs,
+  labelArgs,
+  stopArgs,
+} from "./args.ts";
 import type {
   BuildOptions,
   CommitOptions,
@@ -16,20 +25,11 @@ import type {
   NetworkCreateOptions,
   NetworkInfo,
 } from "./engine.ts";
-import {
-  containerCreateArgs,
-  copyOutArgs,
-  execArgs,
-  filterArgs,
-  killArgs,
-  labelArgs,
-  stopArgs,
-} from "./engine-args.ts";
-import { withEnvFile } from "./engine-env-file.ts";
-import { CopyTooLargeError, EngineError, NOT_FOUND } from "./engine-error.ts";
-import { parseContainers, parseImages, parseInfo, parseNetworks } from "./engine-parse.ts";
-import { type RunOptions, type RunResult, runDocker } from "./engine-run.ts";
-import { tarFiles } from "./engine-tar.ts";
+import { withEnvFile } from "./env-file.ts";
+import { CopyTooLargeError, EngineError, NOT_FOUND } from "./error.ts";
+import { parseContainers, parseImages, parseInfo, parseNetworks } from "./parse.ts";
+import { type RunOptions, type RunResult, runDocker } from "./run.ts";
+import { tarFiles } from "./tar.ts";
 
 export interface CliDockerEngineOptions {
   /** The docker CLI; default "docker" from PATH. DOCKER_HOST and friends apply as usual. */

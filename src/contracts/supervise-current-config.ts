@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { DockerEngine } from "../backend/docker/engine.ts";
-import { CURRENT_CONFIG_FILES, type RenderedRouteEntry, SUPERVISE } from "./protocol.ts";
-import { writeAtomic } from "./queue.ts";
+import type { RoutesFile } from "./cred-proxy.ts";
+import { CURRENT_CONFIG_FILES } from "./supervise.ts";
+import { writeAtomic } from "./supervise-queue.ts";
 
 /**
  * The current-config dir: what the bottle's policy is right now, for the agent to read (copied
@@ -16,10 +16,8 @@ export interface CurrentConfig {
   dockerfile?: string | undefined;
 }
 
-/** routes.json; fields besides `routes` (version, bottle, git_remotes) are kept as they are. */
-export interface RoutesDocument {
-  routes: RenderedRouteEntry[];
-}
+/** routes.json (contracts/cred-proxy.ts): its routes, and the other fields as cred-proxy has them. */
+type RoutesDocument = Pick<RoutesFile, "routes"> & Partial<Omit<RoutesFile, "routes">>;
 
 /** The files of a (partial) current config, rendered. */
 export function currentConfigFiles(config: Partial<CurrentConfig>): { name: string; content: string }[] {
@@ -73,43 +71,4 @@ export function parseAllowlist(text: string): string[] {
     .split("\n")
     .map((line) => line.replace(/#.*/, "").trim())
     .filter((line) => line !== "");
-}
-
-/** Copies the host's current-config dir into the agent (see copyToAgent). */
-export async function syncAgentCurrentConfig(
-  engine: DockerEngine,
-  agent: string,
-  dir: string,
-): Promise<void> {
-  const files = Object.values(CURRENT_CONFIG_FILES).flatMap((name) => {
-    try {
-      return [{ name, content: readFileSync(join(dir, name), "utf8") }];
-    } catch {
-      return [];
-    }
-  });
-  await copyToAgent(engine, agent, files);
-}
-
-/**
- * Puts current-config files into the agent container at SUPERVISE.currentConfigMount, owned by
- * root (0644): the agent (uid 1000, no capabilities) can read them and cannot change them. A
- * copy, not a bind mount, so the agent container needs no host dir when it is created.
- */
-export async function copyToAgent(
-  engine: DockerEngine,
-  agent: string,
-  files: readonly { name: string; content: string }[],
-): Promise<void> {
-  await engine.containerCopyIn(
-    agent,
-    "/",
-    files.map(({ name, content }) => ({
-      path: `${SUPERVISE.currentConfigMount.slice(1)}/${name}`,
-      content,
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-    })),
-  );
 }

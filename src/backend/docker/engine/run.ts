@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { EngineError } from "./engine-error.ts";
+import { EngineError } from "./error.ts";
 
 export interface RunOptions {
   /** Bytes for the CLI's stdin (`docker cp -`, `docker exec -i`), or a stream piped into it. */
@@ -49,7 +49,7 @@ export function runDocker(
   const inherit = options.stdio === "inherit";
   return new Promise((resolve, reject) => {
     const child = spawn(docker, args, {
-      // The user's own environment, never a value from a manifest (engine-env-file.ts says why).
+      // The user's own environment, never a value from a manifest (engine/env-file.ts says why).
       env: process.env,
       stdio: inherit ? "inherit" : ["pipe", "pipe", "pipe"],
     });

@@ -4,7 +4,7 @@
  * (and the host) reach it while nothing else does.
  */
 import { createServer } from "node:net";
-import type { DockerEngine, Labels } from "../backend/docker/engine.ts";
+import type { DockerEngine, Labels } from "../../backend/docker/engine/engine.ts";
 
 /** The bare repository the image creates; `main` is its default branch. */
 export const UPSTREAM_REPO = "/srv/git/repo.git";
@@ -31,7 +31,7 @@ export async function bridgeGateway(engine: DockerEngine): Promise<string> {
 }
 
 /** A port free on `address` now (the engine publishes on it right after). */
-export async function freePort(address: string): Promise<number> {
+async function freePort(address: string): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

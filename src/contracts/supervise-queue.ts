@@ -22,7 +22,7 @@ import {
   proposalSchema,
   QUEUE_DIRS,
   responseSchema,
-} from "./protocol.ts";
+} from "./supervise.ts";
 
 /** A file in the queue that is not a valid proposal: listed, never acted on. */
 export interface QueueProblem {
@@ -50,7 +50,7 @@ export interface WaitOptions {
 }
 
 /**
- * One bottle's queue directory (protocol.ts describes the layout). Every state change is a
+ * One bottle's queue directory (supervise.ts describes the layout). Every state change is a
  * rename or an unlink, each atomic, so the sidecar and any number of host processes can share it
  * without locks. An instance owns nothing but the path: no module state.
  */
@@ -218,11 +218,9 @@ export class ProposalQueue {
 }
 
 /** Bound on a queue file the host reads: the sidecar writes them, and a sidecar may be hostile. */
-export const MAX_QUEUE_FILE_BYTES = 256 * 1024;
+const MAX_QUEUE_FILE_BYTES = 256 * 1024;
 
-export function readProposal(
-  file: string,
-): { ok: true; proposal: Proposal } | { ok: false; issues: string[] } {
+function readProposal(file: string): { ok: true; proposal: Proposal } | { ok: false; issues: string[] } {
   let json: unknown;
   try {
     json = JSON.parse(readHostFile(file, MAX_QUEUE_FILE_BYTES));

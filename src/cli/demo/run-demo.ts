@@ -4,23 +4,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import pc from "picocolors";
-import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
-import { findInstances, removeInstance } from "../backend/docker/cleanup.ts";
-import { waitReady } from "../backend/docker/container-steps.ts";
-import type { DockerEngine } from "../backend/docker/engine.ts";
-import { defaultStageDir, ensureImages } from "../backend/docker/images.ts";
-import { listeningCheck } from "../backend/docker/listening-probe.ts";
-import { labelsFor, type Ownership } from "../backend/docker/prepare.ts";
-import { resourceName } from "../backend/instance.ts";
-import { type CliContext, planFor } from "../cli/context.ts";
-import { openDocker } from "../cli/docker-context.ts";
-import { startBottle } from "../cli/start-bottle.ts";
-import { visible, visibleLines } from "../lib/terminal-text.ts";
-import { generateBottleCa, loadSigningCa } from "../lib/tls/ca.ts";
-import { generateLeafKey, mintLeaf } from "../lib/tls/leaf.ts";
-import type { DemoApiConfig } from "./demo-api-main.ts";
+import { AGENT_USER, AGENT_WORKDIR } from "../../backend/docker/agent-env.ts";
+import { findInstances, removeInstance } from "../../backend/docker/cleanup.ts";
+import { waitReady } from "../../backend/docker/container-steps.ts";
+import type { DockerEngine } from "../../backend/docker/engine/engine.ts";
+import { defaultStageDir, ensureImages } from "../../backend/docker/images.ts";
+import { listeningCheck } from "../../backend/docker/listening-probe.ts";
+import { labelsFor, type Ownership } from "../../backend/docker/prepare.ts";
+import { resourceName } from "../../backend/instance.ts";
+import type { DemoApiConfig, RecordedRequest } from "../../contracts/demo-api.ts";
+import { homeLayout } from "../../lib/home-layout.ts";
+import { visible, visibleLines } from "../../lib/terminal-text.ts";
+import { generateBottleCa, loadSigningCa } from "../../lib/tls/ca.ts";
+import { generateLeafKey, mintLeaf } from "../../lib/tls/leaf.ts";
+import { planFor } from "../../plan/plan-for.ts";
+import { type CliContext, planContext } from "../context.ts";
+import { openDocker } from "../docker-context.ts";
+import { startBottle } from "../start-bottle.ts";
 import { demoScript } from "./demo-script.ts";
-import type { RecordedRequest } from "./fake-anthropic.ts";
 import { bridgeGateway, type SshUpstream, startUpstream } from "./git-upstream.ts";
 
 const API_HOST = "api.anthropic.com";
@@ -90,7 +91,7 @@ export async function runDemo(context: CliContext): Promise<DemoResult> {
     env: { ...context.env, CLAUDE_BOTTLE_HOME: home, DEMO_ANTHROPIC_KEY: token },
     cwd: home,
   };
-  const plan = planFor(demoContext, "demo");
+  const plan = planFor(planContext(demoContext), "demo");
   const bottleDocker = await openDocker(demoContext);
   const { instance } = await startBottle({ ...demoContext, stdout: devNull() }, bottleDocker, plan, {
     detach: true,
@@ -206,10 +207,11 @@ function writeDemoManifests(
   home: string,
   facts: { gateway: string; upstream: SshUpstream; repoUrl: string; keyFile: string; apiCaFile: string },
 ): void {
-  mkdirSync(join(home, "bottles"));
-  mkdirSync(join(home, "agents"));
+  const layout = homeLayout(home);
+  mkdirSync(layout.bottles);
+  mkdirSync(layout.agents);
   writeFileSync(
-    join(home, "bottles", "demo.md"),
+    join(layout.bottles, "demo.md"),
     `---
 description: The demo bottle. The API and the git upstream are local stand-ins.
 git:
@@ -233,7 +235,7 @@ egress:
 ---
 `,
   );
-  writeFileSync(join(home, "agents", "demo.md"), `---\nbottle: demo\n---\n${PROMPT}\n`);
+  writeFileSync(join(layout.agents, "demo.md"), `---\nbottle: demo\n---\n${PROMPT}\n`);
 }
 
 function readRecords(file: string): RecordedRequest[] {

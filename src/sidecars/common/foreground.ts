@@ -1,4 +1,4 @@
-import { UserError } from "../cli/user-error.ts";
+import { UserError } from "../../lib/user-error.ts";
 
 /** A started sidecar server: SIGHUP reloads it, close stops it. */
 export interface ReloadableServer {

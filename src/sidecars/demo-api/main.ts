@@ -1,16 +1,7 @@
 import { appendFileSync, readFileSync } from "node:fs";
-import { UserError } from "../cli/user-error.ts";
-import { type ScriptStep, startFakeAnthropic } from "./fake-anthropic.ts";
-
-/** What `claude-bottle demo` hands the `demo-api` container. */
-export interface DemoApiConfig {
-  script: ScriptStep[];
-  /** Certificates by host name (api.anthropic.com, and the demo's allowed host). */
-  certificates: { host: string; cert: string; key: string }[];
-  port: number;
-  /** JSON lines of RecordedRequest, on a host dir mounted in. */
-  recordFile: string;
-}
+import type { DemoApiConfig } from "../../contracts/demo-api.ts";
+import { UserError } from "../../lib/user-error.ts";
+import { startFakeAnthropic } from "./fake-anthropic.ts";
 
 /** The `demo-api` role of the sidecar image: the scripted fake API until SIGTERM. */
 export async function main(argv: readonly string[]): Promise<void> {

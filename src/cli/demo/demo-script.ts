@@ -1,4 +1,4 @@
-import type { ScriptStep } from "./fake-anthropic.ts";
+import type { ScriptStep } from "../../contracts/demo-api.ts";
 
 export interface DemoTargets {
   /** https URL of an allowed page (the fake API's own host). */

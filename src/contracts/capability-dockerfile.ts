@@ -6,7 +6,7 @@
  * USER. No parser directive can switch the frontend, no `RUN --mount` reaches a cache or secret,
  * no COPY/ADD brings bytes from the host or a URL, no ARG takes a build argument. Pure.
  */
-import type { Validated } from "./validate.ts";
+import type { Validated } from "./supervise.ts";
 
 export type CapabilityStep =
   | { kind: "run"; line: number; shell: string }

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createServer as createTlsServer, type ServerOptions } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createSecureContext } from "node:tls";
+import type { RecordedRequest, ScriptStep } from "../../contracts/demo-api.ts";
 
 /**
  * A local stand-in for the Anthropic Messages API that plays a script: each request that offers
@@ -11,17 +12,6 @@ import { createSecureContext } from "node:tls";
  * housekeeping) get a short text. Streams SSE as the real API does. `GET /demo/hello` is a plain
  * page, for the demo's "allowed request".
  */
-
-export type ScriptStep = { bash: string; note?: string } | { text: string };
-
-export interface RecordedRequest {
-  path: string;
-  /** SHA-256 of the credential the request carried (x-api-key, else the bearer token). */
-  credentialSha256: string | undefined;
-  hadTools: boolean;
-  /** Text of the tool results the request carried back (the output of the previous Bash step). */
-  toolResults: string[];
-}
 
 export interface FakeAnthropic extends AsyncDisposable {
   readonly port: number;

@@ -2,21 +2,21 @@ import { z } from "zod";
 import { findMatch, type HostPattern, normalizeHost, parseHostPattern } from "../lib/host-pattern.ts";
 import { AUTH_SCHEMES, routeRuleSchema, SERVER_TOOLS } from "../lib/route-rules.ts";
 import { parseCapabilityDockerfile } from "./capability-dockerfile.ts";
+import { ROUTE_PATH, routeSchema } from "./cred-proxy.ts";
 import {
   MAX_DOCKERFILE_BYTES,
   MAX_JUSTIFICATION,
   type RenderedRouteEntry,
   SUPERVISE,
   SUPERVISE_LIMITS,
-} from "./protocol.ts";
+  type Validated,
+} from "./supervise.ts";
 
 /**
  * Validation of what the agent proposes (and of what an operator modifies it into). Pure. A bad
  * proposal is answered at once with every problem, so the agent can fix it and ask again; it
  * never reaches the queue.
  */
-
-export type Validated<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
 export function validateJustification(text: unknown): Validated<string> {
   const value = typeof text === "string" ? text.trim() : "";
@@ -97,9 +97,8 @@ function parsePatterns(entries: readonly string[]): HostPattern[] {
   });
 }
 
-const ROUTE_PATH = /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
-
-const ROUTE_KEYS = new Set(["path", "upstream", "auth_scheme", "slot", "roles", "allow", "server_tools"]);
+/** The keys of a route: cred-proxy's route schema's. */
+const ROUTE_KEYS = new Set(Object.keys(routeSchema.shape));
 
 /**
  * A proposed route list for cred-proxy. Tokens reach cred-proxy only when its container is

@@ -58,7 +58,7 @@ function describeFailure(details: EngineErrorDetails): string {
 }
 
 /** Renders an argv for humans, quoting only what needs it. */
-export function formatCommand(command: readonly string[]): string {
+function formatCommand(command: readonly string[]): string {
   return command
     .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`))
     .join(" ");
