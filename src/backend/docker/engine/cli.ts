@@ -194,6 +194,7 @@ export class CliDockerEngine implements DockerEngine {
   ): Promise<number> {
     const stop = new AbortController();
     let bytes = 0;
+    stop.signal.addEventListener("abort", () => counted.destroy(), { once: true });
     const counted = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         bytes += chunk.length;

@@ -83,8 +83,12 @@ export function runDocker(
         terminate();
       }
     };
-    if (options.stdoutTo !== undefined) child.stdout?.pipe(options.stdoutTo);
-    else child.stdout?.on("data", onData(stdout));
+    if (options.stdoutTo !== undefined) {
+      child.stdout?.pipe(options.stdoutTo);
+      // A destination that goes away leaves stdout paused with data in it: its end, and so the
+      // command's close, would never be seen. Drained, it ends when the command does.
+      options.stdoutTo.once("close", () => child.stdout?.resume());
+    } else child.stdout?.on("data", onData(stdout));
     child.stderr?.on("data", onData(stderr));
     if (child.stdin !== null) {
       // EPIPE when the CLI exits before reading all input: its exit status tells the story.
