@@ -24,7 +24,6 @@ export interface LaunchOptions {
 export interface LaunchedBottle extends AsyncDisposable {
   readonly instance: string;
   readonly agentContainer: string;
-  readonly internalCidr: string;
 }
 
 /**
@@ -114,7 +113,6 @@ export async function launchDocker(
   return {
     instance,
     agentContainer: launchingAgentName(instance),
-    internalCidr,
     [Symbol.asyncDispose]: () => owned.disposeAsync(),
   };
 }
