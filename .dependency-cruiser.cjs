@@ -13,7 +13,8 @@
  *   manifest   reading and validating agent and bottle manifests
  *   plan       a manifest turned into a BottlePlan (plan-for.ts), each sidecar's config rendered
  *              from it as its contract's type
- *   backend    Docker: the engine, images, containers, networks; the instance state records
+ *   backend    Docker: the engine, images, containers, networks; an instance's lifecycle (launch,
+ *              replace the agent, stop, cleanup: docker/lifecycle/); the instance state records
  *   logs       reading a bottle's audit logs (`claude-bottle logs`)
  *   supervise  the host side of supervise: the dashboard, deciding and applying proposals (it
  *              replaces the agent through the backend and shows logs)

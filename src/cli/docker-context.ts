@@ -1,22 +1,15 @@
 import { findInstances } from "../backend/docker/cleanup.ts";
 import { CliDockerEngine } from "../backend/docker/engine/cli.ts";
-import type { DockerEngine, EngineInfo } from "../backend/docker/engine/engine.ts";
+import type { EngineInfo } from "../backend/docker/engine/engine.ts";
+import type { DockerHost } from "../backend/docker/lifecycle/host.ts";
 import { InstanceStore } from "../backend/state.ts";
-import { bottleHome, homeLayout } from "../lib/home-layout.ts";
+import { bottleHome } from "../lib/home-layout.ts";
 import { UserError } from "../lib/user-error.ts";
 
 import type { CliContext } from "./context.ts";
 
-export interface DockerContext {
-  engine: DockerEngine;
-  info: EngineInfo;
-  store: InstanceStore;
-  home: string;
-  logRoot: string;
-}
-
 /** The engine, asked once whether it answers, and the instance store beside the manifests. */
-export async function openDocker(context: CliContext): Promise<DockerContext> {
+export async function openDocker(context: CliContext): Promise<DockerHost> {
   const engine = new CliDockerEngine();
   let info: EngineInfo;
   try {
@@ -29,11 +22,14 @@ export async function openDocker(context: CliContext): Promise<DockerContext> {
     );
   }
   const home = bottleHome(context.env);
-  return { engine, info, store: new InstanceStore(home), home, logRoot: homeLayout(home).logs };
+  return { engine, info, store: new InstanceStore(home), home };
 }
 
 /** Warns about resources of dead instances: a crashed run must not leave a bottle unnoticed. */
-export async function warnAboutOrphans(docker: DockerContext, context: CliContext): Promise<void> {
+export async function warnAboutOrphans(
+  docker: Pick<DockerHost, "engine">,
+  context: CliContext,
+): Promise<void> {
   const dead = (await findInstances(docker.engine)).filter((instance) => !instance.alive);
   if (dead.length) {
     context.stderr.write(

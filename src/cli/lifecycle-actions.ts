@@ -1,6 +1,5 @@
 import { AGENT_USER, AGENT_WORKDIR } from "../backend/docker/agent-env.ts";
-import { findInstances, removeInstance } from "../backend/docker/cleanup.ts";
-import { removeSuperviseDirs } from "../backend/host-dirs.ts";
+import { cleanupInstances, stopInstance } from "../backend/docker/lifecycle/stop.ts";
 import { resourceName } from "../backend/instance.ts";
 import { UserError } from "../lib/user-error.ts";
 
@@ -52,38 +51,24 @@ export async function resume(context: CliContext, instance: string): Promise<num
 
 export async function stop(context: CliContext, instance: string): Promise<void> {
   const docker = await openDocker(context);
-  const found = (await findInstances(docker.engine)).find((candidate) => candidate.instance === instance);
-  if (!found && !docker.store.load(instance))
+  if (!(await stopInstance(docker, instance)))
     throw new UserError(`no bottle \`${instance}\`; \`claude-bottle list --running\` shows the running ones`);
-  if (found) await removeInstance(docker.engine, found);
-  docker.store.remove(instance);
-  const others = (await findInstances(docker.engine)).map((candidate) => candidate.instance);
-  removeSuperviseDirs(docker.home, new Set(others.filter((other) => other !== instance)));
   context.stdout.write(`stopped ${instance}\n`);
 }
 
 export async function cleanup(context: CliContext, options: { logs?: boolean } = {}): Promise<void> {
   const docker = await openDocker(context);
-  const instances = await findInstances(docker.engine);
-  const dead = instances.filter((instance) => !instance.alive);
-  for (const instance of dead) {
-    await removeInstance(docker.engine, instance);
-    docker.store.remove(instance.instance);
+  const { removed, live } = await cleanupInstances(docker, (instance) =>
     context.stdout.write(
       `removed ${instance.instance} (${instance.containers.length} container(s), ${instance.networks.length} network(s), ${instance.images.length} image(s))\n`,
-    );
-  }
-  const live = new Set(instances.filter((instance) => instance.alive).map((instance) => instance.instance));
-  for (const record of docker.store.list()) {
-    if (!live.has(record.instance)) docker.store.remove(record.instance);
-  }
-  removeSuperviseDirs(docker.home, live);
+    ),
+  );
   if (options.logs) {
     const { removeLogs } = await import("./logs-actions.ts");
     context.stdout.write(`removed the logs of ${removeLogs(context, live)} bottle(s) that are not running\n`);
   }
   context.stdout.write(
-    dead.length
+    removed.length
       ? `cleanup done; ${live.size} running bottle(s) left alone\n`
       : `nothing to clean up; ${live.size} running bottle(s)\n`,
   );

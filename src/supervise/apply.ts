@@ -1,6 +1,6 @@
 import type { DockerEngine } from "../backend/docker/engine/engine.ts";
+import { ReplaceAgentError, replaceAgent } from "../backend/docker/lifecycle/replace-agent.ts";
 import { syncAgentCurrentConfig } from "../backend/docker/provision/current-config.ts";
-import { ReplaceAgentError, replaceAgent } from "../backend/docker/replace-agent.ts";
 import { resourceName } from "../backend/instance.ts";
 import type { Proposal, RenderedRouteEntry } from "../contracts/supervise.ts";
 import {

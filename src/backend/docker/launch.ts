@@ -1,15 +1,8 @@
-import { mkdirSync } from "node:fs";
-import { stringify } from "yaml";
-import { EGRESS } from "../../contracts/egress-proxy.ts";
-import { egressLogDir } from "../../lib/home-layout.ts";
-import { giveDirTo } from "../../lib/host-files.ts";
 import type { BottleCa } from "../../lib/tls/ca.ts";
-import { renderEgressConfig } from "../../plan/egress-config.ts";
 import { launchingAgentName } from "../instance.ts";
-import { createContainer, waitReady } from "./container-steps.ts";
+import { createContainer } from "./container-steps.ts";
 import type { DockerEngine, NetworkCreateOptions } from "./engine/engine.ts";
 import { capabilityImageTag } from "./images.ts";
-import { listeningCheck } from "./listening-probe.ts";
 import type { DockerBottlePlan } from "./prepare.ts";
 import { labelsFor } from "./prepare.ts";
 import { installAgentCa, updateCaCertificates } from "./provision/ca.ts";
@@ -23,7 +16,7 @@ export interface LaunchOptions {
   signal?: AbortSignal;
   /** How long a sidecar may take to become healthy. */
   healthTimeoutMs?: number;
-  /** Sidecars beside the egress proxy; those the plan enables are started. */
+  /** The sidecars (sidecars/index.ts); those the plan enables are started, `first` ones first. */
   sidecars: readonly DockerSidecar[];
 }
 
@@ -31,11 +24,11 @@ export interface LaunchOptions {
 export interface LaunchedBottle extends AsyncDisposable {
   readonly instance: string;
   readonly agentContainer: string;
-  readonly internalCidr: string;
 }
 
 /**
- * docs/architecture.md, "Launch sequence", steps 3–6: networks, egress proxy (healthy), agent, CA.
+ * docs/docker-backend.md, steps 1–5: networks, egress proxy (healthy), the other sidecars
+ * (healthy), agent (trusting the CA).
  * Every resource is pushed on a disposal stack the moment it exists, so a failure or an abort at
  * any step removes exactly what was made, newest first.
  */
@@ -54,9 +47,9 @@ export async function launchDocker(
   const { networks, instance } = docker;
 
   step("creating networks");
-  // Only the egress proxy joins the egress network, just before it starts: creating it (the
-  // slower of the two, with its NAT rules) overlaps the internal network and the containers'
-  // creation. It is awaited on every path, so teardown never races its creation.
+  // Only sidecars join the egress network (the egress proxy, git-gate), just before they start:
+  // creating it (the slower of the two, with its NAT rules) overlaps the internal network and the
+  // containers' creation. It is awaited on every path, so teardown never races its creation.
   const egressNetwork = createNetwork(engine, stack, {
     name: networks.egress,
     internal: false,
@@ -81,34 +74,30 @@ export async function launchDocker(
   // Two independent branches. The agent container only idles (and learns to trust the CA) until
   // provisioning; Claude Code starts after both branches, so every sidecar is healthy first.
   const sidecarBranch = async () => {
-    step("starting egress-proxy");
-    const config = renderEgressConfig(docker.plan, { internalCidr });
-    const egressLogs = egressLogDir(docker.logDir);
-    mkdirSync(egressLogs, { recursive: true, mode: 0o700 });
-    giveDirTo(egressLogs, docker.hostUser);
-    await createContainer(engine, stack, docker.egressProxy);
-    await egressNetwork;
-    await engine.networkConnect(networks.egress, docker.egressProxy.name);
-    // The CA key goes from memory into this container only; it is never written to host disk.
-    const [uid, gid] = (docker.egressProxy.user ?? "0:0").split(":").map(Number) as [number, number];
-    await engine.containerCopyIn(docker.egressProxy.name, "/", [
-      { path: EGRESS.configFile.slice(1), content: stringify(config), mode: 0o600, uid, gid },
-      { path: EGRESS.caCert.slice(1), content: options.ca.certPem, mode: 0o644, uid, gid },
-      { path: EGRESS.caKey.slice(1), content: options.ca.keyPem, mode: 0o600, uid, gid },
-    ]);
-    await engine.containerStart(docker.egressProxy.name);
-    await waitReady(engine, docker.egressProxy.name, listeningCheck(EGRESS.healthPort), {
-      signal: options.signal,
-      timeoutMs: options.healthTimeoutMs,
-    });
-
-    const sidecars = options.sidecars.filter((sidecar) => sidecar.enabled(docker.plan));
-    if (sidecars.length === 0) return;
-    step(`starting ${sidecars.map((sidecar) => sidecar.role).join(", ")}`);
-    // Sidecars get the CA certificate only: the key stays with the egress proxy.
-    const ca = { certPem: options.ca.certPem, sha256Fingerprint: options.ca.sha256Fingerprint };
-    const context = { engine, stack, docker, ca, log: options.log, signal: options.signal };
-    await allSettledOrThrow(sidecars.map((sidecar) => sidecar.start(context)));
+    const enabled = options.sidecars.filter((sidecar) => sidecar.enabled(docker.plan));
+    // Sidecars get the CA certificate only: the key goes to the one that holds it (the proxy).
+    const certOnly = { certPem: options.ca.certPem, sha256Fingerprint: options.ca.sha256Fingerprint };
+    const start = (sidecar: DockerSidecar) =>
+      sidecar.start({
+        engine,
+        stack,
+        docker,
+        ca: sidecar.holdsCaKey ? options.ca : certOnly,
+        internalCidr,
+        egressNetwork,
+        log: options.log,
+        signal: options.signal,
+        healthTimeoutMs: options.healthTimeoutMs,
+      });
+    // The egress proxy first, alone and healthy: the others' upstream traffic goes through it.
+    for (const sidecar of enabled.filter((candidate) => candidate.first)) {
+      step(`starting ${sidecar.role}`);
+      await start(sidecar);
+    }
+    const rest = enabled.filter((sidecar) => !sidecar.first);
+    if (rest.length === 0) return;
+    step(`starting ${rest.map((sidecar) => sidecar.role).join(", ")}`);
+    await allSettledOrThrow(rest.map(start));
   };
   const agentBranch = () =>
     startAgentContainer(
@@ -124,7 +113,6 @@ export async function launchDocker(
   return {
     instance,
     agentContainer: launchingAgentName(instance),
-    internalCidr,
     [Symbol.asyncDispose]: () => owned.disposeAsync(),
   };
 }

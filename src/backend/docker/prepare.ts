@@ -1,8 +1,6 @@
 import { dirname } from "node:path";
-import { EGRESS } from "../../contracts/egress-proxy.ts";
-import { egressLogDir, type SuperviseDirs, superviseDirs } from "../../lib/home-layout.ts";
+import { type SuperviseDirs, superviseDirs } from "../../lib/home-layout.ts";
 import type { BottlePlan } from "../../plan/bottle-plan.ts";
-import { hostGatewayEntries, upstreamCaMounts } from "../../plan/egress-config.ts";
 
 import { type ResourceRole, resourceName, type SidecarRole } from "../instance.ts";
 import { AGENT_USER, AGENT_WORKDIR, bottleEnv, manifestEnv } from "./agent-env.ts";
@@ -23,11 +21,10 @@ export interface DockerBottlePlan {
   /** The agent's OCI runtime (isolation.ts): `runsc` for gVisor; absent for the engine's default. */
   runtime?: string;
   networks: { internal: string; egress: string };
-  egressProxy: ContainerSpec & { name: string };
   agent: ContainerSpec & { name: string };
   /** The uid:gid the sidecars that write into host dirs run as (`sidecarWriter`). */
   hostUser: { uid: number; gid: number };
-  /** Host dir of this instance's logs, which the egress proxy appends to. */
+  /** Host dir of this instance's logs, which the sidecars append to. */
   logDir: string;
   /** Host dirs of supervise (queue, current config, audit) when the plan enables it. */
   supervise?: SuperviseDirs;
@@ -134,7 +131,10 @@ export function sidecarBase(
   };
 }
 
-/** Every container spec and name of a bottle, from its plan. Pure: no engine call. */
+/**
+ * A bottle's names, host dirs and agent container spec, from its plan; each sidecar's spec comes
+ * from its module (sidecars/), built on this. Pure: no engine call.
+ */
 export function prepareDocker(input: PrepareInput): DockerBottlePlan {
   const { plan, instance } = input;
   const networks = {
@@ -153,23 +153,6 @@ export function prepareDocker(input: PrepareInput): DockerBottlePlan {
     hostUser: input.hostUser,
     logDir: input.logDir,
     ...(supervise === undefined ? {} : { supervise }),
-    egressProxy: {
-      ...sidecarBase(base, "egress-proxy"),
-      network: networks.internal,
-      networkAliases: [EGRESS.alias],
-      hostname: EGRESS.alias,
-      user: `${input.hostUser.uid}:${input.hostUser.gid}`,
-      command: ["egress-proxy", "--config", EGRESS.configFile],
-      mounts: [{ source: egressLogDir(input.logDir), target: EGRESS.auditDir }, ...upstreamCaMounts(plan)],
-      extraHosts: hostGatewayEntries(plan),
-      healthcheck: {
-        shellCommand: `node -e "fetch('http://127.0.0.1:${EGRESS.healthPort}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
-        intervalMs: 10_000,
-        timeoutMs: 3_000,
-        retries: 3,
-        startPeriodMs: 10_000,
-      },
-    },
     agent: {
       name: resourceName(instance, "agent"),
       image: input.images.agent,

@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import pc from "picocolors";
 import { AGENT_USER, AGENT_WORKDIR } from "../../backend/docker/agent-env.ts";
-import { findInstances, removeInstance } from "../../backend/docker/cleanup.ts";
 import { waitReady } from "../../backend/docker/container-steps.ts";
 import type { DockerEngine } from "../../backend/docker/engine/engine.ts";
 import { defaultStageDir, ensureImages } from "../../backend/docker/images.ts";
+import { stopInstance } from "../../backend/docker/lifecycle/stop.ts";
 import { listeningCheck } from "../../backend/docker/listening-probe.ts";
 import { labelsFor, type Ownership } from "../../backend/docker/prepare.ts";
 import { resourceName } from "../../backend/instance.ts";
@@ -98,8 +98,7 @@ export async function runDemo(context: CliContext): Promise<DemoResult> {
     images: { sidecar: sidecar!.tag, agent: agent!.tag },
   });
   stack.defer(async () => {
-    const found = (await findInstances(engine)).find((candidate) => candidate.instance === instance);
-    if (found) await removeInstance(engine, found);
+    await stopInstance(bottleDocker, instance);
     say(`bottle ${instance} removed`);
   });
   const agentContainer = resourceName(instance, "agent");

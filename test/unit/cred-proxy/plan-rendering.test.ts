@@ -11,6 +11,7 @@ import {
   teaConfigText,
 } from "../../../src/backend/docker/provision/cred-proxy-roles.ts";
 import { credProxySidecar } from "../../../src/backend/docker/sidecars/cred-proxy.ts";
+import { egressProxySidecar } from "../../../src/backend/docker/sidecars/egress-proxy.ts";
 import { CRED_PROXY } from "../../../src/contracts/cred-proxy.ts";
 import { ManifestCatalog } from "../../../src/manifest/loader.ts";
 import { type BottlePlan, buildPlan } from "../../../src/plan/bottle-plan.ts";
@@ -245,7 +246,7 @@ describe("egress.upstream_ca", () => {
       logDir: "/tmp/logs",
       hostUser: { uid: 1000, gid: 1000 },
     });
-    assert.deepEqual(docker.egressProxy.mounts?.slice(1), [
+    assert.deepEqual(egressProxySidecar.spec(docker).mounts?.slice(1), [
       { source: "/home/u/ca/internal.pem", target: "/etc/claude-bottle/upstream-ca/0.pem", readOnly: true },
       { source: "/etc/ca/other.pem", target: "/etc/claude-bottle/upstream-ca/1.pem", readOnly: true },
     ]);

@@ -1,4 +1,3 @@
-import type { BottleCa } from "../../../lib/tls/ca.ts";
 import { AGENT_CA_BUNDLE, AGENT_CA_CERT } from "../agent-env.ts";
 import type { DockerEngine } from "../engine/engine.ts";
 import { firstTarFile } from "../engine/tar.ts";
@@ -38,6 +37,6 @@ export async function updateCaCertificates(engine: DockerEngine, agent: string):
 }
 
 /** The provision step of the CA: show the user what the agent trusts, to check against. */
-export function provisionCa(ca: BottleCa, log: (line: string) => void): void {
-  log(`per-bottle CA installed; SHA-256 fingerprint ${ca.sha256Fingerprint}`);
+export function provisionCa(sha256Fingerprint: string, log: (line: string) => void): void {
+  log(`per-bottle CA installed; SHA-256 fingerprint ${sha256Fingerprint}`);
 }

@@ -45,7 +45,7 @@ export const gitGateSidecar: DockerSidecar = {
     };
   },
 
-  async start({ engine, stack, docker, signal }) {
+  async start({ engine, stack, docker, egressNetwork, signal }) {
     // Read every key before creating anything: a missing file fails the launch cleanly.
     const identities = new Map<string, Buffer>();
     for (const remote of docker.plan.gitRemotes) {
@@ -60,6 +60,7 @@ export const gitGateSidecar: DockerSidecar = {
     const spec = gitGateSidecar.spec(docker);
     shareDirWithGroup(gitGateLogDir(docker.logDir), docker.hostUser.gid);
     await createContainer(engine, stack, spec);
+    await egressNetwork;
     await engine.networkConnect(docker.networks.egress, spec.name);
     // The keys go from memory into this container only (mode 600), never into the agent.
     await engine.containerCopyIn(spec.name, "/", gitGateFiles(docker.plan, identities));

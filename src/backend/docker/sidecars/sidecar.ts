@@ -9,10 +9,19 @@ interface SidecarLaunchContext {
   /** Register every resource's removal here before creating it (see container-steps.ts). */
   stack: AsyncDisposableStack;
   docker: DockerBottlePlan;
-  /** The per-bottle CA. Sidecars get its certificate (to trust the proxy), never its key. */
-  ca: Pick<BottleCa, "certPem" | "sha256Fingerprint">;
+  /**
+   * The per-bottle CA. Sidecars get its certificate (to trust the proxy); its key goes to the
+   * sidecar that `holdsCaKey` only.
+   */
+  ca: Pick<BottleCa, "certPem" | "sha256Fingerprint"> & { keyPem?: string };
+  /** The internal network's subnet (the egress proxy lets the agent reach sidecars through it). */
+  internalCidr: string;
+  /** Settles once the egress network exists: a sidecar that joins it awaits this first. */
+  egressNetwork: Promise<void>;
   log: (line: string) => void;
   signal?: AbortSignal | undefined;
+  /** How long the egress proxy may take to become healthy; default: waitReady's. */
+  healthTimeoutMs?: number | undefined;
 }
 
 interface SidecarProvisionContext {
@@ -24,12 +33,17 @@ interface SidecarProvisionContext {
 }
 
 /**
- * A sidecar started after the egress proxy and before the agent (docs/architecture.md, "Launch
- * sequence"). Each lives in its own module under sidecars/; launch starts the enabled ones in
- * parallel and waits until all are healthy, so names resolve on the agent's first call.
+ * A sidecar of the bottle (docs/docker-backend.md, steps 3 and 4). Each lives in its own module
+ * under sidecars/. Launch starts those marked `first` one by one (the egress proxy: everything
+ * else's way out), then the other enabled ones in parallel, and waits until all are healthy
+ * before the agent runs, so names resolve on the agent's first call.
  */
 export interface DockerSidecar {
-  readonly role: Exclude<SidecarRole, "egress-proxy">;
+  readonly role: SidecarRole;
+  /** Started, healthy, before the others: they depend on it (the egress proxy). */
+  readonly first?: true;
+  /** Receives the per-bottle CA's key (the egress proxy, which intercepts TLS); no other does. */
+  readonly holdsCaKey?: true;
   /** Whether this bottle needs the sidecar. Pure. */
   enabled(plan: BottlePlan): boolean;
   /** Its container spec, built on `sidecarBase` (prepare.ts). Pure. */

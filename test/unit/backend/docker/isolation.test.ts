@@ -15,6 +15,7 @@ import {
   runtimeFailureDetail,
 } from "../../../../src/backend/docker/isolation.ts";
 import { prepareDocker } from "../../../../src/backend/docker/prepare.ts";
+import { egressProxySidecar } from "../../../../src/backend/docker/sidecars/egress-proxy.ts";
 import { isUserError } from "../../../../src/lib/user-error.ts";
 import type { BottlePlan } from "../../../../src/plan/bottle-plan.ts";
 
@@ -250,10 +251,11 @@ describe("the containers a bottle plans", () => {
     runtime: "runsc",
   };
   const docker = prepareDocker(input);
+  const egressProxy = egressProxySidecar.spec(docker);
 
   test("the agent runs on the chosen runtime, the egress proxy on the engine's default", () => {
     assert.equal(docker.agent.runtime, "runsc");
-    assert.equal(docker.egressProxy.runtime, undefined);
+    assert.equal(egressProxy.runtime, undefined);
   });
 
   test("on gVisor the sandbox's kernel caps the agent's processes, and the host's limit leaves room for its threads", () => {
@@ -268,8 +270,8 @@ describe("the containers a bottle plans", () => {
   test("every container has a CPU, memory and process limit: the agent the bottle's, each sidecar 1 CPU", () => {
     assert.equal(docker.agent.cpus, 2);
     assert.equal(docker.agent.memoryBytes, 4 * 1024 ** 3);
-    assert.equal(docker.egressProxy.cpus, 1);
-    assert.ok((docker.egressProxy.memoryBytes ?? 0) > 0 && (docker.egressProxy.pidsLimit ?? 0) > 0);
+    assert.equal(egressProxy.cpus, 1);
+    assert.ok((egressProxy.memoryBytes ?? 0) > 0 && (egressProxy.pidsLimit ?? 0) > 0);
     const tight = prepareDocker({
       ...input,
       plan: { ...plan, limits: { ...plan.limits, cpus: 0.5, memoryBytes: 512 * 1024 ** 2, processes: 100 } },
@@ -281,6 +283,6 @@ describe("the containers a bottle plans", () => {
 
   test("the agent's resolver forwards unknown names only inside its own namespace; the proxy's resolves", () => {
     assert.deepEqual(docker.agent.dns, ["127.0.0.1"]);
-    assert.equal(docker.egressProxy.dns, undefined);
+    assert.equal(egressProxy.dns, undefined);
   });
 });

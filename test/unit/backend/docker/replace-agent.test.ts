@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ContainerInfo, DockerEngine } from "../../../../src/backend/docker/engine/engine.ts";
-import { ReplaceAgentError, replaceAgent } from "../../../../src/backend/docker/replace-agent.ts";
+import { ReplaceAgentError, replaceAgent } from "../../../../src/backend/docker/lifecycle/replace-agent.ts";
 import { InstanceStore, REPLACING_MAX_MS } from "../../../../src/backend/state.ts";
 import type { BottlePlan } from "../../../../src/plan/bottle-plan.ts";
 import { tempHome } from "../../../helpers/temp-home.ts";

@@ -6,22 +6,23 @@
  * moves to the new container by itself (src/cli/attach.ts), a detached bottle with `resume`.
  */
 import { X509Certificate } from "node:crypto";
-import { EGRESS } from "../../contracts/egress-proxy.ts";
-import { homeLayout } from "../../lib/home-layout.ts";
-import { errorMessage } from "../../lib/user-error.ts";
-import type { BottlePlan } from "../../plan/bottle-plan.ts";
-import { replacedAgentName, resourceName } from "../instance.ts";
-import type { InstanceRecord } from "../state.ts";
-import { InstanceStore } from "../state.ts";
-import { AGENT_HOME, AGENT_USER } from "./agent-env.ts";
-import { buildCapability, LABEL_LAUNCH_IMAGE } from "./capability-build.ts";
-import { DockerBottleBackend, type DockerLaunched } from "./docker-backend.ts";
-import type { DockerEngine } from "./engine/engine.ts";
-import { CopyTooLargeError, EngineError } from "./engine/error.ts";
-import { firstTarFile } from "./engine/tar.ts";
-import { capabilityImageTag, DEFAULT_TAGS } from "./images.ts";
-import { startAgentContainer } from "./launch.ts";
-import { LABEL_MODE, LABEL_OWNER_PID } from "./prepare.ts";
+import { EGRESS } from "../../../contracts/egress-proxy.ts";
+import { homeLayout } from "../../../lib/home-layout.ts";
+import { errorMessage } from "../../../lib/user-error.ts";
+import type { BottlePlan } from "../../../plan/bottle-plan.ts";
+import { replacedAgentName, resourceName } from "../../instance.ts";
+import type { InstanceRecord } from "../../state.ts";
+import { InstanceStore } from "../../state.ts";
+import { AGENT_HOME, AGENT_USER } from "../agent-env.ts";
+import { buildCapability, LABEL_LAUNCH_IMAGE } from "../capability-build.ts";
+import type { DockerEngine } from "../engine/engine.ts";
+import { CopyTooLargeError, EngineError } from "../engine/error.ts";
+import { firstTarFile } from "../engine/tar.ts";
+import { capabilityImageTag, DEFAULT_TAGS } from "../images.ts";
+import { startAgentContainer } from "../launch.ts";
+import { LABEL_MODE, LABEL_OWNER_PID } from "../prepare.ts";
+import { prepareInstance } from "./prepare-instance.ts";
+import { provisionAgent } from "./provision-agent.ts";
 
 /** What survives the replacement, relative to the agent's home (uid 1000). */
 const KEPT_HOME_STATE = [".claude", ".claude.json", "workspace"] as const;
@@ -110,21 +111,18 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
   );
   const pid = Number(old.labels[LABEL_OWNER_PID]);
   const image = capabilityImageTag(instance);
-  const backend = new DockerBottleBackend({
-    engine,
-    images: { agent: image, sidecar: DEFAULT_TAGS.sidecar },
-    logRoot: homeLayout(input.home).logs,
-    generateCa: () => Promise.reject(new Error("a replaced agent keeps its bottle's CA")),
-    // The isolation the bottle was launched with: a capability never changes the runtime.
-    ...(old.runtime === undefined ? {} : { runtime: old.runtime }),
-  });
-  const prepared = backend.prepare(plan, {
+  const prepared = prepareInstance({
+    plan,
     instance,
+    images: { agent: image, sidecar: DEFAULT_TAGS.sidecar },
     answers,
     owner: {
       pid: Number.isInteger(pid) && pid > 0 ? pid : record.ownerPid,
       mode: old.labels[LABEL_MODE] === "attached" ? "attached" : "detached",
     },
+    logRoot: homeLayout(input.home).logs,
+    // The isolation the bottle was launched with: a capability never changes the runtime.
+    runtime: old.runtime,
   });
 
   // Every capability builds on the image the bottle was launched with (what FROM names).
@@ -155,16 +153,12 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
     const stack = new AsyncDisposableStack();
     await startAgentContainer(engine, stack, { ...prepared.agent, image: ref }, certPem);
     stack.move();
-    const launched: DockerLaunched = {
-      instance,
-      agentContainer: agentName,
-      internalCidr: "",
-      // Provisioning only prints the fingerprint; the key stays in the egress proxy.
-      ca: { certPem, keyPem: "", sha256Fingerprint: new X509Certificate(certPem).fingerprint256 },
+    // Provisioning shows the CA's fingerprint; the key stays in the egress proxy.
+    await provisionAgent(engine, prepared, {
+      agent: agentName,
+      caFingerprint: new X509Certificate(certPem).fingerprint256,
       log,
-      [Symbol.asyncDispose]: async () => {},
-    };
-    await backend.provision(prepared, launched);
+    });
     const copied: string[] = [];
     let budget = KEPT_HOME_MAX_BYTES;
     for (const name of KEPT_HOME_STATE) {
