@@ -16,6 +16,8 @@ import { join } from "node:path";
 export interface SecondEngine extends AsyncDisposable {
   /** `DOCKER_HOST` of the engine. */
   host: string;
+  /** The engine's network namespace (`nsenter --net=<it>`): programs there are its host side. */
+  netns: string;
   /**
    * Names the recorder has been asked for so far, lower-cased, in order: after a pause that lets
    * its output in (a synchronous `docker` call blocks the event loop that reads it).
@@ -54,7 +56,11 @@ udp.bind(53, "127.0.0.1", () => {
 });
 `;
 
-export async function startSecondEngine(daemonJson: object): Promise<SecondEngine> {
+export async function startSecondEngine(
+  daemonJson: object,
+  /** `dataRoot`: where the engine stores images and containers; default a dir of its own. */
+  options: { dataRoot?: string } = {},
+): Promise<SecondEngine> {
   const id = randomBytes(3).toString("hex");
   const netns = `cbtest-${id}`;
   const root = join("/tmp", `cb-engine-${id}`);
@@ -96,9 +102,10 @@ export async function startSecondEngine(daemonJson: object): Promise<SecondEngin
       "slave",
       "sh",
       "-c",
-      'mount --bind "$1/resolv.conf" /etc/resolv.conf && exec /usr/sbin/dockerd ${CB_ENGINE_DEBUG:+--debug} --data-root "$1/data" --exec-root "$1/exec" --pidfile "$1/docker.pid" --config-file "$1/daemon.json" -H "unix://$1/docker.sock"',
+      'mount --bind "$1/resolv.conf" /etc/resolv.conf && exec /usr/sbin/dockerd ${CB_ENGINE_DEBUG:+--debug} --data-root "$2" --exec-root "$1/exec" --pidfile "$1/docker.pid" --config-file "$1/daemon.json" -H "unix://$1/docker.sock"',
       "sh",
       root,
+      options.dataRoot ?? join(root, "data"),
     ],
     { stdio: ["ignore", "ignore", process.env.CB_ENGINE_DEBUG ? "inherit" : "ignore"] },
   );
@@ -143,6 +150,7 @@ export async function startSecondEngine(daemonJson: object): Promise<SecondEngin
 
   return {
     host,
+    netns: `/var/run/netns/${netns}`,
     queries: async () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       return [...seen];
