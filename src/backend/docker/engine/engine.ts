@@ -96,7 +96,7 @@ interface BindMount {
   readOnly?: boolean;
 }
 
-interface HealthCheck {
+export interface HealthCheck {
   /** Run by the container's /bin/sh (Docker's CMD-SHELL form); a fixed string, never user input. */
   shellCommand: string;
   intervalMs?: number;

@@ -10,7 +10,7 @@ import type { ContainerSpec } from "../engine/engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
 import { type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
 import { provisionCredProxy } from "../provision/cred-proxy.ts";
-import type { DockerSidecar } from "./sidecar.ts";
+import { type DockerSidecar, healthzCheck, sidecarHealthcheck } from "./sidecar.ts";
 
 /**
  * The container spec without the token values: those are added by `start` only, so a spec can be
@@ -42,14 +42,7 @@ function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
     mounts: [{ source: credProxyLogDir(docker.logDir), target: CRED_PROXY.auditDir }],
     // Every upstream call tunnels through the egress proxy (allowlist, DLP, known tokens).
     env: { HTTPS_PROXY: `http://${EGRESS.alias}:${EGRESS.port}` },
-    // Liveness only, at a slow interval; launch waits on listeningCheck instead.
-    healthcheck: {
-      shellCommand: `node -e "fetch('http://127.0.0.1:${CRED_PROXY.healthPort}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
-      intervalMs: 10_000,
-      timeoutMs: 3_000,
-      retries: 3,
-      startPeriodMs: 10_000,
-    },
+    healthcheck: sidecarHealthcheck(healthzCheck(CRED_PROXY.healthPort)),
   };
 }
 

@@ -8,7 +8,7 @@ import { createContainer, waitReady } from "../container-steps.ts";
 import type { ContainerSpec } from "../engine/engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
 import { type DockerBottlePlan, sidecarBase } from "../prepare.ts";
-import type { DockerSidecar } from "./sidecar.ts";
+import { type DockerSidecar, healthzCheck, sidecarHealthcheck } from "./sidecar.ts";
 
 function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
   return {
@@ -23,13 +23,7 @@ function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
       ...upstreamCaMounts(docker.plan),
     ],
     extraHosts: hostGatewayEntries(docker.plan),
-    healthcheck: {
-      shellCommand: `node -e "fetch('http://127.0.0.1:${EGRESS.healthPort}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
-      intervalMs: 10_000,
-      timeoutMs: 3_000,
-      retries: 3,
-      startPeriodMs: 10_000,
-    },
+    healthcheck: sidecarHealthcheck(healthzCheck(EGRESS.healthPort)),
   };
 }
 

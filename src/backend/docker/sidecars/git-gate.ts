@@ -9,7 +9,7 @@ import type { DockerBottlePlan } from "../prepare.ts";
 import { sidecarBase } from "../prepare.ts";
 import { gateExtraHosts, gitGateFiles } from "../provision/git-gate-files.ts";
 import { provisionGitRemotes } from "../provision/git-remotes.ts";
-import type { DockerSidecar } from "./sidecar.ts";
+import { type DockerSidecar, sidecarHealthcheck } from "./sidecar.ts";
 
 /**
  * git-gate (docs/architecture.md, "Sidecars"; G4 in docs/guarantees.md): real git behind
@@ -33,15 +33,8 @@ export const gitGateSidecar: DockerSidecar = {
       mounts: [{ source: gitGateLogDir(docker.logDir), target: GIT_GATE.auditDir }],
       command: ["git-gate", "serve", "--config", GIT_GATE.configFile],
       extraHosts: gateExtraHosts(docker.plan),
-      healthcheck: {
-        // Liveness only, at a slow interval (launch polls the same check); listening is enough: a
-        // check that fetched would contact upstream every time.
-        shellCommand: listeningCheck(GIT_GATE.port),
-        intervalMs: 10_000,
-        timeoutMs: 3_000,
-        retries: 3,
-        startPeriodMs: 10_000,
-      },
+      // Listening is enough: a check that fetched would contact upstream every time.
+      healthcheck: sidecarHealthcheck(listeningCheck(GIT_GATE.port)),
     };
   },
 

@@ -1,7 +1,7 @@
 import type { BottleCa } from "../../../lib/tls/ca.ts";
 import type { BottlePlan } from "../../../plan/bottle-plan.ts";
 import type { SidecarRole } from "../../instance.ts";
-import type { ContainerSpec, DockerEngine } from "../engine/engine.ts";
+import type { ContainerSpec, DockerEngine, HealthCheck } from "../engine/engine.ts";
 import type { DockerBottlePlan } from "../prepare.ts";
 
 interface SidecarLaunchContext {
@@ -52,4 +52,17 @@ export interface DockerSidecar {
   start(context: SidecarLaunchContext): Promise<void>;
   /** Configures the agent to use it, in the provision step. */
   provision?(context: SidecarProvisionContext): Promise<void>;
+}
+
+/**
+ * A sidecar's healthcheck: liveness at a slow interval (launch waits for readiness on its own),
+ * `command` run in the container.
+ */
+export function sidecarHealthcheck(command: string): HealthCheck {
+  return { shellCommand: command, intervalMs: 10_000, timeoutMs: 3_000, retries: 3, startPeriodMs: 10_000 };
+}
+
+/** Asks a sidecar's /healthz on `port`, with the node the sidecar image has. */
+export function healthzCheck(port: number): string {
+  return `node -e "fetch('http://127.0.0.1:${port}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`;
 }

@@ -18,7 +18,7 @@ import type { ContainerSpec } from "../engine/engine.ts";
 import { listeningCheck } from "../listening-probe.ts";
 import { type DockerBottlePlan, NO_OUTSIDE_DNS, sidecarBase } from "../prepare.ts";
 import { copyToAgent } from "../provision/current-config.ts";
-import type { DockerSidecar } from "./sidecar.ts";
+import { type DockerSidecar, sidecarHealthcheck } from "./sidecar.ts";
 
 function dirsOf(docker: DockerBottlePlan): NonNullable<DockerBottlePlan["supervise"]> {
   if (docker.supervise === undefined) throw new Error("supervise: the plan has no supervise dirs");
@@ -49,13 +49,7 @@ function spec(docker: DockerBottlePlan): ContainerSpec & { name: string } {
       { source: dirs.currentConfig, target: SUPERVISE.currentConfigMount, readOnly: true },
     ],
     // Liveness only, at a slow interval; launch polls the same cheap check (no node per probe).
-    healthcheck: {
-      shellCommand: listeningCheck(SUPERVISE.port),
-      intervalMs: 10_000,
-      timeoutMs: 3_000,
-      retries: 3,
-      startPeriodMs: 10_000,
-    },
+    healthcheck: sidecarHealthcheck(listeningCheck(SUPERVISE.port)),
   };
 }
 
