@@ -1,6 +1,6 @@
 // Runs every benchmark of bench/ one after another (they would skew each other in parallel) and
 // writes bench/results.md: a table of each benchmark's ratios, then its full output.
-// `node bench/run-all.ts [name...]`; names: cli, scanner, egress, cred-proxy, git-gate, launch, isolation, logs.
+// `node bench/run-all.ts [name...]`; names: cli, scanner, egress, cred-proxy, git-gate, launch, isolation, logs, capability-copy.
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -23,6 +23,10 @@ const BENCHES: Record<string, { script: string; compares: string }> = {
     compares: "the agent on gVisor vs on runc: launch and the egress path",
   },
   logs: { script: "logs/run.ts", compares: "`logs --summary` over 1M lines vs jq and `wc -l`" },
+  "capability-copy": {
+    script: "capability-copy/run.ts",
+    compares: "the agent's home streamed between containers vs buffered in the CLI vs a shell pipe",
+  },
 };
 
 const root = fileURLToPath(new URL(".", import.meta.url));
