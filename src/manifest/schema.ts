@@ -32,6 +32,7 @@ const LIMIT_DEFAULTS = {
   processes: 1024,
   push: 1024 ** 3,
   mirror: 8 * 1024 ** 3,
+  build: { cpus: 1, memory: 2 * 1024 ** 3, minutes: 20, home: 1024 ** 3 },
   audit: 256 * 1024 ** 2,
 } as const;
 
@@ -61,6 +62,19 @@ const limitsSchema = z
       .refine((bytes) => bytes >= 1024 ** 3, "at least 1g")
       .optional()
       .describe("The agent's disk (its writable layer), e.g. 20g; needs an engine that can cap it"),
+    build: z
+      .strictObject({
+        cpus: z.number().min(0.1).max(256).default(LIMIT_DEFAULTS.build.cpus),
+        memory: size
+          .refine((bytes) => bytes >= 256 * 1024 ** 2, "at least 256m")
+          .default(LIMIT_DEFAULTS.build.memory),
+        minutes: z.number().int().min(1).max(1440).default(LIMIT_DEFAULTS.build.minutes),
+        home: size.default(LIMIT_DEFAULTS.build.home),
+      })
+      .prefault({})
+      .describe(
+        "A capability build (supervise): its container's CPUs and memory, how long it may run, and the most of the agent's home it carries to the new agent",
+      ),
     mirror: size
       .default(LIMIT_DEFAULTS.mirror)
       .describe("The most git-gate's copy of each repository may hold before it refuses pushes, e.g. 8g"),

@@ -95,6 +95,8 @@ export interface BottlePlan {
     pushBytes: number;
     mirrorBytes: number;
     auditBytes: number;
+    /** A capability build's container, and the most of the agent's home it carries over. */
+    build: { cpus: number; memoryBytes: number; minutes: number; homeBytes: number };
     /** The agent's writable layer; absent: not limited (backend/docker/disk-limit.ts says where it can be). */
     diskBytes?: number;
   };
@@ -176,6 +178,12 @@ export function buildPlan(input: PlanInput): BottlePlan {
       mirrorBytes: bottle.data.limits.mirror,
       ...(bottle.data.limits.disk === undefined ? {} : { diskBytes: bottle.data.limits.disk }),
       auditBytes: bottle.data.limits.audit,
+      build: {
+        cpus: bottle.data.limits.build.cpus,
+        memoryBytes: bottle.data.limits.build.memory,
+        minutes: bottle.data.limits.build.minutes,
+        homeBytes: bottle.data.limits.build.home,
+      },
     },
     missing,
   };

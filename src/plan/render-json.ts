@@ -75,6 +75,12 @@ export function planToJson(plan: BottlePlan): Record<string, unknown> {
       mirror_bytes: plan.limits.mirrorBytes,
       disk_bytes: plan.limits.diskBytes ?? null,
       audit_bytes: plan.limits.auditBytes,
+      build: {
+        cpus: plan.limits.build.cpus,
+        memory_bytes: plan.limits.build.memoryBytes,
+        minutes: plan.limits.build.minutes,
+        home_bytes: plan.limits.build.homeBytes,
+      },
     },
     missing: [...plan.missing],
   };

@@ -119,5 +119,11 @@ function describeLimits(plan: BottlePlan): string[] {
     limits.diskBytes === undefined
       ? pc.dim("disk: not limited (limits.disk caps it where the engine can; docs/resources.md)")
       : `agent disk: ${formatBytes(limits.diskBytes)}`,
+    // Only a bottle with supervise can have a capability built.
+    ...(plan.supervise.enabled
+      ? [
+          `capability builds: ${limits.build.cpus} CPU${limits.build.cpus === 1 ? "" : "s"}, ${formatBytes(limits.build.memoryBytes)} memory, ${limits.build.minutes} min; carrying up to ${formatBytes(limits.build.homeBytes)} of the agent's home`,
+        ]
+      : []),
   ];
 }

@@ -24,12 +24,6 @@ import { installAgentCa, updateCaCertificates } from "./provision/ca.ts";
 /** The image a bottle was launched with, by id: every capability of the bottle builds on it. */
 export const LABEL_LAUNCH_IMAGE = "claude-bottle.launch-image";
 
-const CAPABILITY_BUILD_LIMITS = {
-  timeoutMs: 20 * 60_000,
-  memoryBytes: 2 * 1024 ** 3,
-  cpus: 1,
-} as const;
-
 /**
  * What root in a RUN step may do: install packages (apt drops to its own user, dpkg sets owners
  * and modes). Docker's default set without raw sockets, mknod, chroot and audit.
@@ -55,14 +49,15 @@ export interface CapabilityBuildInput {
   tag: string;
   signal?: AbortSignal | undefined;
   log?: (line: string) => void;
-  limits?: Partial<typeof CAPABILITY_BUILD_LIMITS>;
+  /** The bottle's limits.build: the build container's CPUs and memory, and the whole build's time. */
+  limits: { cpus: number; memoryBytes: number; timeoutMs: number };
 }
 
 /** Runs the build; resolves to the new image's id. Nothing is left behind but that image. */
 export async function buildCapability(input: CapabilityBuildInput): Promise<string> {
   const { engine, instance, agent } = input;
   const log = input.log ?? (() => {});
-  const limits = { ...CAPABILITY_BUILD_LIMITS, ...input.limits };
+  const { limits } = input;
   const parsed = parseCapabilityDockerfile(input.dockerfile);
   if (!parsed.ok)
     throw new CapabilityBuildError(`the Dockerfile is not buildable: ${parsed.problems.join("; ")}`);

@@ -56,6 +56,8 @@ describe("supervise: a capability approval in a running bottle", {
 egress:
   allowlist: ["unused.test"]
 supervise: true
+limits:
+  build: {minutes: 1}
 `),
     );
     fixture.write("agents/builder.md", manifest("bottle: growing", "Build things."));
@@ -137,6 +139,33 @@ supervise: true
     assert.match((await asked)?.text ?? "", /^rejected/);
   });
 
+  it("stops a build that runs past the bottle's limits.build.minutes; nothing changes, the proposal stays pending", async () => {
+    const agentBefore = await engine.containerInspect(agentName());
+    const asked = callTool(
+      "propose_capability",
+      { dockerfile: await dockerfileFrom("sleep 300"), justification: "wants a slow build" },
+      { timeoutMs: 300_000 },
+    );
+    const id = await pendingId("wants a slow build");
+    const approved = await cli(["approve", id]);
+    assert.equal(approved.status, 1, approved.stdout + approved.stderr);
+    assert.match(approved.stderr, /the build ran longer than its limit of 1 min/);
+    assert.match(approved.stderr, new RegExp(`proposal ${id} was not applied and stays pending`));
+    assert.equal(
+      (await engine.containerInspect(agentName()))?.id,
+      agentBefore?.id,
+      "the same agent container",
+    );
+    assert.equal(
+      await engine.containerInspect(`cb-${instance}-agent-build`),
+      undefined,
+      "no build left running",
+    );
+    assert.equal(await engine.imageInspect(capabilityImage()), undefined);
+    assert.equal((await cli(["reject", id, "--reason", "too slow"])).status, 0);
+    assert.match((await asked)?.text ?? "", /^rejected/);
+  });
+
   it("refuses an approval that would re-plan the bottle from manifests changed since it started", async () => {
     const agentBefore = await engine.containerInspect(agentName());
     // As if the agent had pushed a commit that moves it to a bottle with more reach.
@@ -181,7 +210,7 @@ supervise: true
       assert.equal(approved.status, 1, approved.stdout + approved.stderr);
       assert.match(
         approved.stderr,
-        /hold 20\.\d GiB \(apparent size: a sparse file counts in full\); a capability carries at most 1 GiB/,
+        /hold 20(\.\d)? GiB \(apparent size: a sparse file counts in full\); a capability carries at most 1 GiB/,
       );
       assert.equal((await engine.containerInspect(agentName()))?.id, agentBefore?.id, "the same agent");
       assert.equal(await engine.imageInspect(capabilityImage()), undefined, "nothing was built");

@@ -205,3 +205,62 @@ describe("BottlePlan", () => {
     }
   });
 });
+
+describe("limits", () => {
+  function limitsOf(limits: string, supervise = true) {
+    using fixture = tempHome();
+    fixture.write("bottles/tight.md", manifest(`supervise: ${supervise}\n${limits}`));
+    fixture.write("agents/dev.md", manifest("bottle: tight", "Work."));
+    const catalog = new ManifestCatalog({ env: { CLAUDE_BOTTLE_HOME: fixture.home }, cwd: fixture.project });
+    return buildPlan({
+      agent: catalog.agent("dev"),
+      bottle: catalog.bottle("tight"),
+      env: {},
+      skills: {},
+      homeDir: "/h",
+    });
+  }
+
+  it("fills in every default, a capability build's included, and shows them in the preflight", () => {
+    const plan = limitsOf("");
+    assert.deepEqual(planToJson(plan).limits, {
+      cpus: 2,
+      memory_bytes: 4 * 1024 ** 3,
+      processes: 1024,
+      push_bytes: 1024 ** 3,
+      mirror_bytes: 8 * 1024 ** 3,
+      disk_bytes: null,
+      audit_bytes: 256 * 1024 ** 2,
+      build: { cpus: 1, memory_bytes: 2 * 1024 ** 3, minutes: 20, home_bytes: 1024 ** 3 },
+    });
+    const text = stripVTControlCharacters(planToText(plan));
+    assert.match(
+      text,
+      /capability builds: 1 CPU, 2 GiB memory, 20 min; carrying up to 1 GiB of the agent's home/,
+    );
+    assert.match(text, /disk: not limited \(limits\.disk caps it where the engine can/);
+  });
+
+  it("takes each setting from the bottle; without supervise no capability can be built, so none is shown", () => {
+    const plan = limitsOf(
+      "limits:\n  mirror: 2g\n  disk: 20g\n  build: {cpus: 2, memory: 1g, minutes: 5, home: 256m}\n",
+    );
+    assert.deepEqual(plan.limits.build, {
+      cpus: 2,
+      memoryBytes: 1024 ** 3,
+      minutes: 5,
+      homeBytes: 256 * 1024 ** 2,
+    });
+    assert.equal(plan.limits.mirrorBytes, 2 * 1024 ** 3);
+    assert.equal(plan.limits.diskBytes, 20 * 1024 ** 3);
+    const text = stripVTControlCharacters(planToText(plan));
+    assert.match(text, /capability builds: 2 CPUs, 1 GiB memory, 5 min; carrying up to 256 MiB/);
+    assert.match(text, /agent disk: 20 GiB/);
+    assert.doesNotMatch(stripVTControlCharacters(planToText(limitsOf("", false))), /capability builds/);
+  });
+
+  it("refuses a disk cap under 1 GiB and a build with no time", () => {
+    assert.throws(() => limitsOf("limits:\n  disk: 100m\n"), /at least 1g/);
+    assert.throws(() => limitsOf("limits:\n  build: {minutes: 0}\n"), /build\.minutes/);
+  });
+});

@@ -7,6 +7,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import { EGRESS } from "../../../contracts/egress-proxy.ts";
+import { formatBytes } from "../../../lib/bytes.ts";
 import { homeLayout } from "../../../lib/home-layout.ts";
 import { errorMessage } from "../../../lib/user-error.ts";
 import type { BottlePlan } from "../../../plan/bottle-plan.ts";
@@ -26,12 +27,6 @@ import { provisionAgent } from "./provision-agent.ts";
 
 /** What survives the replacement, relative to the agent's home (uid 1000). */
 const KEPT_HOME_STATE = [".claude", ".claude.json", "workspace"] as const;
-
-/**
- * The most of KEPT_HOME_STATE a replacement carries, by apparent size: the copy passes through the
- * approving process's memory, and a sparse file costs the agent nothing but counts here in full.
- */
-const KEPT_HOME_MAX_BYTES = 1024 ** 3;
 
 export interface ReplaceAgentInput {
   engine: DockerEngine;
@@ -94,7 +89,10 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
 
   const homeBytes = await keptHomeBytes(engine, agentName);
   // Refused before anything is built; the copy counts again (the agent may write meanwhile).
-  if (homeBytes > KEPT_HOME_MAX_BYTES) throw tooMuchHome(`${(homeBytes / 1024 ** 3).toFixed(1)} GiB`);
+  // The bottle's limits.build.home, by apparent size: a sparse file costs the agent nothing but
+  // counts here in full.
+  const maxHome = plan.limits.build.homeBytes;
+  if (homeBytes > maxHome) throw tooMuchHome(formatBytes(homeBytes), maxHome);
 
   const previousImage = old.imageId ?? old.image;
   const certTar = await engine.containerCopyOut(resourceName(instance, "egress-proxy"), EGRESS.caCert);
@@ -140,6 +138,11 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
       tag: image,
       signal: input.signal,
       log,
+      limits: {
+        cpus: plan.limits.build.cpus,
+        memoryBytes: plan.limits.build.memoryBytes,
+        timeoutMs: plan.limits.build.minutes * 60_000,
+      },
     });
   } catch (error) {
     throw new ReplaceAgentError(`building the new agent image failed: ${errorMessage(error)}`, false, {
@@ -160,7 +163,7 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
       log,
     });
     const copied: string[] = [];
-    let budget = KEPT_HOME_MAX_BYTES;
+    let budget = maxHome;
     for (const name of KEPT_HOME_STATE) {
       try {
         budget -= await engine.containerCopyBetween(
@@ -175,7 +178,7 @@ export async function replaceAgent(input: ReplaceAgentInput): Promise<ReplacedAg
         copied.push(name);
       } catch (error) {
         if (error instanceof CopyTooLargeError)
-          throw tooMuchHome(`more than ${KEPT_HOME_MAX_BYTES / 1024 ** 3} GiB`);
+          throw tooMuchHome(`more than ${formatBytes(maxHome)}`, maxHome);
         if (!(error instanceof EngineError && error.isNotFound)) throw error;
       }
     }
@@ -234,10 +237,10 @@ async function putBack(engine: DockerEngine, keptName: string, agentName: string
   await engine.containerStart(agentName);
 }
 
-/** `held`: "20.0 GiB" when measured, "more than 1 GiB" when a copy stopped at the cap. */
-function tooMuchHome(held: string): ReplaceAgentError {
+/** `held`: "20 GiB" when measured, "more than 1 GiB" when a copy stopped at the cap. */
+function tooMuchHome(held: string, maxBytes: number): ReplaceAgentError {
   return new ReplaceAgentError(
-    `the agent's ${KEPT_HOME_STATE.map((name) => `~/${name}`).join(", ")} hold ${held} (apparent size: a sparse file counts in full); a capability carries at most ${KEPT_HOME_MAX_BYTES / 1024 ** 3} GiB to the new agent. Remove what is not needed there (build outputs, caches), then approve again`,
+    `the agent's ${KEPT_HOME_STATE.map((name) => `~/${name}`).join(", ")} hold ${held} (apparent size: a sparse file counts in full); a capability carries at most ${formatBytes(maxBytes)} to the new agent (the bottle's limits.build.home). Remove what is not needed there (build outputs, caches), then approve again`,
     false,
   );
 }
