@@ -1,13 +1,14 @@
 // A capability approval carries the agent's home from the old container to the new one. Side by
-// side, 512 MiB from one container to another: buffered in the approving process (the copy before
-// it was streamed: containerCopyOut, then containerCopyInArchive), streamed through it
+// side, 256 MiB from one container to another: buffered in the approving process (the copy before
+// it was streamed: containerCopyOut, then containerCopyInArchive; at 512 MiB it fails outright,
+// its output turned into a string too long for V8), streamed through it
 // (containerCopyBetween), and the docker CLI piped into itself by a shell (the floor). Wall time
 // and the Node process's peak RSS, each the median of 3 runs. `node bench/capability-copy/run.ts`.
 import { execFileSync, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { CliDockerEngine } from "../../src/backend/docker/engine/cli.ts";
 
-const BYTES = 512 * 1024 * 1024;
+const BYTES = 256 * 1024 * 1024;
 const RUNS = 3;
 const IMAGE = process.env.CLAUDE_BOTTLE_BASE_IMAGE ?? "claude-bottle/base:bookworm-node24";
 const FROM = "cb-bench-copy-from";
